@@ -1,0 +1,2 @@
+//! The `vecsync` command. (Being written.)
+pub fn main() -> i32 { 0 }

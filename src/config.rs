@@ -1,0 +1,475 @@
+//! Settings: `vecsync.toml`, overridden by environment variables and then by flags.
+//!
+//! Every setting has a default that matches `vecsync demo`, so a new user can run any
+//! command against the demo database without writing a file first.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// A mistake in the user's setup (a setting, a table, a column, a missing file): the
+/// CLI prints it on one line and exits with status 2. The message names the setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Builds an `anyhow::Error` wrapping a [`ConfigError`].
+#[macro_export]
+macro_rules! config_error {
+    ($($arg:tt)*) => {
+        anyhow::Error::new($crate::config::ConfigError(format!($($arg)*)))
+    };
+}
+
+pub const DEFAULT_CONFIG_FILE: &str = "vecsync.toml";
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `sqlite://PATH` or `postgres://…` (env `DATABASE_URL`, flag `--database-url`).
+    pub database_url: String,
+    /// Schema that holds vecsync's own objects in PostgreSQL.
+    pub schema: String,
+    pub source: SourceConfig,
+    pub embedder: EmbedderConfig,
+    pub worker: WorkerConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourceConfig {
+    /// `table` or `schema.table`.
+    pub table: String,
+    pub id_column: String,
+    /// Columns in braces, e.g. `{title} at {company}`; `{{` and `}}` are literal braces.
+    pub template: String,
+    pub embedding_column: String,
+    /// Optional SQL boolean expression: only rows for which it is true are embedded.
+    /// It is the operator's own SQL and is used as written (wrapped in parentheses).
+    pub filter: Option<String>,
+    /// Columns shown next to search results.
+    pub display_columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbedderConfig {
+    /// `local` (built-in all-MiniLM-L6-v2), `openai` (any OpenAI-compatible API) or
+    /// `fake` (deterministic hash vectors, for tests and write-path benchmarks).
+    pub provider: String,
+    pub model: String,
+    /// Texts per model call (local) — the OpenAI provider packs by `max_inputs_per_request`.
+    pub batch_size: usize,
+    /// Folder with model.safetensors, tokenizer.json, config.json (env `VECSYNC_MODEL_DIR`).
+    pub model_dir: Option<PathBuf>,
+    /// Threads for the local model; 0 = all cores.
+    pub threads: usize,
+
+    // OpenAI-compatible provider.
+    pub base_url: String,
+    /// Name of the environment variable that holds the key; never the key itself.
+    pub api_key_env: String,
+    /// Output dimensions: sent as `dimensions` to the API; required by `fake`.
+    pub dimensions: Option<usize>,
+    pub max_inputs_per_request: usize,
+    pub max_tokens_per_request: usize,
+    pub max_concurrency: usize,
+    pub requests_per_minute: Option<u32>,
+    pub tokens_per_minute: Option<u64>,
+    pub price_per_million_tokens: Option<f64>,
+    /// Per-request timeout.
+    pub timeout_seconds: u64,
+    /// Retries of one request on 429/5xx/timeouts before the batch counts as an attempt.
+    pub max_retries: u32,
+    /// Azure OpenAI: sends `api-key` instead of `Authorization: Bearer` and adds `api-version`.
+    pub azure_api_version: Option<String>,
+    pub headers: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    /// A row that failed this many times is marked `failed` until `retry-failed`.
+    pub max_attempts: u32,
+    /// How long a claimed batch stays reserved for its worker before others may take it.
+    pub lease_seconds: u64,
+    /// Batches in flight at once (claim/embed/write overlap).
+    pub concurrency: usize,
+    /// Rows per claim; defaults to the embedder's batch size.
+    pub claim_size: Option<usize>,
+    /// Safety-net poll interval of `vecsync work` next to LISTEN/NOTIFY.
+    pub poll_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://vecsync.db".into(),
+            schema: "vecsync".into(),
+            source: SourceConfig::default(),
+            embedder: EmbedderConfig::default(),
+            worker: WorkerConfig::default(),
+        }
+    }
+}
+
+impl Default for SourceConfig {
+    fn default() -> Self {
+        SourceConfig {
+            table: "jobs".into(),
+            id_column: "id".into(),
+            template: "{title} at {company}\n{location}\n\n{description}".into(),
+            embedding_column: "embedding".into(),
+            filter: None,
+            display_columns: vec!["title".into(), "company".into(), "location".into()],
+        }
+    }
+}
+
+impl Default for EmbedderConfig {
+    fn default() -> Self {
+        EmbedderConfig {
+            provider: "local".into(),
+            model: "all-MiniLM-L6-v2".into(),
+            batch_size: 32,
+            model_dir: None,
+            threads: 0,
+            base_url: "https://api.openai.com/v1".into(),
+            api_key_env: "OPENAI_API_KEY".into(),
+            dimensions: None,
+            max_inputs_per_request: 2048,
+            max_tokens_per_request: 300_000,
+            max_concurrency: 8,
+            requests_per_minute: None,
+            tokens_per_minute: None,
+            price_per_million_tokens: None,
+            timeout_seconds: 60,
+            max_retries: 8,
+            azure_api_version: None,
+            headers: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            max_attempts: 5,
+            lease_seconds: 300,
+            concurrency: 2,
+            claim_size: None,
+            poll_seconds: 5,
+        }
+    }
+}
+
+impl EmbedderConfig {
+    /// The identity recorded next to every vector: a vector made by another model (or
+    /// with other dimensions) is stale.
+    pub fn model_id(&self) -> String {
+        match (self.provider.as_str(), self.dimensions) {
+            ("openai", Some(d)) | ("fake", Some(d)) => format!("{}:{}", self.model, d),
+            _ => self.model.clone(),
+        }
+    }
+}
+
+/// Overrides that come from flags (highest precedence).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub database_url: Option<String>,
+    pub model_dir: Option<PathBuf>,
+    pub batch_size: Option<usize>,
+}
+
+impl Config {
+    /// Parses TOML text. Errors name the setting.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            let msg = e.message().trim().to_string();
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            match line {
+                Some(l) => ConfigError(format!("{origin}:{l}: {msg}")),
+                None => ConfigError(format!("{origin}: {msg}")),
+            }
+        })
+    }
+
+    /// Loads `path` (or `vecsync.toml` in the working directory if it exists), then `.env`,
+    /// then environment variables, then `overrides`, and validates the result.
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        // .env first so that DATABASE_URL etc. can come from it; real env vars win.
+        let _ = dotenvy::dotenv();
+        let mut config = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    ConfigError(format!("cannot read config file {}: {e}", p.display()))
+                })?;
+                Config::from_toml(&text, &p.display().to_string())?
+            }
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                let text = std::fs::read_to_string(DEFAULT_CONFIG_FILE).map_err(|e| {
+                    ConfigError(format!("cannot read config file {DEFAULT_CONFIG_FILE}: {e}"))
+                })?;
+                Config::from_toml(&text, DEFAULT_CONFIG_FILE)?
+            }
+            None => Config::default(),
+        };
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            if !url.is_empty() {
+                config.database_url = url;
+            }
+        }
+        if let Some(dir) = std::env::var_os("VECSYNC_MODEL_DIR") {
+            if !dir.is_empty() {
+                config.embedder.model_dir = Some(PathBuf::from(dir));
+            }
+        }
+        if let Some(url) = &overrides.database_url {
+            config.database_url = url.clone();
+        }
+        if let Some(dir) = &overrides.model_dir {
+            config.embedder.model_dir = Some(dir.clone());
+        }
+        if let Some(n) = overrides.batch_size {
+            config.embedder.batch_size = n;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what can be checked without a database or a model.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError(m));
+        match self.store_kind() {
+            Some(_) => {}
+            None => {
+                return err(format!(
+                    "database_url: expected sqlite://PATH or postgres://…, got {:?}",
+                    redact_url(&self.database_url)
+                ))
+            }
+        }
+        validate_qualified_identifier("source.table", &self.source.table)?;
+        validate_identifier("source.id_column", &self.source.id_column)?;
+        validate_identifier("source.embedding_column", &self.source.embedding_column)?;
+        validate_identifier("schema", &self.schema)?;
+        for c in &self.source.display_columns {
+            validate_identifier("source.display_columns", c)?;
+        }
+        let template = crate::template::Template::parse(&self.source.template)
+            .map_err(|e| ConfigError(format!("source.template: {e}")))?;
+        for c in template.columns() {
+            validate_identifier("source.template", c)?;
+        }
+        if let Some(f) = &self.source.filter {
+            if f.trim().is_empty() {
+                return err("source.filter: is empty; remove it or give a SQL condition".into());
+            }
+            if f.contains(';') {
+                return err("source.filter: must be one SQL expression (no ';')".into());
+            }
+        }
+        match self.embedder.provider.as_str() {
+            "local" | "openai" | "fake" => {}
+            other => {
+                return err(format!(
+                    "embedder.provider: unknown provider {other:?} (expected \"local\", \"openai\" or \"fake\")"
+                ))
+            }
+        }
+        if self.embedder.provider == "fake" && self.embedder.dimensions.is_none() {
+            return err("embedder.dimensions: required for provider \"fake\"".into());
+        }
+        if self.embedder.batch_size == 0 {
+            return err("embedder.batch_size: must be at least 1".into());
+        }
+        if self.embedder.dimensions == Some(0) {
+            return err("embedder.dimensions: must be at least 1".into());
+        }
+        if self.embedder.max_inputs_per_request == 0 {
+            return err("embedder.max_inputs_per_request: must be at least 1".into());
+        }
+        if self.embedder.max_concurrency == 0 {
+            return err("embedder.max_concurrency: must be at least 1".into());
+        }
+        if self.worker.max_attempts == 0 {
+            return err("worker.max_attempts: must be at least 1".into());
+        }
+        if self.worker.lease_seconds == 0 {
+            return err("worker.lease_seconds: must be at least 1".into());
+        }
+        if self.worker.concurrency == 0 {
+            return err("worker.concurrency: must be at least 1".into());
+        }
+        if self.worker.claim_size == Some(0) {
+            return err("worker.claim_size: must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    pub fn store_kind(&self) -> Option<StoreKind> {
+        let url = self.database_url.as_str();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            Some(StoreKind::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(StoreKind::Postgres(url.to_string()))
+        } else if url.ends_with(".db") || url.ends_with(".sqlite") || url.ends_with(".sqlite3") {
+            Some(StoreKind::Sqlite(PathBuf::from(url)))
+        } else {
+            None
+        }
+    }
+
+    /// Rows per claim.
+    pub fn claim_size(&self) -> usize {
+        self.worker
+            .claim_size
+            .unwrap_or(match self.embedder.provider.as_str() {
+                "local" => self.embedder.batch_size,
+                _ => self.embedder.batch_size.max(256),
+            })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreKind {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+/// Identifiers from config: letters, digits and `_`, not starting with a digit, at most
+/// 63 bytes (PostgreSQL's limit). They are always quoted when used, so case is kept; a
+/// name with quotes, semicolons or spaces is refused rather than escaped.
+pub fn validate_identifier(setting: &str, name: &str) -> Result<(), ConfigError> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError(format!(
+            "{setting}: {name:?} is not a valid identifier (use letters, digits and _, at most 63 characters)"
+        )))
+    }
+}
+
+/// `table` or `schema.table`.
+pub fn validate_qualified_identifier(setting: &str, name: &str) -> Result<(), ConfigError> {
+    let mut parts = name.splitn(2, '.');
+    let first = parts.next().unwrap_or_default();
+    validate_identifier(setting, first).map_err(|_| bad_qualified(setting, name))?;
+    if let Some(second) = parts.next() {
+        validate_identifier(setting, second).map_err(|_| bad_qualified(setting, name))?;
+    }
+    Ok(())
+}
+
+fn bad_qualified(setting: &str, name: &str) -> ConfigError {
+    ConfigError(format!(
+        "{setting}: {name:?} is not a valid table name (use table or schema.table; letters, digits and _)"
+    ))
+}
+
+/// Double-quotes an identifier that passed [`validate_identifier`] (quotes doubled anyway,
+/// so that a future caller that skips validation still cannot inject).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Quotes `table` or `schema.table`.
+pub fn quote_qualified(name: &str) -> String {
+    name.splitn(2, '.')
+        .map(quote_ident)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Hides the password of a connection URL so it can be printed.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(_) => url.to_string(),
+        // Unparseable: show only the scheme so a password can never leak.
+        Err(_) => match url.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://…"),
+            None => "…".into(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_key_names_setting() {
+        let e = Config::from_toml("[source]\ntabel = \"x\"\n", "vecsync.toml").unwrap_err();
+        assert!(e.0.contains("tabel"), "{e}");
+        assert!(e.0.contains("vecsync.toml:2"), "{e}");
+    }
+
+    #[test]
+    fn bad_identifiers_are_refused() {
+        for bad in ["jobs; drop table x", "jo\"bs", "my table", "", "1abc"] {
+            let mut c = Config::default();
+            c.source.table = bad.into();
+            let e = c.validate().unwrap_err();
+            assert!(e.0.starts_with("source.table:"), "{e}");
+        }
+        let mut c = Config::default();
+        c.source.embedding_column = "emb\"; --".into();
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .0
+            .starts_with("source.embedding_column"));
+        let mut c = Config::default();
+        c.source.template = "{title} {bad col}".into();
+        assert!(c.validate().unwrap_err().0.starts_with("source.template"));
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_qualified("public.Jobs"), "\"public\".\"Jobs\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn redacts_password() {
+        let r = redact_url("postgres://u:s3cret@localhost:5432/db");
+        assert!(!r.contains("s3cret"));
+        assert!(r.contains("***"));
+        assert!(!redact_url("nonsense s3cret").contains("s3cret"));
+    }
+
+    #[test]
+    fn unknown_provider() {
+        let mut c = Config::default();
+        c.embedder.provider = "cohere".into();
+        assert!(c.validate().unwrap_err().0.starts_with("embedder.provider"));
+    }
+}

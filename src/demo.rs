@@ -1,0 +1,1 @@
+//! Deterministic, realistic job postings for `vecsync demo`. (Being written.)

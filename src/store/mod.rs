@@ -1,0 +1,216 @@
+//! Stores: where the user's rows, their vectors and vecsync's bookkeeping live.
+//!
+//! One [`Store`] trait, one conformance suite (`tests/store_conformance.rs`) run against
+//! every implementation. The model every store follows:
+//!
+//! - The source table is the user's. vecsync only ever `UPDATE`s its embedding column;
+//!   it never inserts or deletes source rows.
+//! - A **queue** (`vecsync_queue` / `<schema>.queue`) holds rows that need work, with a
+//!   lease (`locked_until`), an attempt counter and the last error. Finished rows leave
+//!   the queue; rows that failed `max_attempts` times (or permanently, e.g. empty text)
+//!   stay in it with status `failed` until `retry-failed`.
+//! - **State** (`vecsync_state` / `<schema>.state`) records, per embedded row, the MD5 of
+//!   the text that was embedded and the model id. A row needs work when it has no vector,
+//!   or its current text's hash or the model differs from the state.
+//! - [`Store::complete`] writes vectors, state and queue changes in one transaction, and
+//!   only for rows whose current text still hashes to what was embedded: a vector is never
+//!   written for text that has since changed, nor for a deleted row.
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::config::{Config, StoreKind};
+
+/// Source row ids travel as text; each store casts them back to the column's type.
+pub type RowId = String;
+
+/// A row claimed for embedding, with its text rendered from the template by the database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedRow {
+    pub id: RowId,
+    pub text: String,
+}
+
+/// A vector to write, with the hash of the text it was made from (the write guard).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub id: RowId,
+    pub text_hash: String,
+    pub vector: Arc<Vec<f32>>,
+}
+
+/// A row that could not be embedded this time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub id: RowId,
+    pub reason: String,
+    /// Permanent failures (empty text, an input the provider rejects) are marked `failed`
+    /// at once; others count an attempt and are retried until `max_attempts`.
+    pub permanent: bool,
+}
+
+/// What [`Store::complete`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WriteOutcome {
+    /// Vectors written (and marked done).
+    pub written: u64,
+    /// Vectors not written because the row's text changed or the row was deleted after it
+    /// was claimed. A changed row stays queued for its new text.
+    pub skipped: u64,
+    /// Rows now in the `failed` state.
+    pub failed: u64,
+    /// Rows that failed this attempt and will be retried.
+    pub retrying: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FailedRow {
+    pub id: RowId,
+    pub reason: String,
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct QueueCounts {
+    /// Waiting to be claimed (includes rows waiting for a retry).
+    pub pending: u64,
+    /// Claimed by a worker whose lease has not expired.
+    pub leased: u64,
+    pub failed: u64,
+}
+
+/// Disagreements between the source table, the state and the queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    /// State says embedded, but the embedding column is NULL (the original system's
+    /// 3,721 silent losses).
+    pub done_without_vector: u64,
+    /// A vector with no state, or state for another text/model.
+    pub vector_without_state: u64,
+    /// Rows that need work but are not in the queue (nothing would ever embed them).
+    pub unqueued: u64,
+}
+
+/// The truth about one table. JSON keys are a public contract (`status --json`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Status {
+    /// Rows passing the filter.
+    pub total: u64,
+    /// Rows with a vector for their current text and the current model.
+    pub embedded: u64,
+    /// Rows with a vector for older text or another model.
+    pub stale: u64,
+    /// Rows without a vector.
+    pub missing: u64,
+    /// Rows in the failed state.
+    pub failed: u64,
+    /// embedded / total (1.0 for an empty table).
+    pub coverage: f64,
+    pub model: String,
+    /// The most recent failures with their reasons (at most 20).
+    pub failures: Vec<FailedRow>,
+    pub queue: QueueCounts,
+    pub drift: Drift,
+    /// Rows embedded in each of the last 10 minutes, oldest first.
+    pub completions_per_minute: Vec<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    pub id: RowId,
+    /// Cosine similarity, higher is closer.
+    pub score: f32,
+    /// The configured display columns.
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Creates vecsync's own objects (idempotent). PostgreSQL also installs triggers.
+    async fn init(&self) -> Result<()>;
+
+    /// Removes vecsync's objects and nothing else.
+    async fn uninstall(&self) -> Result<()>;
+
+    /// Checks the source table against the config and the embedder's dimension; errors
+    /// are [`crate::config::ConfigError`]s naming the table, column or setting. Creates the
+    /// bookkeeping if missing.
+    async fn prepare(&self, dimensions: usize) -> Result<()>;
+
+    /// Queues every row that needs work and is not queued yet; returns how many were
+    /// added. Done in chunks, never one giant transaction.
+    async fn enqueue_needed(&self) -> Result<u64>;
+
+    /// Rows that need work, without claiming them (dry runs): up to `limit` rows with an
+    /// id after `after`, in id order.
+    async fn peek_needed(&self, after: Option<&RowId>, limit: usize) -> Result<Vec<ClaimedRow>>;
+
+    /// Leases up to `limit` queued rows for `lease`; each claim counts an attempt.
+    async fn claim(&self, limit: usize, lease: Duration) -> Result<Vec<ClaimedRow>>;
+
+    /// Writes vectors (guarded by their text hash), state and failures in one transaction.
+    async fn complete(&self, done: &[Completion], failed: &[Failure]) -> Result<WriteOutcome>;
+
+    /// Gives leased rows back without counting an attempt (graceful shutdown).
+    async fn release(&self, ids: &[RowId]) -> Result<()>;
+
+    /// Requeues failed rows; returns how many.
+    async fn retry_failed(&self) -> Result<u64>;
+
+    /// Exact counts. Cheap enough to poll.
+    async fn status(&self) -> Result<Status>;
+
+    /// Top `k` rows by cosine similarity among rows with a current vector.
+    async fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>>;
+
+    /// Waits until new work may be available (LISTEN/NOTIFY) or `timeout` passes.
+    async fn wait_for_work(&self, timeout: Duration) -> Result<()> {
+        tokio::time::sleep(timeout).await;
+        Ok(())
+    }
+
+    /// Queues the rows found by [`Status::drift`]'s `unqueued` and clears state that
+    /// claims a vector the table does not have; returns how many rows were requeued.
+    async fn reconcile(&self) -> Result<u64>;
+}
+
+/// What a store needs to know besides the database URL.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Model id recorded with each vector; a different id makes a vector stale.
+    pub model_id: String,
+    pub max_attempts: u32,
+}
+
+impl StoreOptions {
+    pub fn from_config(config: &Config) -> StoreOptions {
+        StoreOptions {
+            model_id: config.embedder.model_id(),
+            max_attempts: config.worker.max_attempts,
+        }
+    }
+}
+
+/// Opens the store named by `config.database_url`.
+pub async fn open(config: &Config) -> Result<Arc<dyn Store>> {
+    let options = StoreOptions::from_config(config);
+    match config.store_kind() {
+        Some(StoreKind::Sqlite(path)) => Ok(Arc::new(sqlite::SqliteStore::open(
+            &path,
+            &config.source,
+            options,
+        )?)),
+        Some(StoreKind::Postgres(url)) => Ok(Arc::new(
+            postgres::PostgresStore::connect(&url, &config.schema, &config.source, options)
+                .await?,
+        )),
+        None => Err(crate::config_error!("database_url: unsupported URL")),
+    }
+}
