@@ -1,1 +1,477 @@
-//! The pipeline. (Being written.)
+//! The pipeline: claim → embed → guarded write, with several batches in flight.
+//!
+//! It drives any [`Store`] with any [`Embedder`] and knows neither terminals nor HTTP: it
+//! reports [`Event`]s that the CLI renders as a progress bar and the server as metrics.
+//!
+//! Failure handling, from the smallest blast radius up:
+//! - an input the embedder rejects (or empty text) fails alone, permanently, with a reason;
+//! - a transient embedder error counts one attempt for each row of the batch; rows retry
+//!   with backoff until `max_attempts`, then show as failed;
+//! - a store error (database restarting) is retried with backoff; the rows' leases cover
+//!   the gap and expire if this process dies;
+//! - a fatal embedder error (bad key, unknown model) releases the batch and stops the run
+//!   without marking any row.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::embed::{EmbedError, Embedder, Usage};
+use crate::store::{ClaimedRow, Completion, Failure, Store, WriteOutcome};
+use crate::template::{text_hash, Template};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Stop after claiming this many rows.
+    pub limit: Option<u64>,
+    /// Rows per claim.
+    pub claim_size: usize,
+    /// Batches in flight at once.
+    pub concurrency: usize,
+    pub lease: Duration,
+    pub mode: Mode,
+    /// What a row renders to when every template column is empty: such a row has no
+    /// text to embed ("empty text"), whatever literals the template adds.
+    pub blank_text: String,
+}
+
+impl RunOptions {
+    /// Options from the config; `concurrency` defaults to the larger of the configured
+    /// value and what the embedder suggests.
+    pub fn new(config: &Config, mode: Mode, suggested_concurrency: usize) -> RunOptions {
+        let blank_text = Template::parse(&config.source.template)
+            .map(|t| t.render(|_| None))
+            .unwrap_or_default();
+        RunOptions {
+            limit: None,
+            claim_size: config.claim_size(),
+            concurrency: config.worker.concurrency.max(suggested_concurrency),
+            lease: Duration::from_secs(config.worker.lease_seconds),
+            mode,
+            blank_text,
+        }
+    }
+
+    /// True when `text` holds nothing but the template's own literals and whitespace.
+    fn is_blank(&self, text: &str) -> bool {
+        let strip = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        text.trim().is_empty() || strip(text) == strip(&self.blank_text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Process what is queued and return (backfill).
+    Drain,
+    /// Keep waiting for new work until cancelled (`vecsync work`).
+    Follow { poll: Duration },
+}
+
+/// What the pipeline tells its renderer.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Work found at the start: rows queued now, and rows already embedded.
+    Started { queued: u64, embedded: u64 },
+    /// One batch went through.
+    Batch(BatchReport),
+    /// A store call failed and will be retried.
+    StoreRetry { error: String, wait: Duration },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BatchReport {
+    pub outcome: WriteOutcome,
+    /// Rows whose vector came from an identical text embedded earlier in this run.
+    pub deduplicated: u64,
+    pub embed_time: Duration,
+    pub write_time: Duration,
+}
+
+/// Totals of one run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub written: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub retrying: u64,
+    /// Rows that reused the vector of an identical text instead of calling the embedder.
+    pub deduplicated: u64,
+    pub seconds: f64,
+    pub rows_per_second: f64,
+    pub usage: Usage,
+}
+
+/// Identical texts (job boards repeat descriptions) are embedded once per run. Bounded so
+/// a long-running worker does not grow without limit.
+struct DedupCache {
+    map: HashMap<String, Arc<Vec<f32>>>,
+    capacity: usize,
+}
+
+impl DedupCache {
+    fn new(dimensions: usize) -> DedupCache {
+        // ~64 MB of vectors at most.
+        let capacity = (64 << 20) / (dimensions.max(1) * 4);
+        DedupCache {
+            map: HashMap::new(),
+            capacity,
+        }
+    }
+
+    fn get(&self, hash: &str) -> Option<Arc<Vec<f32>>> {
+        self.map.get(hash).cloned()
+    }
+
+    fn insert(&mut self, hash: String, v: Arc<Vec<f32>>) {
+        if self.map.len() >= self.capacity {
+            self.map.clear();
+        }
+        self.map.insert(hash, v);
+    }
+}
+
+struct Shared {
+    store: Arc<dyn Store>,
+    embedder: Arc<dyn Embedder>,
+    options: RunOptions,
+    cancel: CancellationToken,
+    claimed: AtomicU64,
+    totals: Mutex<Summary>,
+    cache: Mutex<DedupCache>,
+    on_event: Box<dyn Fn(Event) + Send + Sync>,
+}
+
+/// Runs the pipeline until the queue is drained ([`Mode::Drain`]) or `cancel` fires.
+/// Cancellation stops claiming; batches in flight are finished and written.
+pub async fn run(
+    store: Arc<dyn Store>,
+    embedder: Arc<dyn Embedder>,
+    options: RunOptions,
+    cancel: CancellationToken,
+    on_event: impl Fn(Event) + Send + Sync + 'static,
+) -> Result<Summary> {
+    let started = Instant::now();
+    store.prepare(embedder.dimensions()).await?;
+    retry_store(&cancel, &on_event, || store.enqueue_needed()).await?;
+    let status = retry_store(&cancel, &on_event, || store.status()).await?;
+    on_event(Event::Started {
+        queued: status.queue.pending + status.queue.leased,
+        embedded: status.embedded,
+    });
+
+    let shared = Arc::new(Shared {
+        cache: Mutex::new(DedupCache::new(embedder.dimensions())),
+        store,
+        embedder,
+        options: options.clone(),
+        cancel,
+        claimed: AtomicU64::new(0),
+        totals: Mutex::new(Summary::default()),
+        on_event: Box::new(on_event),
+    });
+    let workers: Vec<_> = (0..options.concurrency.max(1))
+        .map(|_| tokio::spawn(worker(shared.clone())))
+        .collect();
+    let mut first_error = None;
+    for w in workers {
+        match w.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                // One worker hit a fatal error: stop the others too.
+                shared.cancel.cancel();
+                first_error.get_or_insert(e);
+            }
+            Err(join) => {
+                shared.cancel.cancel();
+                first_error.get_or_insert(anyhow::anyhow!("worker task failed: {join}"));
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let mut summary = shared.totals.lock().unwrap().clone();
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.rows_per_second = summary.written as f64 / summary.seconds.max(1e-9);
+    summary.usage = shared.embedder.usage();
+    Ok(summary)
+}
+
+async fn worker(shared: Arc<Shared>) -> Result<()> {
+    let opts = &shared.options;
+    loop {
+        if shared.cancel.is_cancelled() {
+            return Ok(());
+        }
+        let want = match opts.limit {
+            Some(limit) => {
+                let taken = shared.claimed.load(Ordering::SeqCst);
+                if taken >= limit {
+                    return Ok(());
+                }
+                opts.claim_size.min((limit - taken) as usize)
+            }
+            None => opts.claim_size,
+        };
+        let rows = retry_store(&shared.cancel, &shared.on_event, || {
+            shared.store.claim(want, opts.lease)
+        })
+        .await?;
+        if rows.is_empty() {
+            match opts.mode {
+                Mode::Drain => return Ok(()),
+                Mode::Follow { poll } => {
+                    tokio::select! {
+                        _ = shared.cancel.cancelled() => return Ok(()),
+                        r = shared.store.wait_for_work(poll) => {
+                            if let Err(e) = r {
+                                tracing::warn!("waiting for work: {e:#}");
+                                tokio::time::sleep(poll).await;
+                            }
+                        }
+                    }
+                    continue;
+                }
+            }
+        }
+        shared
+            .claimed
+            .fetch_add(rows.len() as u64, Ordering::SeqCst);
+        process(&shared, rows).await?;
+    }
+}
+
+/// Embeds one claimed batch and writes it.
+async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
+    let dims = shared.embedder.dimensions();
+    let mut done: Vec<Completion> = Vec::with_capacity(rows.len());
+    let mut failed: Vec<Failure> = Vec::new();
+    // Unique texts to embed, and the rows waiting for each.
+    let mut to_embed: Vec<String> = Vec::new();
+    let mut waiting: HashMap<String, Vec<(String, usize)>> = HashMap::new();
+    let mut deduplicated = 0u64;
+    {
+        let cache = shared.cache.lock().unwrap();
+        for row in &rows {
+            if shared.options.is_blank(&row.text) {
+                failed.push(Failure {
+                    id: row.id.clone(),
+                    reason: "empty text".into(),
+                    permanent: true,
+                });
+                continue;
+            }
+            let hash = text_hash(&row.text);
+            if let Some(v) = cache.get(&hash) {
+                deduplicated += 1;
+                done.push(Completion {
+                    id: row.id.clone(),
+                    text_hash: hash,
+                    vector: v,
+                });
+                continue;
+            }
+            let entry = waiting.entry(hash.clone()).or_default();
+            if entry.is_empty() {
+                to_embed.push(row.text.clone());
+            } else {
+                deduplicated += 1;
+            }
+            entry.push((row.id.clone(), to_embed.len() - 1));
+        }
+    }
+
+    let embed_started = Instant::now();
+    if !to_embed.is_empty() {
+        match shared.embedder.embed(&to_embed).await {
+            Ok(results) if results.len() == to_embed.len() => {
+                let mut cache = shared.cache.lock().unwrap();
+                for (hash, waiters) in waiting {
+                    let index = waiters[0].1;
+                    match &results[index] {
+                        Ok(v) if v.len() == dims && v.iter().all(|x| x.is_finite()) => {
+                            let v = Arc::new(v.clone());
+                            cache.insert(hash.clone(), v.clone());
+                            for (id, _) in waiters {
+                                done.push(Completion {
+                                    id,
+                                    text_hash: hash.clone(),
+                                    vector: v.clone(),
+                                });
+                            }
+                        }
+                        Ok(v) => {
+                            let reason = format!(
+                                "embedder returned {} values (expected {dims}) or a non-finite value",
+                                v.len()
+                            );
+                            for (id, _) in waiters {
+                                failed.push(Failure {
+                                    id,
+                                    reason: reason.clone(),
+                                    permanent: false,
+                                });
+                            }
+                        }
+                        Err(reason) => {
+                            for (id, _) in waiters {
+                                failed.push(Failure {
+                                    id,
+                                    reason: reason.clone(),
+                                    permanent: true,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(results) => {
+                let reason = format!(
+                    "embedder returned {} results for {} inputs",
+                    results.len(),
+                    to_embed.len()
+                );
+                fail_all(&mut failed, waiting, &reason);
+            }
+            Err(EmbedError::Transient(reason)) => {
+                tracing::warn!("batch of {} rows will be retried: {reason}", rows.len());
+                fail_all(&mut failed, waiting, &reason);
+            }
+            Err(EmbedError::Fatal(reason)) => {
+                let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+                if let Err(e) = shared.store.release(&ids).await {
+                    tracing::warn!("could not release {} rows: {e:#}", ids.len());
+                }
+                shared.cancel.cancel();
+                return Err(crate::config_error!("embedder: {reason}"));
+            }
+        }
+    }
+    let embed_time = embed_started.elapsed();
+
+    let write_started = Instant::now();
+    let outcome = retry_store(&CancellationToken::new(), &shared.on_event, || {
+        shared.store.complete(&done, &failed)
+    })
+    .await
+    .context("writing a batch")?;
+    let report = BatchReport {
+        outcome,
+        deduplicated,
+        embed_time,
+        write_time: write_started.elapsed(),
+    };
+    {
+        let mut t = shared.totals.lock().unwrap();
+        t.written += report.outcome.written;
+        t.skipped += report.outcome.skipped;
+        t.failed += report.outcome.failed;
+        t.retrying += report.outcome.retrying;
+        t.deduplicated += report.deduplicated;
+    }
+    (shared.on_event)(Event::Batch(report));
+    Ok(())
+}
+
+fn fail_all(failed: &mut Vec<Failure>, waiting: HashMap<String, Vec<(String, usize)>>, reason: &str) {
+    for (_, waiters) in waiting {
+        for (id, _) in waiters {
+            failed.push(Failure {
+                id,
+                reason: reason.to_string(),
+                permanent: false,
+            });
+        }
+    }
+}
+
+/// How long store errors are retried before the run gives up.
+const STORE_RETRY_BUDGET: Duration = Duration::from_secs(180);
+
+/// Retries a store call with exponential backoff (the database may be restarting).
+/// Configuration errors are not retried. Gives up after [`STORE_RETRY_BUDGET`] or when
+/// `cancel` fires while waiting.
+async fn retry_store<T, F, Fut>(
+    cancel: &CancellationToken,
+    on_event: &(dyn Fn(Event) + Send + Sync),
+    mut call: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let started = Instant::now();
+    let mut wait = Duration::from_millis(200);
+    loop {
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.downcast_ref::<crate::config::ConfigError>().is_some() => return Err(e),
+            Err(e) if started.elapsed() + wait > STORE_RETRY_BUDGET => {
+                return Err(e.context("the database stayed unavailable"))
+            }
+            Err(e) => {
+                let error = format!("{e:#}");
+                tracing::warn!("database call failed, retrying in {wait:?}: {error}");
+                on_event(Event::StoreRetry { error, wait });
+                tokio::select! {
+                    _ = cancel.cancelled() => return Err(e),
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// Rows, tokens and (when the embedder knows a price) cost of what a backfill would embed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DryRun {
+    pub rows: u64,
+    pub empty: u64,
+    pub tokens: u64,
+    pub unique_texts: u64,
+    pub estimated_cost: Option<f64>,
+}
+
+/// Counts what a backfill would do, writing nothing.
+pub async fn dry_run(
+    store: &dyn Store,
+    embedder: &dyn Embedder,
+    options: &RunOptions,
+) -> Result<DryRun> {
+    let limit = options.limit;
+    store.prepare(embedder.dimensions()).await?;
+    let mut report = DryRun::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.peek_needed(after.as_ref(), 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        for row in page {
+            if limit.is_some_and(|l| report.rows >= l) {
+                break;
+            }
+            report.rows += 1;
+            if options.is_blank(&row.text) {
+                report.empty += 1;
+            } else if seen.insert(text_hash(&row.text)) {
+                report.unique_texts += 1;
+                report.tokens += embedder.count_tokens(&row.text) as u64;
+            }
+        }
+        if limit.is_some_and(|l| report.rows >= l) {
+            break;
+        }
+    }
+    report.estimated_cost = embedder
+        .price_per_million_tokens()
+        .map(|p| p * report.tokens as f64 / 1e6);
+    Ok(report)
+}

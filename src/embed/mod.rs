@@ -70,6 +70,11 @@ pub trait Embedder: Send + Sync {
     fn usage(&self) -> Usage {
         Usage::default()
     }
+
+    /// US dollars per million tokens, when known (dry runs estimate the cost with it).
+    fn price_per_million_tokens(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// Builds the embedder named by `config.embedder.provider`. Errors are

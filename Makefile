@@ -1,0 +1,31 @@
+# Two entry points for a fresh machine: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: demo test lint model postgres build bench clean-pg
+
+demo: model
+	$(CARGO) build --release
+	./target/release/vecsync demo
+
+# Everything CI runs: model files, PostgreSQL + pgvector, lints, all tests.
+test: model
+	scripts/test.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+model:
+	scripts/fetch-model.sh
+
+postgres:
+	scripts/start-postgres.sh
+
+build:
+	$(CARGO) build --release
+
+bench: model
+	scripts/bench-local-model.sh
+	$(CARGO) bench --bench write_path
+	$(CARGO) bench --bench openai_backfill

@@ -1,0 +1,375 @@
+//! Write path into PostgreSQL + pgvector: what vecsync's claim → complete costs next to
+//! the naive and the ideal way of writing the same vectors.
+//!
+//! On one database (`scripts/start-postgres.sh`, or `VECSYNC_TEST_DATABASE_URL`), each
+//! strategy writes the fake embedder's vectors into its own fresh copy of a table of demo
+//! job postings:
+//!
+//! - (a) one `UPDATE … WHERE id = $1` per row, 50 in flight on one connection;
+//! - (b) vecsync: `enqueue_needed`, then 2 concurrent batches of claim → embed (fake) →
+//!   guarded `complete` (vector + state + queue in one statement);
+//! - (c) the ceiling: `UPDATE … FROM unnest($ids, $vecs)` in 2,000-row batches over 2
+//!   connections, no queue, no guard, vectors computed beforehand.
+//!
+//! Then (b) at 384 dimensions, and `status()` on a table of `VECSYNC_BENCH_STATUS_ROWS`
+//! rows (default 1,000,000; 0 skips it).
+//!
+//! `cargo bench --bench write_path` (env `VECSYNC_BENCH_ROWS`, default 100,000).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use tokio_postgres::{Client, NoTls};
+use vecsync::config::Config;
+use vecsync::embed::fake::FakeEmbedder;
+use vecsync::store::postgres::PostgresStore;
+use vecsync::store::{Completion, Store, StoreOptions};
+use vecsync::template::{text_hash, Template};
+
+const CLAIM: usize = 1000;
+const LEASE: Duration = Duration::from_secs(600);
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn server_url() -> String {
+    if let Ok(url) = std::env::var("VECSYNC_TEST_DATABASE_URL") {
+        if !url.is_empty() {
+            return url;
+        }
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/start-postgres.sh");
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("run scripts/start-postgres.sh");
+    assert!(out.status.success(), "start-postgres.sh failed");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+async fn connect(url: &str) -> Client {
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+fn with_db(url: &str, db: &str) -> String {
+    let mut u = url::Url::parse(url).unwrap();
+    u.set_path(&format!("/{db}"));
+    u.to_string()
+}
+
+async fn create_table(client: &Client, name: &str, dims: usize) {
+    client
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS {name};
+             CREATE TABLE {name} (
+                id bigint PRIMARY KEY, title text NOT NULL, company text NOT NULL,
+                location text NOT NULL, employment_type text NOT NULL, salary text,
+                description text NOT NULL, is_active boolean NOT NULL, embedding vector({dims}))"
+        ))
+        .await
+        .unwrap();
+}
+
+async fn load(client: &Client, name: &str, postings: &[vecsync::demo::JobPosting]) {
+    for chunk in postings.chunks(5_000) {
+        let ids: Vec<i64> = chunk.iter().map(|p| p.id).collect();
+        let t: Vec<&str> = chunk.iter().map(|p| p.title.as_str()).collect();
+        let c: Vec<&str> = chunk.iter().map(|p| p.company.as_str()).collect();
+        let l: Vec<&str> = chunk.iter().map(|p| p.location.as_str()).collect();
+        let e: Vec<&str> = chunk.iter().map(|p| p.employment_type.as_str()).collect();
+        let s: Vec<Option<&str>> = chunk.iter().map(|p| p.salary.as_deref()).collect();
+        let d: Vec<&str> = chunk.iter().map(|p| p.description.as_str()).collect();
+        let a: Vec<bool> = chunk.iter().map(|p| p.is_active).collect();
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO {name} SELECT *, NULL FROM unnest($1::bigint[], $2::text[], $3::text[],
+                        $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[])"
+                ),
+                &[&ids, &t, &c, &l, &e, &s, &d, &a],
+            )
+            .await
+            .unwrap();
+    }
+    client
+        .batch_execute(&format!("VACUUM ANALYZE {name}"))
+        .await
+        .unwrap();
+}
+
+/// The text vecsync renders for a posting (the default template).
+fn text_of(template: &Template, p: &vecsync::demo::JobPosting) -> String {
+    template.render(|c| match c {
+        "title" => Some(p.title.as_str()),
+        "company" => Some(p.company.as_str()),
+        "location" => Some(p.location.as_str()),
+        "description" => Some(p.description.as_str()),
+        _ => None,
+    })
+}
+
+fn config_for(url: &str, table: &str, schema: &str, dims: usize) -> Config {
+    let mut config = Config {
+        database_url: url.to_string(),
+        schema: schema.into(),
+        ..Config::default()
+    };
+    config.source.table = table.into();
+    config.embedder.provider = "fake".into();
+    config.embedder.model = "fake".into();
+    config.embedder.dimensions = Some(dims);
+    config.validate().unwrap();
+    config
+}
+
+/// (b): vecsync's own path, `batches` claim → embed → complete loops at once.
+/// Returns (rows written, seconds, seconds spent in enqueue_needed).
+async fn vecsync_path(url: &str, table: &str, dims: usize, batches: usize) -> (u64, f64, f64) {
+    let config = config_for(url, table, &format!("vecsync_{table}"), dims);
+    let store = Arc::new(
+        PostgresStore::connect(
+            &config.database_url,
+            &config.schema,
+            &config.source,
+            StoreOptions::from_config(&config),
+        )
+        .await
+        .unwrap(),
+    );
+    store.prepare(dims).await.unwrap();
+    let embedder = Arc::new(FakeEmbedder::new(&config.embedder.model_id(), dims));
+    let started = Instant::now();
+    store.enqueue_needed().await.unwrap();
+    let enqueue = started.elapsed().as_secs_f64();
+    let mut tasks = Vec::new();
+    for _ in 0..batches {
+        let store = store.clone();
+        let embedder = embedder.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut written = 0u64;
+            loop {
+                let rows = store.claim(CLAIM, LEASE).await.unwrap();
+                if rows.is_empty() {
+                    return written;
+                }
+                let e = embedder.clone();
+                let done = tokio::task::spawn_blocking(move || {
+                    rows.iter()
+                        .map(|r| Completion {
+                            id: r.id.clone(),
+                            text_hash: text_hash(&r.text),
+                            vector: Arc::new(e.vector(&r.text)),
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .await
+                .unwrap();
+                written += store.complete(&done, &[]).await.unwrap().written;
+            }
+        }));
+    }
+    let mut written = 0;
+    for t in tasks {
+        written += t.await.unwrap();
+    }
+    (written, started.elapsed().as_secs_f64(), enqueue)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs benches in test mode.
+    if std::env::args().any(|a| a == "--test" || a == "--list") {
+        return;
+    }
+    let rows = env_usize("VECSYNC_BENCH_ROWS", 100_000);
+    let status_rows = env_usize("VECSYNC_BENCH_STATUS_ROWS", 1_000_000);
+    let server = server_url();
+    let admin = connect(&server).await;
+    let db = format!("vecsync_bench_{}", std::process::id());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .await
+        .unwrap();
+    let url = with_db(&server, &db);
+    let client = connect(&url).await;
+    let template = Template::parse(&Config::default().source.template).unwrap();
+
+    eprintln!("generating {rows} postings and their 1536-d vectors…");
+    let postings = vecsync::demo::generate(rows, vecsync::demo::DEFAULT_SEED);
+    let fake = FakeEmbedder::new("fake:1536", 1536);
+    let vectors: Vec<pgvector::Vector> = postings
+        .iter()
+        .map(|p| pgvector::Vector::from(fake.vector(&text_of(&template, p))))
+        .collect();
+    for t in ["jobs_a", "jobs_b", "jobs_c"] {
+        create_table(&client, t, 1536).await;
+        load(&client, t, &postings).await;
+    }
+    let avg_len = postings
+        .iter()
+        .map(|p| text_of(&template, p).len())
+        .sum::<usize>()
+        / rows.max(1);
+    eprintln!("loaded 3 × {rows} rows (average text {avg_len} bytes)");
+
+    // (a) one UPDATE per row, 50 in flight on one connection.
+    let started = Instant::now();
+    let stmt = client
+        .prepare("UPDATE jobs_a SET embedding = $1 WHERE id = $2")
+        .await
+        .unwrap();
+    futures::stream::iter(postings.iter().zip(&vectors))
+        .map(|(p, v)| {
+            let (client, stmt) = (&client, &stmt);
+            async move { client.execute(stmt, &[v, &p.id]).await.unwrap() }
+        })
+        .buffer_unordered(50)
+        .for_each(|_| async {})
+        .await;
+    let a = rows as f64 / started.elapsed().as_secs_f64();
+    eprintln!("(a) one UPDATE per row, 50 in flight: {a:.0} rows/s");
+
+    // (c) the ceiling: UPDATE … FROM unnest, 2000 rows per statement, 2 connections.
+    let started = Instant::now();
+    let batches: Vec<(Vec<i64>, Vec<pgvector::Vector>)> = postings
+        .chunks(2000)
+        .zip(vectors.chunks(2000))
+        .map(|(p, v)| (p.iter().map(|p| p.id).collect(), v.to_vec()))
+        .collect();
+    let batches = Arc::new(std::sync::Mutex::new(batches));
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let batches = batches.clone();
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let c = connect(&url).await;
+            let stmt = c
+                .prepare(
+                    "UPDATE jobs_c AS s SET embedding = u.vec
+                     FROM unnest($1::bigint[], $2::vector[]) AS u(id, vec) WHERE s.id = u.id",
+                )
+                .await
+                .unwrap();
+            loop {
+                let next = batches.lock().unwrap().pop();
+                let Some((ids, vecs)) = next else { break };
+                c.execute(&stmt, &[&ids, &vecs]).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let c = rows as f64 / started.elapsed().as_secs_f64();
+    eprintln!("(c) UPDATE … FROM unnest, 2000/statement, 2 connections: {c:.0} rows/s");
+    drop(vectors);
+
+    // (b) vecsync end to end.
+    let (written, secs, enqueue) = vecsync_path(&url, "jobs_b", 1536, 2).await;
+    assert_eq!(written as usize, rows);
+    let b = rows as f64 / secs;
+    eprintln!(
+        "(b) vecsync enqueue + claim → fake embed → complete, 2 batches of {CLAIM}: {b:.0} rows/s \
+         (enqueue_needed {enqueue:.2} s of {secs:.2} s)"
+    );
+
+    // (b) at 384 dimensions.
+    create_table(&client, "jobs_b384", 384).await;
+    load(&client, "jobs_b384", &postings).await;
+    let (written, secs, _) = vecsync_path(&url, "jobs_b384", 384, 2).await;
+    assert_eq!(written as usize, rows);
+    let b384 = rows as f64 / secs;
+    eprintln!("(b) at 384-d: {b384:.0} rows/s");
+
+    println!("write path, {rows} rows × 1536-d (fake embedder):");
+    println!("  (a) one UPDATE per row, 50 in flight     {a:>9.0} rows/s");
+    println!("  (b) vecsync claim → complete, 2 batches  {b:>9.0} rows/s");
+    println!("  (c) UPDATE … FROM unnest ceiling         {c:>9.0} rows/s");
+    println!(
+        "  b/c = {:.2}   b/a = {:.1}   (b at 384-d: {b384:.0} rows/s)",
+        b / c,
+        b / a
+    );
+    drop(postings);
+
+    if status_rows > 0 {
+        eprintln!("status(): loading {status_rows} rows (384-d) and embedding them…");
+        create_table(&client, "jobs_m", 384).await;
+        let mut id = 0usize;
+        while id < status_rows {
+            // Generate in slices to bound memory; ids continue across slices.
+            let n = (status_rows - id).min(200_000);
+            let mut part = vecsync::demo::generate(n, vecsync::demo::DEFAULT_SEED + id as u64);
+            for (i, p) in part.iter_mut().enumerate() {
+                p.id = (id + i + 1) as i64;
+            }
+            load(&client, "jobs_m", &part).await;
+            id += n;
+        }
+        let (written, secs, _) = vecsync_path(&url, "jobs_m", 384, 2).await;
+        eprintln!(
+            "embedded {written} rows in {secs:.1} s ({:.0} rows/s)",
+            written as f64 / secs
+        );
+        for t in ["jobs_m", "vecsync_jobs_m.state", "vecsync_jobs_m.queue"] {
+            client
+                .batch_execute(&format!("VACUUM ANALYZE {t}"))
+                .await
+                .unwrap();
+        }
+        // A few stale and missing rows so every category is exercised.
+        client
+            .batch_execute(
+                "UPDATE jobs_m SET title = title || ' (updated)' WHERE id % 100 = 0;
+                 ALTER TABLE jobs_m DISABLE TRIGGER USER;
+                 UPDATE jobs_m SET embedding = NULL WHERE id % 1000 = 1;
+                 ALTER TABLE jobs_m ENABLE TRIGGER USER;",
+            )
+            .await
+            .unwrap();
+        let config = config_for(&url, "jobs_m", "vecsync_jobs_m", 384);
+        let store = PostgresStore::connect(
+            &config.database_url,
+            &config.schema,
+            &config.source,
+            StoreOptions::from_config(&config),
+        )
+        .await
+        .unwrap();
+        let mut times = Vec::new();
+        let mut last = None;
+        for _ in 0..3 {
+            let t = Instant::now();
+            last = Some(store.status().await.unwrap());
+            times.push(t.elapsed().as_secs_f64());
+        }
+        let st = last.unwrap();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "status() on {} rows: median {:.2} s (runs: {:?}); embedded {}, stale {}, missing {}, queue pending {}",
+            st.total,
+            times[1],
+            times.iter().map(|t| format!("{t:.2}")).collect::<Vec<_>>(),
+            st.embedded,
+            st.stale,
+            st.missing,
+            st.queue.pending
+        );
+    }
+
+    drop(client);
+    let _ = admin
+        .batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"))
+        .await;
+}

@@ -1,2 +1,0 @@
-//! The `vecsync` command. (Being written.)
-pub fn main() -> i32 { 0 }

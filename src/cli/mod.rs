@@ -1,0 +1,510 @@
+//! The `vecsync` command line: parses flags, wires config → store + embedder → pipeline,
+//! and renders results. Exit status: 0 ok, 1 runtime failure, 2 setup mistake.
+
+mod progress;
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{redact_url, Config, ConfigError, Overrides, StoreKind};
+use crate::embed::{self, Embedder};
+use crate::pipeline::{self, Mode, RunOptions};
+use crate::store::{self, Status, Store};
+
+#[derive(Parser, Debug)]
+#[command(name = "vecsync", version, about = "Keeps the embeddings of a database table complete and fresh")]
+struct Cli {
+    /// Config file [default: ./vecsync.toml if present]
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// sqlite://PATH or postgres://… (overrides the config and DATABASE_URL)
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Folder with the local model files (overrides VECSYNC_MODEL_DIR)
+    #[arg(long, global = true)]
+    model_dir: Option<PathBuf>,
+    /// More log output (-v info, -vv debug); RUST_LOG also works
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a SQLite table of realistic job postings, embed it, and search it
+    Demo {
+        /// Rows to generate
+        #[arg(long, default_value_t = 5000)]
+        rows: usize,
+        /// SQLite file to create or reuse
+        #[arg(long, default_value = "vecsync.db")]
+        db: PathBuf,
+    },
+    /// Install vecsync's bookkeeping (and, on PostgreSQL, triggers) in the database
+    Init,
+    /// Remove everything `init` installed, and nothing else
+    Uninstall,
+    /// Embed every row that lacks a current embedding
+    Backfill {
+        /// Stop after this many rows
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Texts per model call
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Batches in flight at once
+        #[arg(long)]
+        concurrency: Option<usize>,
+        /// Count rows and tokens (and cost) without writing anything
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Keep embedding new and changed rows until interrupted
+    Work {
+        /// Batches in flight at once
+        #[arg(long)]
+        concurrency: Option<usize>,
+    },
+    /// Coverage, queue, failures and drift
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Semantic search over the embedded rows
+    Search {
+        query: String,
+        #[arg(short, default_value_t = 10)]
+        k: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Embed the given texts (or stdin lines) and print one JSON array per text
+    Embed {
+        texts: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Report drift between table, state and queue; --fix requeues what needs work
+    Reconcile {
+        #[arg(long)]
+        fix: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put failed rows back in the queue
+    RetryFailed,
+    /// Create an HNSW index for search (PostgreSQL)
+    Index,
+}
+
+/// Runs the CLI and returns the process exit status.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            if e.chain().any(|c| c.downcast_ref::<ConfigError>().is_some()) {
+                2
+            } else {
+                1
+            }
+        }
+    }
+}
+
+/// The error and its causes on one line, without repeating a cause its parent already says.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if out.contains(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out.replace('\n', " ")
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let overrides = Overrides {
+        database_url: cli.database_url.clone(),
+        model_dir: cli.model_dir.clone(),
+        batch_size: match &cli.command {
+            Command::Backfill { batch_size, .. } => *batch_size,
+            _ => None,
+        },
+    };
+    if let Command::Demo { rows, db } = &cli.command {
+        return demo(*rows, db, &overrides).await;
+    }
+    let config = Config::load(cli.config.as_deref(), &overrides)?;
+    match cli.command {
+        Command::Demo { .. } => unreachable!("handled above"),
+        Command::Init => {
+            let store = store::open(&config).await?;
+            store.init().await?;
+            println!("vecsync is installed in {}", redact_url(&config.database_url));
+        }
+        Command::Uninstall => {
+            let store = store::open(&config).await?;
+            store.uninstall().await?;
+            println!("vecsync's objects were removed");
+        }
+        Command::Backfill {
+            limit,
+            concurrency,
+            dry_run,
+            ..
+        } => {
+            let store = store::open(&config).await?;
+            let embedder = embed::from_config(&config)?;
+            if dry_run {
+                let mut options =
+                    RunOptions::new(&config, Mode::Drain, embedder.suggested_concurrency());
+                options.limit = limit;
+                let report = pipeline::dry_run(store.as_ref(), embedder.as_ref(), &options).await?;
+                println!(
+                    "{} rows need work ({} empty), {} unique texts, {} tokens",
+                    report.rows, report.empty, report.unique_texts, report.tokens
+                );
+                if let Some(cost) = report.estimated_cost {
+                    println!("estimated cost: ${cost:.4}");
+                }
+                return Ok(());
+            }
+            let summary = process(&config, store, embedder, Mode::Drain, limit, concurrency).await?;
+            print_summary(&summary);
+        }
+        Command::Work { concurrency } => {
+            let store = store::open(&config).await?;
+            let embedder = embed::from_config(&config)?;
+            let poll = Duration::from_secs(config.worker.poll_seconds);
+            let summary = process(
+                &config,
+                store,
+                embedder,
+                Mode::Follow { poll },
+                None,
+                concurrency,
+            )
+            .await?;
+            print_summary(&summary);
+        }
+        Command::Status { json } => {
+            let store = store::open(&config).await?;
+            let status = store.status().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&status)?);
+            } else {
+                print_status(&status);
+            }
+        }
+        Command::Search { query, k, json } => {
+            let store = store::open(&config).await?;
+            let embedder = embed::from_config(&config)?;
+            search(store.as_ref(), embedder.as_ref(), &query, k, json).await?;
+        }
+        Command::Embed { texts, .. } => {
+            let embedder = embed::from_config(&config)?;
+            let texts = if texts.is_empty() {
+                std::io::stdin()
+                    .lock()
+                    .lines()
+                    .collect::<std::io::Result<Vec<_>>>()
+                    .context("reading stdin")?
+            } else {
+                texts
+            };
+            let mut out = std::io::stdout().lock();
+            for (text, result) in texts.iter().zip(embed_texts(embedder.as_ref(), &texts).await?) {
+                match result {
+                    Ok(v) => writeln!(out, "{}", serde_json::to_string(&v)?)?,
+                    Err(reason) => anyhow::bail!("cannot embed {text:?}: {reason}"),
+                }
+            }
+        }
+        Command::Reconcile { fix, json } => {
+            let store = store::open(&config).await?;
+            let status = store.status().await?;
+            let requeued = if fix { Some(store.reconcile().await?) } else { None };
+            if json {
+                let mut v = serde_json::json!({ "drift": status.drift });
+                if let Some(n) = requeued {
+                    v["requeued"] = n.into();
+                }
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                let d = &status.drift;
+                println!("done without vector:  {}", d.done_without_vector);
+                println!("vector without state: {}", d.vector_without_state);
+                println!("needs work, unqueued: {}", d.unqueued);
+                match requeued {
+                    Some(n) => println!("requeued {n} rows"),
+                    None if d.done_without_vector + d.vector_without_state + d.unqueued > 0 => {
+                        println!("run `vecsync reconcile --fix` to requeue them")
+                    }
+                    None => {}
+                }
+            }
+        }
+        Command::RetryFailed => {
+            let store = store::open(&config).await?;
+            let n = store.retry_failed().await?;
+            println!("requeued {n} failed rows");
+        }
+        Command::Index => match config.store_kind() {
+            Some(StoreKind::Postgres(url)) => {
+                let store = store::postgres::PostgresStore::connect(
+                    &url,
+                    &config.schema,
+                    &config.source,
+                    store::StoreOptions::from_config(&config),
+                )
+                .await?;
+                store.create_hnsw_index().await?;
+                println!("HNSW index ready");
+            }
+            _ => anyhow::bail!(
+                "`vecsync index` builds a pgvector HNSW index; SQLite searches by exact scan"
+            ),
+        },
+    }
+    Ok(())
+}
+
+/// Runs the pipeline with a progress display until done or Ctrl-C / SIGTERM.
+async fn process(
+    config: &Config,
+    store: Arc<dyn Store>,
+    embedder: Arc<dyn Embedder>,
+    mode: Mode,
+    limit: Option<u64>,
+    concurrency: Option<usize>,
+) -> Result<pipeline::Summary> {
+    let cancel = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(cancel.clone()));
+    let mut options = RunOptions::new(config, mode, embedder.suggested_concurrency());
+    options.limit = limit;
+    if let Some(n) = concurrency {
+        options.concurrency = n;
+    }
+    let progress = Arc::new(progress::Progress::new(matches!(mode, Mode::Follow { .. })));
+    let p = progress.clone();
+    let result = pipeline::run(store, embedder, options, cancel, move |e| p.handle(e)).await;
+    progress.finish();
+    result
+}
+
+async fn cancel_on_signal(cancel: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("stopping: finishing the batches in flight…");
+    cancel.cancel();
+}
+
+async fn embed_texts(
+    embedder: &dyn Embedder,
+    texts: &[String],
+) -> Result<Vec<crate::embed::InputResult>> {
+    // Empty texts are never sent to a model.
+    let mut results: Vec<crate::embed::InputResult> = vec![Err("empty text".into()); texts.len()];
+    let (idx, nonempty): (Vec<usize>, Vec<String>) = texts
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !t.trim().is_empty())
+        .map(|(i, t)| (i, t.clone()))
+        .unzip();
+    if !nonempty.is_empty() {
+        let out = embedder
+            .embed(&nonempty)
+            .await
+            .map_err(|e| anyhow::anyhow!("embedder: {e}"))?;
+        for (i, r) in idx.into_iter().zip(out) {
+            results[i] = r;
+        }
+    }
+    Ok(results)
+}
+
+async fn search(
+    store: &dyn Store,
+    embedder: &dyn Embedder,
+    query: &str,
+    k: usize,
+    json: bool,
+) -> Result<()> {
+    if query.trim().is_empty() {
+        return Err(crate::config_error!("search: the query is empty"));
+    }
+    let vector = embed_texts(embedder, &[query.to_string()])
+        .await?
+        .pop()
+        .expect("one result per text")
+        .map_err(|reason| anyhow::anyhow!("cannot embed the query: {reason}"))?;
+    let hits = store.search(&vector, k).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&hits)?);
+        return Ok(());
+    }
+    if hits.is_empty() {
+        println!("no embedded rows yet: run `vecsync backfill`");
+    }
+    for hit in hits {
+        let fields: Vec<String> = hit
+            .fields
+            .values()
+            .filter_map(|v| match v {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            })
+            .collect();
+        println!("{:.3}  {:>6}  {}", hit.score, hit.id, fields.join(" · "));
+    }
+    Ok(())
+}
+
+fn print_status(s: &Status) {
+    println!("model:     {}", s.model);
+    println!("total:     {}", s.total);
+    println!(
+        "embedded:  {} ({:.2}% coverage)",
+        s.embedded,
+        100.0 * s.coverage
+    );
+    println!("stale:     {}", s.stale);
+    println!("missing:   {}", s.missing);
+    println!("failed:    {}", s.failed);
+    println!(
+        "queue:     {} pending, {} leased, {} failed",
+        s.queue.pending, s.queue.leased, s.queue.failed
+    );
+    let per_min = &s.completions_per_minute;
+    if per_min.iter().any(|&n| n > 0) {
+        let recent: u64 = per_min.iter().sum();
+        println!("last 10 minutes: {recent} rows embedded ({:?} per minute)", per_min);
+    }
+    let d = &s.drift;
+    if d.done_without_vector + d.vector_without_state + d.unqueued > 0 {
+        println!(
+            "drift:     {} done without vector, {} vector without current state, {} need work but unqueued (see `vecsync reconcile`)",
+            d.done_without_vector, d.vector_without_state, d.unqueued
+        );
+    }
+    for f in &s.failures {
+        println!("  failed row {}: {} (attempts: {})", f.id, f.reason, f.attempts);
+    }
+}
+
+fn print_summary(s: &pipeline::Summary) {
+    println!(
+        "embedded {} rows in {:.1}s ({:.1} rows/s); {} failed, {} to retry, {} skipped (text changed or row deleted)",
+        s.written, s.seconds, s.rows_per_second, s.failed, s.retrying, s.skipped
+    );
+    if s.deduplicated > 0 {
+        println!(
+            "{} rows reused the vector of an identical text (no model call)",
+            s.deduplicated
+        );
+    }
+    if s.usage.requests > 0 || s.usage.tokens > 0 {
+        let cost = s
+            .usage
+            .cost
+            .map(|c| format!(", ${c:.4}"))
+            .unwrap_or_default();
+        println!(
+            "provider: {} requests, {} tokens{cost}, {} rate-limited, {} inputs truncated",
+            s.usage.requests, s.usage.tokens, s.usage.rate_limited, s.usage.truncated_inputs
+        );
+    }
+}
+
+/// `vecsync demo`: a job board in a SQLite file, embedded and searched.
+async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Result<()> {
+    {
+        let conn = rusqlite::Connection::open(db)
+            .with_context(|| format!("cannot create {}", db.display()))?;
+        let added = crate::demo::populate_sqlite(&conn, rows, crate::demo::DEFAULT_SEED)?;
+        println!(
+            "{}: table jobs with {rows} job postings ({added} new)",
+            db.display()
+        );
+    }
+    // The demo uses the built-in defaults (which describe its table), not ./vecsync.toml.
+    let mut config = Config {
+        database_url: format!("sqlite://{}", db.display()),
+        ..Config::default()
+    };
+    if let Some(dir) = overrides.model_dir.clone().or_else(|| {
+        std::env::var_os("VECSYNC_MODEL_DIR")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+    }) {
+        config.embedder.model_dir = Some(dir);
+    }
+    config.validate()?;
+    let store = store::open(&config).await?;
+    let embedder = embed::from_config(&config)?;
+    let summary = process(&config, store.clone(), embedder.clone(), Mode::Drain, None, None).await?;
+    print_summary(&summary);
+    println!();
+    print_status(&store.status().await?);
+    for (query, _) in crate::demo::EXAMPLE_QUERIES {
+        println!("\nvecsync search {query:?} -k 3");
+        search(store.as_ref(), embedder.as_ref(), query, 3, false).await?;
+    }
+    println!(
+        "\nTry your own: vecsync --database-url sqlite://{} search \"remote accounting job\"",
+        db.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,486 @@
+//! `vecsync serve`: the status page, JSON API, Prometheus metrics, the original cron route
+//! and an OpenAI-compatible `/v1/embeddings`, over HTTP (axum).
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /` | live status page (polls `/api/status` every 2 s) |
+//! | `GET /api/status` | `vecsync status --json`, plus `embedder` and `worker` keys |
+//! | `GET /api/search?q=…&k=10` | search hits as JSON |
+//! | `POST /api/process-embedding-queue?limit=50` | the cron route: one bounded pipeline run |
+//! | `POST /v1/embeddings` | OpenAI-compatible embeddings from the configured embedder |
+//! | `GET /metrics` | Prometheus text |
+//! | `GET /healthz`, `GET /readyz` | liveness, readiness (database reachable, model loaded) |
+//!
+//! With `CRON_SECRET` set, the two POST routes (the ones that cost work) require
+//! `Authorization: Bearer <secret>`; without it the server refuses to listen on anything
+//! but a loopback address. The server knows the store and the embedder only through their
+//! traits, and the pipeline only through [`pipeline::run`].
+
+mod api;
+mod metrics;
+mod openai;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+
+pub use self::metrics::{MeteredStore, Metrics};
+use crate::config::{redact_url, Config};
+use crate::embed::{self, Embedder};
+use crate::pipeline::{self, Mode, RunOptions};
+use crate::store::{self, Store};
+
+/// The status page: one self-contained file (inline CSS, JS and SVG; no CDN).
+const PAGE: &str = include_str!("page.html");
+
+/// Largest `/v1/embeddings` body: 2,048 inputs of a few thousand characters each.
+const MAX_BODY_BYTES: usize = 64 << 20;
+
+/// What the server was started with, besides the config.
+#[derive(Clone, Default)]
+pub struct ServerOptions {
+    /// `Authorization: Bearer` secret for the POST routes (env `CRON_SECRET`).
+    pub cron_secret: Option<String>,
+    /// Whether the background worker runs in this process (`serve --work`).
+    pub work: bool,
+}
+
+impl std::fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("cron_secret", &self.cron_secret.as_ref().map(|_| "***"))
+            .field("work", &self.work)
+            .finish()
+    }
+}
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    /// The real store wrapped in [`MeteredStore`].
+    store: Arc<dyn Store>,
+    /// The real store, for runs that wrap it with a claim budget.
+    raw_store: Arc<dyn Store>,
+    embedder: Arc<dyn Embedder>,
+    secret: Option<Secret>,
+    redactor: Redactor,
+    metrics: Arc<Metrics>,
+    /// Cancelled at shutdown: cron runs stop claiming and finish their batches.
+    shutdown: CancellationToken,
+    work: bool,
+    worker: Mutex<WorkerState>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+struct WorkerState {
+    running: bool,
+    restarts: u64,
+    last_error: Option<String>,
+}
+
+impl AppState {
+    /// A server over `store` and `embedder` (already prepared: see [`AppState::open`]).
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        embedder: Arc<dyn Embedder>,
+        options: ServerOptions,
+    ) -> AppState {
+        let metrics = Arc::new(Metrics::new(
+            &config.embedder.provider,
+            embedder.model_id(),
+            embedder.dimensions(),
+        ));
+        let secret = options
+            .cron_secret
+            .filter(|s| !s.is_empty())
+            .map(|s| Secret(s.into_bytes()));
+        let redactor = Redactor::new(&config, secret.as_ref());
+        AppState {
+            inner: Arc::new(Inner {
+                store: Arc::new(MeteredStore::new(store.clone(), metrics.clone())),
+                raw_store: store,
+                config,
+                embedder,
+                secret,
+                redactor,
+                metrics,
+                shutdown: CancellationToken::new(),
+                work: options.work,
+                worker: Mutex::new(WorkerState::default()),
+            }),
+        }
+    }
+
+    /// Opens the store and the embedder named by `config` and checks the table against
+    /// the embedder (setup errors are [`crate::config::ConfigError`]s).
+    pub async fn open(config: Config, options: ServerOptions) -> Result<AppState> {
+        let store = store::open(&config).await?;
+        let embedder = embed::from_config(&config)?;
+        store.prepare(embedder.dimensions()).await?;
+        Ok(AppState::new(config, store, embedder, options))
+    }
+
+    /// The store as handlers see it (failures are counted in the metrics).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.inner.store.clone()
+    }
+
+    pub fn embedder(&self) -> Arc<dyn Embedder> {
+        self.inner.embedder.clone()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Fires at shutdown; cancelling it stops the server, the worker and cron runs.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.inner.shutdown.clone()
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Pipeline events → metrics.
+    fn event_sink(&self) -> impl Fn(pipeline::Event) + Send + Sync + 'static {
+        let metrics = self.inner.metrics.clone();
+        move |event| metrics.record_event(&event)
+    }
+
+    /// `text` with every secret the server knows replaced by `***`.
+    fn redact(&self, text: &str) -> String {
+        self.inner.redactor.redact(text)
+    }
+
+    /// True if the request may use a protected route: no secret is configured, or the
+    /// request carries `Authorization: Bearer <secret>` (compared in constant time).
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(secret) = &self.inner.secret else {
+            return true;
+        };
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            });
+        match given {
+            Some(token) => secret.matches(token.as_bytes()),
+            None => false,
+        }
+    }
+}
+
+/// A secret compared in constant time.
+struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Compares digests, so neither the content nor the length of the secret shows in
+    /// the time taken.
+    fn matches(&self, given: &[u8]) -> bool {
+        use md5::{Digest, Md5};
+        let a = Md5::digest(&self.0);
+        let b = Md5::digest(given);
+        let diff = a
+            .iter()
+            .zip(b.iter())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+        std::hint::black_box(diff) == 0
+    }
+}
+
+/// Replaces known secrets (the cron secret, the database password, the provider's API
+/// key) in text that leaves the process: error messages, log lines.
+struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    fn new(config: &Config, secret: Option<&Secret>) -> Redactor {
+        let mut secrets = Vec::new();
+        if let Some(s) = secret {
+            secrets.push(String::from_utf8_lossy(&s.0).into_owned());
+        }
+        if let Ok(url) = url::Url::parse(&config.database_url) {
+            if let Some(p) = url.password() {
+                secrets.push(p.to_string());
+                secrets.push(percent_decode(p));
+            }
+        }
+        let key_env = config.embedder.api_key_env.trim();
+        if config.embedder.provider == "openai" && !key_env.is_empty() {
+            if let Ok(key) = std::env::var(key_env) {
+                secrets.push(key.trim().to_string());
+            }
+        }
+        // Very short "secrets" would redact ordinary words; they are weak anyway.
+        secrets.retain(|s| s.len() >= 4);
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        Redactor { secrets }
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), "***");
+            }
+        }
+        out
+    }
+}
+
+/// The password as the database sees it (the URL holds it percent-encoded).
+fn percent_decode(s: &str) -> String {
+    // `+` means `+` in a URL's userinfo; form decoding would turn it into a space.
+    let escaped = s.replace('+', "%2B");
+    url::form_urlencoded::parse(format!("x={escaped}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// The routes. Tests bind it on 127.0.0.1:0.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .route("/metrics", get(api::metrics))
+        .route("/api/status", get(api::status))
+        .route("/api/search", get(api::search))
+        .route(
+            "/api/process-embedding-queue",
+            post(api::process_queue).get(api::process_queue_wrong_method),
+        )
+        .route(
+            "/v1/embeddings",
+            post(openai::embeddings).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .route("/v1/models", get(openai::models))
+        .with_state(state)
+}
+
+async fn page() -> Response {
+    let mut r = Html(PAGE).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:",
+        ),
+    );
+    r
+}
+
+/// Checks that `bind` may be used: a non-loopback address needs a secret.
+async fn resolve_bind(bind: &str, has_secret: bool) -> Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(bind)
+        .await
+        .map_err(|e| crate::config_error!("serve --bind: {bind:?} is not HOST:PORT ({e})"))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(crate::config_error!(
+            "serve --bind: {bind:?} resolves to no address"
+        ));
+    }
+    if !has_secret && addrs.iter().any(|a| !a.ip().is_loopback()) {
+        return Err(crate::config_error!(
+            "serve --bind {bind}: refusing to listen on a non-loopback address without CRON_SECRET; set CRON_SECRET (the POST routes then need `Authorization: Bearer <secret>`) or bind 127.0.0.1"
+        ));
+    }
+    Ok(addrs)
+}
+
+/// `vecsync serve`: listens on `bind` until Ctrl-C / SIGTERM; with `work`, also runs the
+/// background worker. Both stop gracefully (batches in flight are written).
+pub async fn serve(config: Config, bind: &str, work: bool) -> Result<()> {
+    let cron_secret = std::env::var("CRON_SECRET")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let addrs = resolve_bind(bind, cron_secret.is_some()).await?;
+    let options = ServerOptions { cron_secret, work };
+    let state = AppState::open(config, options).await?;
+    let listener = tokio::net::TcpListener::bind(&addrs[..])
+        .await
+        .map_err(|e| crate::config_error!("serve --bind {bind}: cannot listen ({e})"))?;
+    let local = listener.local_addr().context("listening socket")?;
+    let cfg = state.config();
+    eprintln!(
+        "vecsync serve: listening on http://{local} ({}, {} {}{})",
+        redact_url(&cfg.database_url),
+        cfg.embedder.provider,
+        state.embedder().model_id(),
+        if work { ", worker on" } else { "" }
+    );
+
+    let shutdown = state.shutdown_token();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let upkeep = tokio::spawn({
+        let state = state.clone();
+        let shutdown = shutdown.clone();
+        async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(10)) => state.metrics().upkeep(),
+                }
+            }
+        }
+    });
+    let worker = work.then(|| tokio::spawn(run_worker(state.clone())));
+
+    let server = axum::serve(listener, router(state.clone()))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await;
+    shutdown.cancel();
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
+    let _ = upkeep.await;
+    server.context("HTTP server")?;
+    eprintln!("vecsync serve: stopped");
+    Ok(())
+}
+
+async fn cancel_on_signal(cancel: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+            _ = cancel.cancelled() => return,
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = cancel.cancelled() => return,
+    }
+    eprintln!("vecsync serve: stopping (finishing the batches in flight)…");
+    cancel.cancel();
+}
+
+/// The background worker of `serve --work`: `pipeline::run` in follow mode until
+/// shutdown. An error (database gone longer than the pipeline's retry budget, a fatal
+/// embedder error) is shown in `/api/status` and the metrics, and the worker restarts
+/// after a backoff rather than leaving a server that looks alive but embeds nothing.
+pub async fn run_worker(state: AppState) {
+    let shutdown = state.shutdown_token();
+    let poll = Duration::from_secs(state.config().worker.poll_seconds.max(1));
+    let mut backoff = Duration::from_secs(5);
+    loop {
+        state.set_worker(|w| w.running = true);
+        state.metrics().worker_running.set(1.0);
+        let started = Instant::now();
+        let options = RunOptions::new(
+            state.config(),
+            Mode::Follow { poll },
+            state.embedder().suggested_concurrency(),
+        );
+        let result = pipeline::run(
+            state.store(),
+            state.embedder(),
+            options,
+            shutdown.clone(),
+            state.event_sink(),
+        )
+        .await;
+        state.metrics().worker_running.set(0.0);
+        state.set_worker(|w| w.running = false);
+        if shutdown.is_cancelled() {
+            return;
+        }
+        let error = match result {
+            Ok(_) => "the worker stopped unexpectedly".to_string(),
+            Err(e) => state.redact(&format!("{e:#}").replace('\n', " ")),
+        };
+        tracing::error!("worker: {error}; restarting in {backoff:?}");
+        state.metrics().worker_restarts.increment(1);
+        state.set_worker(|w| {
+            w.restarts += 1;
+            w.last_error = Some(error);
+        });
+        if started.elapsed() > Duration::from_secs(600) {
+            backoff = Duration::from_secs(5);
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(300));
+    }
+}
+
+impl AppState {
+    fn set_worker(&self, f: impl FnOnce(&mut WorkerState)) {
+        let mut w = self.inner.worker.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut w);
+    }
+
+    fn worker_state(&self) -> WorkerState {
+        self.inner
+            .worker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_comparison() {
+        let s = Secret(b"s3cret-value".to_vec());
+        assert!(s.matches(b"s3cret-value"));
+        assert!(!s.matches(b"s3cret-valuf"));
+        assert!(!s.matches(b"s3cret"));
+        assert!(!s.matches(b""));
+    }
+
+    #[test]
+    fn redacts_password_and_secret() {
+        let config = Config {
+            database_url: "postgres://u:p%40ss-word@localhost/db".into(),
+            ..Config::default()
+        };
+        let r = Redactor::new(&config, Some(&Secret(b"cron-secret-1".to_vec())));
+        let out = r.redact("failed: p@ss-word p%40ss-word cron-secret-1 ok");
+        assert_eq!(out, "failed: *** *** *** ok");
+    }
+
+    #[tokio::test]
+    async fn non_loopback_needs_a_secret() {
+        assert!(resolve_bind("127.0.0.1:0", false).await.is_ok());
+        assert!(resolve_bind("[::1]:0", false).await.is_ok());
+        let e = resolve_bind("0.0.0.0:0", false).await.unwrap_err();
+        assert!(e.to_string().contains("CRON_SECRET"), "{e}");
+        assert!(resolve_bind("0.0.0.0:0", true).await.is_ok());
+        assert!(resolve_bind("nonsense", false).await.is_err());
+    }
+}

@@ -1,0 +1,215 @@
+//! The `vecsync` binary end to end on SQLite: the demo with the real local model, setup
+//! errors (exit 2, one line, no panic), dry runs, and kill -9 in the middle of a backfill.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_vecsync");
+
+fn model_dir() -> String {
+    std::env::var("VECSYNC_MODEL_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/models/all-MiniLM-L6-v2").into())
+}
+
+fn vecsync(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("VECSYNC_MODEL_DIR", model_dir())
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run vecsync")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&ok(out)).expect("JSON output")
+}
+
+/// A setup mistake: exit 2, one line on stderr naming `needle`, no panic or backtrace.
+fn assert_setup_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains(needle), "{stderr:?} should name {needle}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
+}
+
+fn write_config(dir: &Path, body: &str) {
+    std::fs::write(dir.join("vecsync.toml"), body).unwrap();
+}
+
+fn populate(path: &Path, rows: usize) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    vecsync::demo::populate_sqlite(&conn, rows, vecsync::demo::DEFAULT_SEED).unwrap();
+}
+
+#[test]
+fn demo_embeds_everything_and_searches_sensibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(&vecsync(dir.path(), &["demo", "--rows", "400"]));
+    assert!(out.contains("coverage"), "{out}");
+
+    // Right after the demo, the default config describes its database.
+    let status = json(&vecsync(dir.path(), &["status", "--json"]));
+    for key in ["total", "embedded", "stale", "missing", "failed", "coverage", "model"] {
+        assert!(status.get(key).is_some(), "status --json lacks {key}: {status}");
+    }
+    assert_eq!(status["total"], 400);
+    assert_eq!(status["embedded"], 400);
+    assert_eq!(status["coverage"], 1.0);
+    assert_eq!(status["model"], "all-MiniLM-L6-v2");
+
+    let postings = vecsync::demo::generate(400, vecsync::demo::DEFAULT_SEED);
+    for (query, expect) in [
+        ("night shift nurse in a hospital", "nurs"),
+        ("truck driver CDL long haul", "driver"),
+    ] {
+        let hits = json(&vecsync(dir.path(), &["search", query, "-k", "3", "--json"]));
+        let hits = hits.as_array().unwrap();
+        assert_eq!(hits.len(), 3);
+        let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+        let top: i64 = hits[0]["id"].as_str().unwrap().parse().unwrap();
+        let posting = &postings[(top - 1) as usize];
+        let text = format!("{} {}", posting.title, posting.description).to_lowercase();
+        assert!(text.contains(expect), "{query:?} found {:?}", posting.title);
+    }
+
+    // Rerunning the demo re-embeds nothing.
+    let again = ok(&vecsync(dir.path(), &["demo", "--rows", "400"]));
+    assert!(again.contains("embedded 0 rows"), "{again}");
+}
+
+#[test]
+fn embed_prints_one_vector_per_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(&vecsync(dir.path(), &["embed", "hello world", "nurse"]));
+    let lines: Vec<Vec<f64>> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|v| v.len() == 384));
+    let norm: f64 = lines[0].iter().map(|x| x * x).sum::<f64>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4);
+}
+
+#[test]
+fn setup_errors_are_one_line_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(&dir.path().join("jobs.db"), 5);
+    let base = "database_url = \"sqlite://jobs.db\"\n[embedder]\nprovider = \"fake\"\ndimensions = 8\n";
+
+    write_config(dir.path(), "[source\ntable = 1");
+    assert_setup_error(&vecsync(dir.path(), &["status"]), "vecsync.toml");
+
+    write_config(dir.path(), &format!("{base}[source]\ntabel = \"jobs\"\n"));
+    assert_setup_error(&vecsync(dir.path(), &["status"]), "tabel");
+
+    write_config(dir.path(), &format!("{base}[source]\ntable = \"nope\"\n"));
+    assert_setup_error(&vecsync(dir.path(), &["backfill"]), "source.table");
+
+    write_config(dir.path(), &format!("{base}[source]\ntemplate = \"{{title}} {{salary_max}}\"\n"));
+    assert_setup_error(&vecsync(dir.path(), &["backfill"]), "salary_max");
+
+    write_config(dir.path(), &format!("{base}[source]\ntable = \"jobs; DROP TABLE jobs\"\n"));
+    assert_setup_error(&vecsync(dir.path(), &["backfill"]), "source.table");
+
+    write_config(dir.path(), "[embedder]\nprovider = \"cohere\"\n");
+    assert_setup_error(&vecsync(dir.path(), &["backfill"]), "embedder.provider");
+
+    // The local model missing: the error says which command fetches it.
+    std::fs::remove_file(dir.path().join("vecsync.toml")).unwrap();
+    let out = Command::new(BIN)
+        .args(["--database-url", "sqlite://jobs.db", "backfill"])
+        .current_dir(dir.path())
+        .env("VECSYNC_MODEL_DIR", dir.path().join("no-model"))
+        .output()
+        .unwrap();
+    assert_setup_error(&out, "fetch-model.sh");
+
+    // Nothing was written by any of the failed runs.
+    let conn = rusqlite::Connection::open(dir.path().join("jobs.db")).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM jobs WHERE embedding IS NOT NULL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn dry_run_counts_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(&dir.path().join("jobs.db"), 50);
+    write_config(
+        dir.path(),
+        "database_url = \"sqlite://jobs.db\"\n[embedder]\nprovider = \"fake\"\ndimensions = 8\n",
+    );
+    let out = ok(&vecsync(dir.path(), &["backfill", "--dry-run"]));
+    assert!(out.contains("50 rows need work"), "{out}");
+    let status = json(&vecsync(dir.path(), &["status", "--json"]));
+    assert_eq!(status["embedded"], 0);
+    assert_eq!(status["queue"]["pending"], 0, "a dry run queues nothing");
+}
+
+/// kill -9 at random moments of a SQLite backfill, ten times: the database stays intact
+/// and a final run reaches 100% without redoing finished rows.
+#[test]
+fn sqlite_backfill_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("jobs.db");
+    populate(&db, 20_000);
+    write_config(
+        dir.path(),
+        "database_url = \"sqlite://jobs.db\"\n[embedder]\nprovider = \"fake\"\ndimensions = 384\n[worker]\nclaim_size = 50\nlease_seconds = 1\n",
+    );
+    let mut seed = 0x9e3779b97f4a7c15u64;
+    for _ in 0..10 {
+        let mut child = Command::new(BIN)
+            .arg("backfill")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(50 + seed % 250));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let before: i64 = conn
+        .query_row("SELECT count(*) FROM jobs WHERE embedding IS NOT NULL", [], |r| r.get(0))
+        .unwrap();
+    drop(conn);
+
+    // Rows leased by the killed runs come back when their (1 s) lease expires.
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = ok(&vecsync(dir.path(), &["backfill"]));
+    let status = json(&vecsync(dir.path(), &["status", "--json"]));
+    assert_eq!(status["coverage"], 1.0, "{status}");
+    assert_eq!(status["embedded"], 20_000);
+    assert_eq!(status["drift"]["done_without_vector"], 0);
+    // The final run embedded only what the killed runs had not committed.
+    let expected = format!("embedded {} rows", 20_000 - before);
+    assert!(out.contains(&expected), "{out} (expected {expected})");
+}

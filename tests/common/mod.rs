@@ -1,0 +1,135 @@
+//! Test fixtures shared by the integration tests: a real database holding a `jobs` table
+//! of demo postings (NOT NULL columns, nullable embedding), and SQL access to it so
+//! tests can change rows behind vecsync's back.
+#![allow(dead_code)]
+
+pub mod postgres;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+use vecsync::config::Config;
+use vecsync::embed::fake::FakeEmbedder;
+use vecsync::embed::Embedder;
+use vecsync::pipeline::{self, Mode, RunOptions, Summary};
+use vecsync::store::{self, Store};
+
+/// Dimensions used by store tests (small: the store is under test, not the model).
+pub const DIMS: usize = 16;
+
+#[async_trait]
+pub trait TestDb: Send + Sync {
+    /// A config pointing at this database with the fake embedder.
+    fn config(&self) -> Config;
+    /// Runs SQL against the database (panics on error).
+    async fn exec(&self, sql: &str);
+    /// Runs a query returning one integer.
+    async fn scalar(&self, sql: &str) -> i64;
+    /// Runs a query returning one text value.
+    async fn text(&self, sql: &str) -> String;
+    /// The name of one of vecsync's own tables (`queue`, `state`) in this store.
+    fn bookkeeping_table(&self, name: &str) -> String;
+}
+
+pub fn fake_embedder(config: &Config) -> Arc<FakeEmbedder> {
+    Arc::new(FakeEmbedder::new(
+        &config.embedder.model_id(),
+        config.embedder.dimensions.unwrap_or(DIMS),
+    ))
+}
+
+/// A config for the fake embedder over the demo `jobs` table.
+pub fn test_config(database_url: String, dims: usize) -> Config {
+    let mut config = Config {
+        database_url,
+        ..Config::default()
+    };
+    config.embedder.provider = "fake".into();
+    config.embedder.model = "fake".into();
+    config.embedder.dimensions = Some(dims);
+    config.worker.max_attempts = 2;
+    config.worker.claim_size = Some(25);
+    config.validate().expect("valid test config");
+    config
+}
+
+pub async fn open(db: &dyn TestDb) -> Arc<dyn Store> {
+    store::open(&db.config()).await.expect("open store")
+}
+
+/// Runs a backfill to completion with the given embedder.
+pub async fn backfill_with(
+    store: Arc<dyn Store>,
+    embedder: Arc<dyn Embedder>,
+    config: &Config,
+) -> anyhow::Result<Summary> {
+    let options = RunOptions::new(config, Mode::Drain, embedder.suggested_concurrency());
+    pipeline::run(store, embedder, options, CancellationToken::new(), |_| {}).await
+}
+
+pub async fn backfill(db: &dyn TestDb) -> Summary {
+    let config = db.config();
+    backfill_with(open(db).await, fake_embedder(&config), &config)
+        .await
+        .expect("backfill")
+}
+
+pub const LEASE: Duration = Duration::from_secs(60);
+
+pub struct SqliteDb {
+    pub path: PathBuf,
+    config: Config,
+    _dir: tempfile::TempDir,
+}
+
+/// A fresh SQLite file with `rows` demo postings.
+pub async fn sqlite_db(rows: usize) -> SqliteDb {
+    sqlite_db_dims(rows, DIMS)
+}
+
+pub fn sqlite_db_dims(rows: usize, dims: usize) -> SqliteDb {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("test.db");
+    let conn = rusqlite::Connection::open(&path).expect("open sqlite");
+    vecsync::demo::populate_sqlite(&conn, rows, vecsync::demo::DEFAULT_SEED).expect("populate");
+    let config = test_config(format!("sqlite://{}", path.display()), dims);
+    SqliteDb {
+        path,
+        config,
+        _dir: dir,
+    }
+}
+
+#[async_trait]
+impl TestDb for SqliteDb {
+    fn config(&self) -> Config {
+        self.config.clone()
+    }
+
+    async fn exec(&self, sql: &str) {
+        let conn = rusqlite::Connection::open(&self.path).unwrap();
+        conn.busy_timeout(Duration::from_secs(30)).unwrap();
+        conn.execute_batch(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    async fn scalar(&self, sql: &str) -> i64 {
+        let conn = rusqlite::Connection::open(&self.path).unwrap();
+        conn.busy_timeout(Duration::from_secs(30)).unwrap();
+        conn.query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    async fn text(&self, sql: &str) -> String {
+        let conn = rusqlite::Connection::open(&self.path).unwrap();
+        conn.query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    fn bookkeeping_table(&self, name: &str) -> String {
+        format!("vecsync_{name}")
+    }
+}

@@ -1,0 +1,1003 @@
+//! PostgreSQL-specific behaviour of `PostgresStore`, against a real PostgreSQL + pgvector
+//! (`scripts/start-postgres.sh`, or `VECSYNC_TEST_DATABASE_URL`), driven directly with the
+//! fake embedder: triggers, concurrent claimers, leases (including a worker killed with
+//! SIGKILL), the stale-write guard, deletes mid-flight, reconcile, setup errors.
+
+mod common;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::postgres::{pg_db, EmptyDb, PgTestDb};
+use common::TestDb;
+use vecsync::config::{Config, ConfigError};
+use vecsync::embed::fake::FakeEmbedder;
+use vecsync::store::postgres::PostgresStore;
+use vecsync::store::{ClaimedRow, Completion, Failure, Store, StoreOptions, WriteOutcome};
+use vecsync::template::{text_hash, Template};
+
+const DIMS: usize = 8;
+const LEASE: Duration = Duration::from_secs(60);
+
+/// Every test is bounded in time.
+async fn bounded<F: Future<Output = ()>>(f: F) {
+    tokio::time::timeout(Duration::from_secs(180), f)
+        .await
+        .expect("test took longer than 180 s");
+}
+
+async fn store_with(config: &Config) -> PostgresStore {
+    PostgresStore::connect(
+        &config.database_url,
+        &config.schema,
+        &config.source,
+        StoreOptions::from_config(config),
+    )
+    .await
+    .expect("connect")
+}
+
+async fn store(db: &PgTestDb) -> PostgresStore {
+    let s = store_with(&db.config()).await;
+    s.prepare(db.dims).await.expect("prepare");
+    s
+}
+
+fn embedder(db: &PgTestDb) -> FakeEmbedder {
+    FakeEmbedder::new(&db.config().embedder.model_id(), db.dims)
+}
+
+fn completion(e: &FakeEmbedder, row: &ClaimedRow) -> Completion {
+    Completion {
+        id: row.id.clone(),
+        text_hash: text_hash(&row.text),
+        vector: Arc::new(e.vector(&row.text)),
+    }
+}
+
+/// Claims and completes until the queue is empty; returns rows written.
+async fn drain(s: &PostgresStore, e: &FakeEmbedder) -> u64 {
+    let mut written = 0;
+    loop {
+        let rows = s.claim(200, LEASE).await.expect("claim");
+        if rows.is_empty() {
+            return written;
+        }
+        let done: Vec<Completion> = rows.iter().map(|r| completion(e, r)).collect();
+        written += s.complete(&done, &[]).await.expect("complete").written;
+    }
+}
+
+/// Every row passing `filter` has the fake vector of its current text (rendered in Rust).
+async fn assert_vectors_current(db: &PgTestDb, filter: &str) {
+    let config = db.config();
+    let template = Template::parse(&config.source.template).unwrap();
+    let e = embedder(db);
+    let rows = db
+        .client
+        .query(
+            &format!(
+                "SELECT id, title, company, location, description, embedding FROM jobs WHERE {filter}"
+            ),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!rows.is_empty());
+    for r in rows {
+        let id: i64 = r.get(0);
+        let (title, company, location, description): (String, String, String, String) =
+            (r.get(1), r.get(2), r.get(3), r.get(4));
+        let text = template.render(|c| match c {
+            "title" => Some(title.as_str()),
+            "company" => Some(company.as_str()),
+            "location" => Some(location.as_str()),
+            "description" => Some(description.as_str()),
+            _ => None,
+        });
+        let v: Option<pgvector::Vector> = r.get(5);
+        let v = v.unwrap_or_else(|| panic!("row {id} has no vector"));
+        let want = e.vector(&text);
+        let close = v
+            .as_slice()
+            .iter()
+            .zip(&want)
+            .all(|(a, b)| (a - b).abs() < 1e-6);
+        assert!(
+            close,
+            "row {id}: vector is not the vector of its current text"
+        );
+    }
+}
+
+async fn queued(db: &PgTestDb) -> i64 {
+    db.scalar("SELECT count(*) FROM vecsync.queue").await
+}
+
+async fn is_queued(db: &PgTestDb, id: i64) -> bool {
+    db.scalar(&format!(
+        "SELECT count(*) FROM vecsync.queue WHERE row_id = {id}"
+    ))
+    .await
+        == 1
+}
+
+fn config_error_text(e: &anyhow::Error) -> String {
+    e.downcast_ref::<ConfigError>()
+        .unwrap_or_else(|| panic!("expected a ConfigError, got: {e:#}"))
+        .0
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_then_triggers_keep_the_table_fresh() {
+    bounded(async {
+        let db = pg_db(300, DIMS).await;
+        let s = store(&db).await;
+        let e = embedder(&db);
+        s.init().await.expect("init is idempotent");
+        assert_eq!(s.enqueue_needed().await.unwrap(), 300);
+        assert_eq!(s.enqueue_needed().await.unwrap(), 0, "already queued");
+        assert_eq!(drain(&s, &e).await, 300);
+        let st = s.status().await.unwrap();
+        assert_eq!(
+            (st.total, st.embedded, st.missing, st.stale),
+            (300, 300, 0, 0)
+        );
+        assert_eq!(st.coverage, 1.0);
+        assert_eq!(st.completions_per_minute.iter().sum::<u64>(), 300);
+        assert_eq!(queued(&db).await, 0);
+
+        // INSERT enqueues (one statement, several rows).
+        db.exec(
+            "INSERT INTO jobs (id, title, company, location, employment_type, description)
+             VALUES (1001, 'Night nurse', 'Mercy', 'Boston', 'Full-time', 'ICU nights'),
+                    (1002, 'Welder', 'Acme', 'Tulsa', 'Contract', 'MIG and TIG')",
+        )
+        .await;
+        assert!(is_queued(&db, 1001).await && is_queued(&db, 1002).await);
+        assert_eq!(drain(&s, &e).await, 2);
+
+        // A template column that really changed enqueues.
+        db.exec("UPDATE jobs SET title = 'Senior welder' WHERE id = 1002")
+            .await;
+        assert!(is_queued(&db, 1002).await);
+        assert_eq!(drain(&s, &e).await, 1);
+
+        // Same value written again, an unrelated column, the embedding itself: nothing.
+        db.exec("UPDATE jobs SET title = 'Senior welder' WHERE id = 1002")
+            .await;
+        db.exec("UPDATE jobs SET employment_type = 'Part-time', salary = '$30/h' WHERE id = 1002")
+            .await;
+        db.exec("UPDATE jobs SET embedding = NULL WHERE id = 1001")
+            .await;
+        assert_eq!(queued(&db).await, 0);
+        let st = s.status().await.unwrap();
+        assert_eq!(st.drift.done_without_vector, 1);
+        assert_eq!(st.drift.unqueued, 1);
+
+        // DELETE removes queue and state rows.
+        db.exec("UPDATE jobs SET description = 'changed' WHERE id = 5")
+            .await;
+        assert!(is_queued(&db, 5).await);
+        db.exec("DELETE FROM jobs WHERE id IN (5, 6)").await;
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM vecsync.queue WHERE row_id IN (5, 6)")
+                .await,
+            0
+        );
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM vecsync.state WHERE row_id IN (5, 6)")
+                .await,
+            0
+        );
+
+        // Reconcile finds the vector that vanished behind vecsync's back.
+        assert_eq!(s.reconcile().await.unwrap(), 1);
+        assert_eq!(drain(&s, &e).await, 1);
+        let st = s.status().await.unwrap();
+        assert_eq!(st.total, 300);
+        assert_eq!(st.embedded, 300);
+        assert_eq!(st.drift.done_without_vector + st.drift.unqueued, 0);
+        assert_vectors_current(&db, "true").await;
+
+        // An id change forgets the old id and queues the new one.
+        db.exec("UPDATE jobs SET id = 5000 WHERE id = 7").await;
+        assert!(is_queued(&db, 5000).await);
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM vecsync.state WHERE row_id = 7")
+                .await,
+            0
+        );
+        // TRUNCATE forgets everything.
+        db.exec("TRUNCATE jobs").await;
+        assert_eq!(queued(&db).await, 0);
+        assert_eq!(db.scalar("SELECT count(*) FROM vecsync.state").await, 0);
+        let st = s.status().await.unwrap();
+        assert_eq!((st.total, st.coverage), (0, 1.0));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filter_decides_what_is_queued() {
+    bounded(async {
+        let db = pg_db(200, DIMS).await;
+        let mut config = db.config();
+        config.source.filter = Some("is_active AND title <> ''".into());
+        let s = store_with(&config).await;
+        s.prepare(DIMS).await.unwrap();
+        let e = embedder(&db);
+        let active = db.scalar("SELECT count(*) FROM jobs WHERE is_active").await;
+        assert!(active < 200, "the demo data has inactive postings");
+        assert_eq!(s.enqueue_needed().await.unwrap() as i64, active);
+        assert_eq!(drain(&s, &e).await as i64, active);
+        assert_eq!(s.status().await.unwrap().total as i64, active);
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM jobs WHERE NOT is_active AND embedding IS NOT NULL")
+                .await,
+            0
+        );
+
+        let inactive = db.scalar("SELECT min(id) FROM jobs WHERE NOT is_active").await;
+        let some_active = db.scalar("SELECT min(id) FROM jobs WHERE is_active").await;
+        // An inactive row is not queued, even when its text changes.
+        db.exec(&format!("UPDATE jobs SET title = 'x' || title WHERE id = {inactive}")).await;
+        db.exec(
+            "INSERT INTO jobs (id, title, company, location, employment_type, description, is_active)
+             VALUES (9001, 'Baker', 'Crumbs', 'Lyon', 'Full-time', 'Bread', false)"
+        )
+        .await;
+        assert_eq!(queued(&db).await, 0);
+        // Becoming active queues it; becoming inactive while queued leaves the queue.
+        db.exec(&format!("UPDATE jobs SET is_active = true WHERE id = {inactive}")).await;
+        assert!(is_queued(&db, inactive).await);
+        db.exec(&format!("UPDATE jobs SET description = 'new' WHERE id = {some_active}")).await;
+        assert!(is_queued(&db, some_active).await);
+        db.exec(&format!("UPDATE jobs SET is_active = false WHERE id = {some_active}")).await;
+        assert!(!is_queued(&db, some_active).await);
+        assert_eq!(drain(&s, &e).await, 1);
+        assert_vectors_current(&db, "is_active").await;
+
+        // A claimed row that stopped passing the filter is dropped at claim time.
+        let id = db.scalar("SELECT max(id) FROM jobs WHERE is_active").await;
+        db.exec(&format!("UPDATE jobs SET title = title || '!' WHERE id = {id}")).await;
+        db.exec("ALTER TABLE jobs DISABLE TRIGGER USER").await;
+        db.exec(&format!("UPDATE jobs SET is_active = false WHERE id = {id}")).await;
+        db.exec("ALTER TABLE jobs ENABLE TRIGGER USER").await;
+        assert!(is_queued(&db, id).await);
+        assert!(s.claim(10, LEASE).await.unwrap().is_empty());
+        assert!(!is_queued(&db, id).await);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claimers_embed_every_row_exactly_once() {
+    bounded(async {
+        let db = pg_db(3000, DIMS).await;
+        let s = store(&db).await;
+        assert_eq!(s.enqueue_needed().await.unwrap(), 3000);
+        let claims: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            // Separate stores = separate pools, like separate worker processes.
+            let config = db.config();
+            let claims = claims.clone();
+            let e = embedder(&db);
+            tasks.push(tokio::spawn(async move {
+                let s = store_with(&config).await;
+                let mut written = 0;
+                loop {
+                    let rows = s.claim(37, LEASE).await.expect("claim");
+                    if rows.is_empty() {
+                        return written;
+                    }
+                    {
+                        let mut m = claims.lock().unwrap();
+                        for r in &rows {
+                            *m.entry(r.id.clone()).or_default() += 1;
+                        }
+                    }
+                    tokio::task::yield_now().await;
+                    let done: Vec<Completion> = rows.iter().map(|r| completion(&e, r)).collect();
+                    let out = s.complete(&done, &[]).await.expect("complete");
+                    assert_eq!(out.skipped, 0);
+                    written += out.written;
+                }
+            }));
+        }
+        let mut written = 0;
+        for t in tasks {
+            written += t.await.unwrap();
+        }
+        assert_eq!(written, 3000);
+        {
+            let claims = claims.lock().unwrap();
+            assert_eq!(claims.len(), 3000);
+            assert!(claims.values().all(|&n| n == 1), "a row was claimed twice");
+        }
+        assert_eq!(db.scalar("SELECT count(*) FROM vecsync.state").await, 3000);
+        assert_eq!(queued(&db).await, 0);
+        assert_vectors_current(&db, "true").await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_lease_makes_rows_claimable_again() {
+    bounded(async {
+        let db = pg_db(20, DIMS).await;
+        let s = store(&db).await;
+        s.enqueue_needed().await.unwrap();
+        let first = s.claim(20, Duration::from_secs(1)).await.unwrap();
+        assert_eq!(first.len(), 20);
+        assert!(s.claim(20, LEASE).await.unwrap().is_empty(), "still leased");
+        assert_eq!(s.status().await.unwrap().queue.leased, 20);
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        let second = s.claim(20, LEASE).await.unwrap();
+        assert_eq!(second.len(), 20);
+        assert_eq!(
+            db.scalar("SELECT min(attempts) FROM vecsync.queue").await,
+            2,
+            "each claim counts an attempt"
+        );
+        // The late first worker still writes correct vectors (same text): harmless.
+        let e = embedder(&db);
+        let late: Vec<Completion> = first.iter().map(|r| completion(&e, r)).collect();
+        assert_eq!(s.complete(&late, &[]).await.unwrap().written, 20);
+        // release() gives rows back without counting the attempt.
+        db.exec("UPDATE jobs SET title = title || ' II'").await;
+        let rows = s.claim(5, LEASE).await.unwrap();
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        s.release(&ids).await.unwrap();
+        assert_eq!(
+            db.scalar("SELECT max(attempts) FROM vecsync.queue").await,
+            0
+        );
+        assert_eq!(s.claim(50, LEASE).await.unwrap().len(), 20);
+    })
+    .await;
+}
+
+/// The child half of `a_killed_worker_loses_its_lease`: claims rows with a short lease,
+/// says so, then hangs until killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_worker_that_gets_killed() {
+    let Ok(url) = std::env::var("VECSYNC_TEST_CHILD_URL") else {
+        return; // only meaningful when spawned by the test below
+    };
+    let mut config = Config {
+        database_url: url,
+        ..Config::default()
+    };
+    config.embedder.provider = "fake".into();
+    config.embedder.dimensions = Some(DIMS);
+    let s = store_with(&config).await;
+    let rows = s.claim(10, Duration::from_secs(2)).await.unwrap();
+    println!("CLAIMED {}", rows.len());
+    use std::io::Write;
+    std::io::stdout().flush().unwrap();
+    tokio::time::sleep(Duration::from_secs(600)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_loses_its_lease() {
+    bounded(async {
+        let db = pg_db(10, DIMS).await;
+        let s = store(&db).await;
+        s.enqueue_needed().await.unwrap();
+        let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "child_worker_that_gets_killed",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("VECSYNC_TEST_CHILD_URL", &db.db.url)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn child");
+        use tokio::io::AsyncBufReadExt;
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        loop {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("child exited early");
+            if line.contains("CLAIMED") {
+                assert!(line.ends_with("CLAIMED 10"), "{line}");
+                break;
+            }
+        }
+        // SIGKILL: no release, no cleanup.
+        let pid = child.id().expect("pid") as i32;
+        let status = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        child.wait().await.unwrap();
+        let killed_at = Instant::now();
+        assert!(
+            s.claim(10, LEASE).await.unwrap().is_empty(),
+            "leased by the dead worker"
+        );
+        // Nothing was left locked: the lease simply runs out.
+        let rows = loop {
+            let rows = s.claim(10, LEASE).await.unwrap();
+            if !rows.is_empty() || killed_at.elapsed() > Duration::from_secs(10) {
+                break rows;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(rows.len(), 10);
+        let e = embedder(&db);
+        let done: Vec<Completion> = rows.iter().map(|r| completion(&e, r)).collect();
+        assert_eq!(s.complete(&done, &[]).await.unwrap().written, 10);
+        assert_eq!(s.status().await.unwrap().embedded, 10);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_changed_mid_flight_is_not_written_and_stays_queued() {
+    bounded(async {
+        let db = pg_db(10, DIMS).await;
+        let s = store(&db).await;
+        let e = embedder(&db);
+        s.enqueue_needed().await.unwrap();
+        let rows = s.claim(10, LEASE).await.unwrap();
+        assert_eq!(rows.len(), 10);
+        // While "embedding": the text of row 3 changes, row 4 is deleted.
+        db.exec("UPDATE jobs SET title = 'Changed title' WHERE id = 3")
+            .await;
+        db.exec("DELETE FROM jobs WHERE id = 4").await;
+        let done: Vec<Completion> = rows.iter().map(|r| completion(&e, r)).collect();
+        let out = s.complete(&done, &[]).await.unwrap();
+        assert_eq!(
+            out,
+            WriteOutcome {
+                written: 8,
+                skipped: 2,
+                failed: 0,
+                retrying: 0
+            }
+        );
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM jobs WHERE id = 3 AND embedding IS NULL")
+                .await,
+            1
+        );
+        assert!(is_queued(&db, 3).await);
+        assert_eq!(
+            db.scalar(
+                "SELECT count(*) FROM vecsync.queue WHERE row_id = 3 AND locked_until IS NULL"
+            )
+            .await,
+            1
+        );
+        // No orphans for the deleted row.
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM vecsync.state WHERE row_id = 4")
+                .await,
+            0
+        );
+        assert!(!is_queued(&db, 4).await);
+        // The next round embeds the new text.
+        let rows = s.claim(10, LEASE).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].text.starts_with("Changed title at "));
+        let out = s.complete(&[completion(&e, &rows[0])], &[]).await.unwrap();
+        assert_eq!(out.written, 1);
+        assert_vectors_current(&db, "true").await;
+        assert_eq!(s.status().await.unwrap().embedded, 9);
+
+        // Triggers disabled (e.g. a bulk load with session_replication_role = replica):
+        // the guard still refuses the stale vector and the row is requeued.
+        s.enqueue_needed().await.unwrap();
+        db.exec("UPDATE jobs SET embedding = NULL WHERE id = 5")
+            .await;
+        s.reconcile().await.unwrap();
+        let rows = s.claim(10, LEASE).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        db.exec("ALTER TABLE jobs DISABLE TRIGGER USER").await;
+        db.exec("UPDATE jobs SET company = 'Other' WHERE id = 5")
+            .await;
+        db.exec("ALTER TABLE jobs ENABLE TRIGGER USER").await;
+        let out = s.complete(&[completion(&e, &rows[0])], &[]).await.unwrap();
+        assert_eq!((out.written, out.skipped), (0, 1));
+        assert_eq!(drain(&s, &e).await, 1);
+        assert_vectors_current(&db, "true").await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vecsync_never_inserts_into_the_source_table() {
+    bounded(async {
+        let db = pg_db(100, DIMS).await;
+        // Any INSERT (or DELETE) into jobs from now on fails loudly.
+        db.exec(
+            "CREATE FUNCTION forbid() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN RAISE EXCEPTION 'vecsync must not % jobs', TG_OP; END $$;
+             CREATE TRIGGER forbid BEFORE INSERT OR DELETE ON jobs
+               FOR EACH ROW EXECUTE FUNCTION forbid();",
+        )
+        .await;
+        let s = store(&db).await;
+        let e = embedder(&db);
+        s.enqueue_needed().await.unwrap();
+        assert_eq!(drain(&s, &e).await, 100);
+        s.reconcile().await.unwrap();
+        s.status().await.unwrap();
+        s.uninstall().await.unwrap();
+        assert_eq!(db.scalar("SELECT count(*) FROM jobs").await, 100);
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM jobs WHERE embedding IS NOT NULL")
+                .await,
+            100
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_retry_then_fail_until_retry_failed() {
+    bounded(async {
+        let db = pg_db(3, DIMS).await;
+        let mut config = db.config();
+        config.worker.max_attempts = 2;
+        let s = store_with(&config).await;
+        s.prepare(DIMS).await.unwrap();
+        s.enqueue_needed().await.unwrap();
+        let fail = |id: &str, permanent: bool| Failure {
+            id: id.to_string(),
+            reason: format!("boom {id}"),
+            permanent,
+        };
+        let rows = s.claim(10, LEASE).await.unwrap();
+        assert_eq!(rows.len(), 3);
+        let out = s
+            .complete(&[], &[fail("1", false), fail("2", true), fail("3", false)])
+            .await
+            .unwrap();
+        assert_eq!((out.failed, out.retrying), (1, 2));
+        // Backing off: not claimable at once (attempt 1 → 1 s).
+        assert!(s.claim(10, LEASE).await.unwrap().is_empty());
+        db.exec("UPDATE vecsync.queue SET locked_until = now() WHERE status = 'pending'")
+            .await;
+        let rows = s.claim(10, LEASE).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        let out = s
+            .complete(&[], &[fail("1", false), fail("3", false)])
+            .await
+            .unwrap();
+        assert_eq!(
+            (out.failed, out.retrying),
+            (2, 0),
+            "max_attempts = 2 reached"
+        );
+        let st = s.status().await.unwrap();
+        assert_eq!((st.failed, st.queue.failed, st.queue.pending), (3, 3, 0));
+        assert_eq!(st.failures.len(), 3);
+        assert!(st
+            .failures
+            .iter()
+            .any(|f| f.reason == "boom 2" && f.attempts == 1));
+        assert!(st
+            .failures
+            .iter()
+            .any(|f| f.reason == "boom 1" && f.attempts == 2));
+        assert_eq!(st.drift.unqueued, 0, "failed rows are still in the queue");
+        assert!(s.claim(10, LEASE).await.unwrap().is_empty());
+        assert_eq!(s.retry_failed().await.unwrap(), 3);
+        let rows = s.claim(10, LEASE).await.unwrap();
+        assert_eq!(rows.len(), 3);
+        let e = embedder(&db);
+        let done: Vec<Completion> = rows.iter().map(|r| completion(&e, r)).collect();
+        assert_eq!(s.complete(&done, &[]).await.unwrap().written, 3);
+        let st = s.status().await.unwrap();
+        assert_eq!((st.embedded, st.failed), (3, 0));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_mistakes_are_one_line_config_errors() {
+    bounded(async {
+        let db = pg_db(5, DIMS).await;
+        let base = db.config();
+        let password = url::Url::parse(&base.database_url)
+            .unwrap()
+            .password()
+            .unwrap()
+            .to_string();
+
+        // Dimensions.
+        let s = store_with(&base).await;
+        let e = s.prepare(384).await.unwrap_err();
+        let msg = config_error_text(&e);
+        assert!(
+            msg.contains("is vector(8) but the model makes 384 dimensions"),
+            "{msg}"
+        );
+        assert!(msg.starts_with("source.embedding_column"), "{msg}");
+
+        // Missing table / columns / bad filter.
+        let check = |f: fn(&mut Config), want: &'static str| {
+            let mut c = base.clone();
+            f(&mut c);
+            let password = password.clone();
+            async move {
+                let s = store_with(&c).await;
+                let e = s.prepare(DIMS).await.unwrap_err();
+                let msg = config_error_text(&e);
+                assert!(msg.contains(want), "{msg:?} should contain {want:?}");
+                assert!(!msg.contains('\n'), "one line: {msg:?}");
+                assert!(!msg.contains(&password), "password leaked: {msg}");
+            }
+        };
+        check(|c| c.source.table = "nope".into(), "source.table: table \"nope\" does not exist").await;
+        check(|c| c.source.table = "other.jobs".into(), "source.table: table \"other.jobs\"").await;
+        check(
+            |c| c.source.template = "{title} {salry}".into(),
+            "source.template: column \"salry\" does not exist in table \"jobs\"",
+        )
+        .await;
+        check(
+            |c| c.source.template = "{Title}".into(),
+            "did you mean \"title\"",
+        )
+        .await;
+        check(
+            |c| c.source.embedding_column = "vec".into(),
+            "source.embedding_column: column \"vec\"",
+        )
+        .await;
+        check(
+            |c| c.source.embedding_column = "title".into(),
+            "is text, not a pgvector vector column",
+        )
+        .await;
+        check(
+            |c| c.source.id_column = "company".into(),
+            "source.id_column: column \"company\" of table \"jobs\" is not unique",
+        )
+        .await;
+        check(
+            |c| c.source.display_columns = vec!["title".into(), "pay".into()],
+            "source.display_columns: column \"pay\"",
+        )
+        .await;
+        check(
+            |c| c.source.filter = Some("is_actve".into()),
+            "source.filter: \"is_actve\" does not work on table \"jobs\": column \"is_actve\" does not exist",
+        )
+        .await;
+        check(
+            |c| c.source.filter = Some("title".into()),
+            "source.filter: \"title\" does not work",
+        )
+        .await;
+
+        // pgvector missing.
+        let plain = EmptyDb::create_without_pgvector().await;
+        let mut c = base.clone();
+        c.database_url = plain.url.clone();
+        let s = store_with(&c).await;
+        let msg = config_error_text(&s.prepare(DIMS).await.unwrap_err());
+        assert_eq!(
+            msg,
+            "pgvector is not installed in this database: CREATE EXTENSION vector"
+        );
+
+        // Wrong password / unreachable server: named setting, password hidden.
+        let mut c = base.clone();
+        c.database_url = c.database_url.replace(&password, "wrong-secret");
+        let e = PostgresStore::connect(&c.database_url, &c.schema, &c.source, StoreOptions::from_config(&c))
+            .await
+            .err()
+            .expect("wrong password must fail");
+        let msg = config_error_text(&e);
+        assert!(msg.starts_with("database_url: "), "{msg}");
+        assert!(msg.contains("password authentication failed"), "{msg}");
+        assert!(!msg.contains("wrong-secret") && !msg.contains(&password), "{msg}");
+        let mut c = base.clone();
+        let mut u = url::Url::parse(&c.database_url).unwrap();
+        u.set_port(Some(1)).unwrap();
+        c.database_url = u.to_string();
+        let e = PostgresStore::connect(&c.database_url, &c.schema, &c.source, StoreOptions::from_config(&c))
+            .await
+            .err()
+            .expect("closed port must fail");
+        let msg = config_error_text(&e);
+        assert!(msg.starts_with("database_url: ") && !msg.contains(&password), "{msg}");
+
+        // Identifiers with quotes or semicolons never reach SQL.
+        for bad in ["jobs\"; DROP TABLE jobs; --", "jobs;", "jo bs"] {
+            let mut c = base.clone();
+            c.source.table = bad.into();
+            assert!(c.validate().unwrap_err().0.starts_with("source.table"));
+        }
+        for bad in ["vec\"sync", "x;y", "public", "pg_temp"] {
+            let e = PostgresStore::connect(&base.database_url, bad, &base.source, StoreOptions::from_config(&base))
+                .await
+                .err()
+                .expect("bad schema must fail");
+            assert!(config_error_text(&e).starts_with("schema:"));
+        }
+        let mut c = base.clone();
+        c.source.filter = Some("true; DROP TABLE jobs".into());
+        assert!(c.validate().unwrap_err().0.starts_with("source.filter"));
+        assert_eq!(db.scalar("SELECT count(*) FROM jobs").await, 5);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_belongs_to_one_table_and_uninstall_removes_only_vecsync() {
+    bounded(async {
+        let db = pg_db(20, DIMS).await;
+        let s = store(&db).await;
+        let e = embedder(&db);
+        s.enqueue_needed().await.unwrap();
+        drain(&s, &e).await;
+
+        // Another table with the same schema setting is refused.
+        // (Qualified: the test role is called "vecsync", so "$user" on the search_path now
+        // finds vecsync's schema first.)
+        db.exec(&common::postgres::jobs_table_sql(DIMS).replace("TABLE jobs", "TABLE public.jobs2"))
+            .await;
+        let mut other = db.config();
+        other.source.table = "jobs2".into();
+        let s2 = store_with(&other).await;
+        let msg = config_error_text(&s2.prepare(DIMS).await.unwrap_err());
+        assert!(msg.contains("is installed for table \"jobs\""), "{msg}");
+        // …but works in a schema of its own, side by side.
+        other.schema = "vecsync_jobs2".into();
+        let s2 = store_with(&other).await;
+        s2.prepare(DIMS).await.unwrap();
+        db.exec("INSERT INTO public.jobs2 (id, title, company, location, employment_type, description) VALUES (1, 'a', 'b', 'c', 'd', 'e')").await;
+        assert_eq!(db.scalar("SELECT count(*) FROM vecsync_jobs2.queue").await, 1);
+
+        // A schema holding someone else's objects is refused.
+        let mut foreign = db.config();
+        foreign.schema = "app".into();
+        db.exec("CREATE SCHEMA app; CREATE TABLE app.settings (k text)").await;
+        let s3 = store_with(&foreign).await;
+        let msg = config_error_text(&s3.prepare(DIMS).await.unwrap_err());
+        assert!(msg.contains("relation settings"), "{msg}");
+        let msg = config_error_text(&s3.uninstall().await.unwrap_err());
+        assert!(msg.contains("not dropping it"), "{msg}");
+        assert_eq!(db.scalar("SELECT count(*) FROM app.settings").await, 0);
+
+        // Search before uninstall.
+        let text: String = db
+            .client
+            .query_one(
+                "SELECT title || ' at ' || company || E'\\n' || location || E'\\n\\n' || description FROM jobs WHERE id = 7",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        let hits = s.search(&e.vector(&text), 3).await.unwrap();
+        assert_eq!(hits.len(), 3);
+        assert_eq!(hits[0].id, "7");
+        assert!((hits[0].score - 1.0).abs() < 1e-4, "{}", hits[0].score);
+        assert!(hits[0].score >= hits[1].score && hits[1].score >= hits[2].score);
+        assert!(hits[0].fields["title"].is_string());
+        assert_eq!(hits[0].fields.len(), 3);
+
+        s.uninstall().await.unwrap();
+        s.uninstall().await.unwrap(); // nothing left: fine
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'vecsync'").await,
+            0
+        );
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'jobs'::regclass AND NOT tgisinternal")
+                .await,
+            0
+        );
+        // The other install and the user's data are untouched.
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.jobs2'::regclass AND NOT tgisinternal")
+                .await,
+            4
+        );
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM jobs WHERE embedding IS NOT NULL").await,
+            20
+        );
+        db.exec("INSERT INTO jobs (id, title, company, location, employment_type, description) VALUES (999, 'a', 'b', 'c', 'd', 'e')").await;
+        // Re-installing starts from what the table holds: only the new row needs work.
+        s.prepare(DIMS).await.unwrap();
+        assert_eq!(s.enqueue_needed().await.unwrap(), 21, "no state survived uninstall");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_wake_a_waiting_worker() {
+    bounded(async {
+        let db = pg_db(5, DIMS).await;
+        let s = store(&db).await;
+        // The first call sets up LISTEN and returns at once (work may have been missed).
+        let t = Instant::now();
+        s.wait_for_work(Duration::from_secs(5)).await.unwrap();
+        assert!(t.elapsed() < Duration::from_secs(2));
+        // Nothing happens: the timeout.
+        let t = Instant::now();
+        s.wait_for_work(Duration::from_millis(500)).await.unwrap();
+        assert!(t.elapsed() >= Duration::from_millis(450));
+        // An insert wakes it up well before the timeout.
+        let client = common::postgres::connect(&db.db.url).await;
+        let writer = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            client
+                .batch_execute("INSERT INTO jobs (id, title, company, location, employment_type, description) VALUES (77, 'a', 'b', 'c', 'd', 'e')")
+                .await
+                .unwrap();
+        });
+        let t = Instant::now();
+        s.wait_for_work(Duration::from_secs(20)).await.unwrap();
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        writer.await.unwrap();
+        assert_eq!(s.claim(10, LEASE).await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quoted_identifiers_and_text_ids_work() {
+    bounded(async {
+        let db = EmptyDb::create().await;
+        let client = common::postgres::connect(&db.url).await;
+        client
+            .batch_execute(
+                "CREATE SCHEMA \"My Data\";
+                 CREATE TABLE \"My Data\".\"Docs\" (\"Key\" text PRIMARY KEY, \"Body\" text, \"Vec\" vector(4));
+                 INSERT INTO \"My Data\".\"Docs\" VALUES ('a''1', 'it''s', NULL), ('b', NULL, NULL), ('c', 'x', NULL);",
+            )
+            .await
+            .unwrap();
+        // Config identifiers cannot contain spaces; the schema is reached via a valid name.
+        client
+            .batch_execute("ALTER SCHEMA \"My Data\" RENAME TO \"MyData\"")
+            .await
+            .unwrap();
+        let mut config = Config {
+            database_url: db.url.clone(),
+            schema: "VecSync".into(),
+            ..Config::default()
+        };
+        config.source.table = "MyData.Docs".into();
+        config.source.id_column = "Key".into();
+        config.source.embedding_column = "Vec".into();
+        config.source.template = "doc: {Body}".into();
+        config.source.display_columns = vec!["Body".into()];
+        config.embedder.provider = "fake".into();
+        config.embedder.dimensions = Some(4);
+        config.validate().unwrap();
+        let s = store_with(&config).await;
+        s.prepare(4).await.unwrap();
+        assert_eq!(s.enqueue_needed().await.unwrap(), 3);
+        let e = FakeEmbedder::new(&config.embedder.model_id(), 4);
+        let mut rows = s.claim(10, LEASE).await.unwrap();
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(rows[0], ClaimedRow { id: "a'1".into(), text: "doc: it's".into() });
+        assert_eq!(rows[1].text, "doc: ", "NULL renders as empty text");
+        let done: Vec<Completion> = rows.iter().map(|r| completion(&e, r)).collect();
+        assert_eq!(s.complete(&done, &[]).await.unwrap().written, 3);
+        let st = s.status().await.unwrap();
+        assert_eq!((st.total, st.embedded), (3, 3));
+        let hits = s.search(&e.vector("doc: it's"), 1).await.unwrap();
+        assert_eq!(hits[0].id, "a'1");
+        assert_eq!(hits[0].fields["Body"], "it's");
+        s.create_hnsw_index().await.unwrap();
+        s.create_hnsw_index().await.unwrap();
+        let n: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_indexes WHERE schemaname = 'MyData' AND indexdef LIKE '%hnsw%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 1);
+        s.uninstall().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_connections_are_replaced() {
+    bounded(async {
+        let db = pg_db(10, DIMS).await;
+        let s = store(&db).await;
+        s.enqueue_needed().await.unwrap();
+        s.wait_for_work(Duration::from_millis(10)).await.unwrap(); // sets up LISTEN
+        // What a server restart does to vecsync's sessions (without disturbing other tests
+        // sharing this server): terminate them.
+        let killed = db
+            .scalar(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                 WHERE datname = current_database() AND application_name = 'vecsync'",
+            )
+            .await;
+        assert!(killed >= 2, "pool + LISTEN connections, got {killed}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(s.status().await.unwrap().total, 10);
+        assert_eq!(s.claim(10, LEASE).await.unwrap().len(), 10);
+        // The LISTEN connection reports its loss once, then comes back.
+        let first = s.wait_for_work(Duration::from_secs(2)).await;
+        if first.is_err() {
+            s.wait_for_work(Duration::from_secs(2)).await.unwrap();
+        }
+        let t = Instant::now();
+        let client = common::postgres::connect(&db.db.url).await;
+        client
+            .batch_execute("INSERT INTO jobs (id, title, company, location, employment_type, description) VALUES (77, 'a', 'b', 'c', 'd', 'e')")
+            .await
+            .unwrap();
+        s.wait_for_work(Duration::from_secs(20)).await.unwrap();
+        assert!(t.elapsed() < Duration::from_secs(5));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sslmode_is_honoured() {
+    bounded(async {
+        let db = pg_db(1, DIMS).await;
+        let base = db.config();
+        let with = |query: &str| {
+            let mut c = base.clone();
+            c.database_url = format!("{}?{query}", c.database_url);
+            c
+        };
+        // The test server has no TLS: `prefer` falls back to plain TCP…
+        let c = with("sslmode=prefer&application_name=vecsync");
+        let s = store_with(&c).await;
+        s.prepare(DIMS).await.unwrap();
+        // …`require` refuses it, naming the setting, without the password.
+        let c = with("sslmode=require");
+        let e = PostgresStore::connect(
+            &c.database_url,
+            &c.schema,
+            &c.source,
+            StoreOptions::from_config(&c),
+        )
+        .await
+        .err()
+        .expect("require without TLS must fail");
+        let msg = config_error_text(&e);
+        assert!(msg.starts_with("database_url: "), "{msg}");
+        assert!(msg.contains("TLS"), "{msg}");
+        let password = url::Url::parse(&base.database_url)
+            .unwrap()
+            .password()
+            .unwrap()
+            .to_string();
+        assert!(!msg.contains(&password), "{msg}");
+        let c = with("sslmode=sometimes");
+        let e = PostgresStore::connect(
+            &c.database_url,
+            &c.schema,
+            &c.source,
+            StoreOptions::from_config(&c),
+        )
+        .await
+        .err()
+        .unwrap();
+        assert!(config_error_text(&e).contains("sslmode=sometimes"));
+    })
+    .await;
+}

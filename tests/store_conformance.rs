@@ -1,0 +1,449 @@
+//! The store conformance suite: every check is written once against the `Store` trait
+//! and run against every store (SQLite and PostgreSQL), like River's driver suite.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::*;
+use vecsync::embed::Embedder;
+use vecsync::store::{Completion, Failure, Store};
+use vecsync::template::text_hash;
+
+/// The vector the fake embedder makes for `id`'s current text, read back through search:
+/// the top hit for it must be `id` itself with similarity ~1.
+async fn assert_row_has_vector_of_current_text(db: &dyn TestDb, store: &dyn Store, id: &str) {
+    let config = db.config();
+    let text = store
+        .peek_needed(None, usize::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == id);
+    assert!(text.is_none(), "row {id} still needs work");
+    let current = current_text(db, id).await;
+    let v = fake_embedder(&config).vector(&current);
+    let hits = store.search(&v, 1).await.unwrap();
+    assert_eq!(hits[0].id, id, "nearest row to {id}'s text");
+    assert!(hits[0].score > 0.9999, "score {}", hits[0].score);
+}
+
+/// The row's text rendered by the suite's (default) template.
+async fn current_text(db: &dyn TestDb, id: &str) -> String {
+    let mut v = Vec::new();
+    for c in ["title", "company", "location", "description"] {
+        v.push(db.text(&format!("SELECT {c} FROM jobs WHERE id = {id}")).await);
+    }
+    format!("{} at {}\n{}\n\n{}", v[0], v[1], v[2], v[3])
+}
+
+macro_rules! conformance {
+    ($store:ident, $make:path) => {
+        mod $store {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn backfill_embeds_every_row_once() {
+                checks::backfill_embeds_every_row_once(&$make(120).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn never_inserts_or_deletes_source_rows() {
+                checks::never_inserts_or_deletes_source_rows(&$make(60).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn resumes_after_abandoned_claim() {
+                checks::resumes_after_abandoned_claim(&$make(60).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn changed_text_becomes_stale_and_is_reembedded() {
+                checks::changed_text_becomes_stale_and_is_reembedded(&$make(40).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn guard_refuses_vector_for_changed_text() {
+                checks::guard_refuses_vector_for_changed_text(&$make(20).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn deleted_mid_flight_leaves_no_orphan() {
+                checks::deleted_mid_flight_leaves_no_orphan(&$make(20).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn empty_text_fails_with_reason_rest_written() {
+                checks::empty_text_fails_with_reason_rest_written(&$make(30).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn transient_failures_retry_then_fail_then_retry_failed() {
+                checks::transient_failures_retry_then_fail_then_retry_failed(&$make(10).await)
+                    .await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_claims_never_overlap() {
+                checks::concurrent_claims_never_overlap(&$make(300).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn release_returns_rows_without_an_attempt() {
+                checks::release_returns_rows_without_an_attempt(&$make(10).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn reconcile_repairs_done_without_vector() {
+                checks::reconcile_repairs_done_without_vector(&$make(50).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn model_change_makes_every_vector_stale() {
+                checks::model_change_makes_every_vector_stale(&$make(30).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn search_ranks_by_cosine_with_display_fields() {
+                checks::search_ranks_by_cosine_with_display_fields(&$make(40).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn setup_errors_name_the_setting() {
+                checks::setup_errors_name_the_setting(&$make(5).await).await
+            }
+        }
+    };
+}
+
+conformance!(sqlite, common::sqlite_db);
+conformance!(postgres, pg);
+
+async fn pg(rows: usize) -> common::postgres::PgTestDb {
+    common::postgres::pg_db(rows, DIMS).await
+}
+
+mod checks {
+    use super::*;
+
+    pub async fn backfill_embeds_every_row_once(db: &dyn TestDb) {
+        let summary = backfill(db).await;
+        assert_eq!(summary.written, 120);
+        assert_eq!(summary.failed, 0);
+        let store = open(db).await;
+        let s = store.status().await.unwrap();
+        assert_eq!((s.total, s.embedded, s.stale, s.missing), (120, 120, 0, 0));
+        assert_eq!(s.coverage, 1.0);
+        assert_eq!(s.queue.pending + s.queue.leased + s.queue.failed, 0);
+        assert_eq!(s.drift, Default::default());
+        assert_eq!(s.completions_per_minute.iter().sum::<u64>(), 120);
+        for id in ["1", "57", "120"] {
+            assert_row_has_vector_of_current_text(db, store.as_ref(), id).await;
+        }
+        // A second run finds nothing to do and re-embeds nothing.
+        let again = backfill(db).await;
+        assert_eq!(again.written, 0);
+    }
+
+    pub async fn never_inserts_or_deletes_source_rows(db: &dyn TestDb) {
+        let before = db.scalar("SELECT count(*) FROM jobs").await;
+        let store = open(db).await;
+        store.prepare(DIMS).await.unwrap();
+        store.enqueue_needed().await.unwrap();
+        let rows = store.claim(10, LEASE).await.unwrap();
+        // Vectors for rows that vanish, failures for rows that vanish: still no INSERT.
+        db.exec("DELETE FROM jobs WHERE id IN (1, 2)").await;
+        let done: Vec<Completion> = rows
+            .iter()
+            .map(|r| Completion {
+                id: r.id.clone(),
+                text_hash: text_hash(&r.text),
+                vector: std::sync::Arc::new(vec![0.5; DIMS]),
+            })
+            .collect();
+        store.complete(&done, &[]).await.unwrap();
+        backfill(db).await;
+        assert_eq!(db.scalar("SELECT count(*) FROM jobs").await, before - 2);
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM jobs WHERE id IN (1, 2)").await,
+            0
+        );
+    }
+
+    pub async fn resumes_after_abandoned_claim(db: &dyn TestDb) {
+        let store = open(db).await;
+        store.prepare(DIMS).await.unwrap();
+        store.enqueue_needed().await.unwrap();
+        // A worker claims 20 rows with a 1 s lease and dies.
+        let claimed = store
+            .claim(20, std::time::Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 20);
+        assert_eq!(store.status().await.unwrap().queue.leased, 20);
+        let first = backfill(db).await;
+        assert_eq!(first.written, 40, "leased rows are not taken early");
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let second = backfill(db).await;
+        assert_eq!(second.written, 20, "expired leases are taken over");
+        let s = store.status().await.unwrap();
+        assert_eq!((s.embedded, s.coverage), (60, 1.0));
+    }
+
+    pub async fn changed_text_becomes_stale_and_is_reembedded(db: &dyn TestDb) {
+        backfill(db).await;
+        db.exec("UPDATE jobs SET title = 'Night shift ICU nurse' WHERE id = 7")
+            .await;
+        let store = open(db).await;
+        let s = store.status().await.unwrap();
+        assert_eq!((s.embedded, s.stale), (39, 1));
+        let again = backfill(db).await;
+        assert_eq!(again.written, 1);
+        assert_row_has_vector_of_current_text(db, store.as_ref(), "7").await;
+        assert_eq!(store.status().await.unwrap().embedded, 40);
+    }
+
+    pub async fn guard_refuses_vector_for_changed_text(db: &dyn TestDb) {
+        let config = db.config();
+        let fake = fake_embedder(&config);
+        let store = open(db).await;
+        store.prepare(DIMS).await.unwrap();
+        store.enqueue_needed().await.unwrap();
+        let rows = store.claim(20, LEASE).await.unwrap();
+        assert_eq!(rows.len(), 20);
+        // The text of row 3 changes while its vector is being computed.
+        db.exec("UPDATE jobs SET description = 'Rewritten while in flight' WHERE id = 3")
+            .await;
+        let done: Vec<Completion> = rows
+            .iter()
+            .map(|r| Completion {
+                id: r.id.clone(),
+                text_hash: text_hash(&r.text),
+                vector: std::sync::Arc::new(fake.vector(&r.text)),
+            })
+            .collect();
+        let out = store.complete(&done, &[]).await.unwrap();
+        assert_eq!((out.written, out.skipped), (19, 1));
+        let s = store.status().await.unwrap();
+        assert_eq!((s.embedded, s.missing), (19, 1), "no stale vector was written");
+        assert_eq!(s.queue.pending + s.queue.leased, 1, "row 3 stays queued");
+        let summary = backfill(db).await;
+        assert_eq!(summary.written, 1);
+        assert_row_has_vector_of_current_text(db, store.as_ref(), "3").await;
+    }
+
+    pub async fn deleted_mid_flight_leaves_no_orphan(db: &dyn TestDb) {
+        let store = open(db).await;
+        store.prepare(DIMS).await.unwrap();
+        store.enqueue_needed().await.unwrap();
+        let rows = store.claim(20, LEASE).await.unwrap();
+        db.exec("DELETE FROM jobs WHERE id = 5").await;
+        let done: Vec<Completion> = rows
+            .iter()
+            .map(|r| Completion {
+                id: r.id.clone(),
+                text_hash: text_hash(&r.text),
+                vector: std::sync::Arc::new(vec![0.25; DIMS]),
+            })
+            .collect();
+        let out = store.complete(&done, &[]).await.unwrap();
+        assert_eq!((out.written, out.skipped), (19, 1));
+        let state = db.bookkeeping_table("state");
+        let queue = db.bookkeeping_table("queue");
+        assert_eq!(
+            db.scalar(&format!("SELECT count(*) FROM {state} WHERE row_id = 5"))
+                .await,
+            0
+        );
+        assert_eq!(
+            db.scalar(&format!("SELECT count(*) FROM {queue} WHERE row_id = 5"))
+                .await,
+            0
+        );
+        let s = store.status().await.unwrap();
+        assert_eq!((s.total, s.embedded), (19, 19));
+    }
+
+    pub async fn empty_text_fails_with_reason_rest_written(db: &dyn TestDb) {
+        db.exec(
+            "UPDATE jobs SET title = '', company = ' ', location = '', description = '' WHERE id = 4",
+        )
+        .await;
+        let summary = backfill(db).await;
+        assert_eq!((summary.written, summary.failed), (29, 1));
+        let s = open(db).await.status().await.unwrap();
+        assert_eq!((s.embedded, s.failed, s.queue.failed), (29, 1, 1));
+        assert_eq!(s.failures.len(), 1);
+        assert_eq!(s.failures[0].id, "4");
+        assert_eq!(s.failures[0].reason, "empty text");
+    }
+
+    pub async fn transient_failures_retry_then_fail_then_retry_failed(db: &dyn TestDb) {
+        // max_attempts is 2 in the test config.
+        let store = open(db).await;
+        store.prepare(DIMS).await.unwrap();
+        store.enqueue_needed().await.unwrap();
+        let rows = store.claim(1, LEASE).await.unwrap();
+        let id = rows[0].id.clone();
+        let fail = |reason: &str| Failure {
+            id: id.clone(),
+            reason: reason.into(),
+            permanent: false,
+        };
+        let out = store.complete(&[], &[fail("HTTP 503")]).await.unwrap();
+        assert_eq!((out.retrying, out.failed), (1, 0));
+        // Backoff: not claimable at once; claimable after ~1 s.
+        let others = store.claim(100, LEASE).await.unwrap();
+        assert!(others.iter().all(|r| r.id != id), "retried too early");
+        store
+            .release(&others.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        let again = store.claim(100, LEASE).await.unwrap();
+        assert!(again.iter().any(|r| r.id == id));
+        let rest: Vec<String> = again
+            .iter()
+            .filter(|r| r.id != id)
+            .map(|r| r.id.clone())
+            .collect();
+        store.release(&rest).await.unwrap();
+        let out = store.complete(&[], &[fail("HTTP 503 again")]).await.unwrap();
+        assert_eq!((out.retrying, out.failed), (0, 1));
+        let s = store.status().await.unwrap();
+        assert_eq!(s.failed, 1);
+        assert_eq!(s.failures[0].reason, "HTTP 503 again");
+        assert_eq!(s.failures[0].attempts, 2);
+        // Failed rows stay out of the way…
+        let summary = backfill(db).await;
+        assert_eq!(summary.written, 9);
+        assert_eq!(store.status().await.unwrap().failed, 1);
+        // …until retry-failed.
+        assert_eq!(store.retry_failed().await.unwrap(), 1);
+        assert_eq!(backfill(db).await.written, 1);
+        let s = store.status().await.unwrap();
+        assert_eq!((s.embedded, s.failed), (10, 0));
+    }
+
+    pub async fn concurrent_claims_never_overlap(db: &dyn TestDb) {
+        let store = open(db).await;
+        store.prepare(DIMS).await.unwrap();
+        store.enqueue_needed().await.unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let rows = store.claim(7, LEASE).await.unwrap();
+                    if rows.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(rows.into_iter().map(|r| r.id));
+                }
+            }));
+        }
+        let mut seen = HashSet::new();
+        let mut count = 0;
+        for t in tasks {
+            for id in t.await.unwrap() {
+                count += 1;
+                assert!(seen.insert(id.clone()), "row {id} claimed twice");
+            }
+        }
+        assert_eq!(count, 300);
+    }
+
+    pub async fn release_returns_rows_without_an_attempt(db: &dyn TestDb) {
+        let store = open(db).await;
+        store.prepare(DIMS).await.unwrap();
+        store.enqueue_needed().await.unwrap();
+        let rows = store.claim(10, LEASE).await.unwrap();
+        assert!(store.claim(10, LEASE).await.unwrap().is_empty());
+        store
+            .release(&rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
+            .await
+            .unwrap();
+        let queue = db.bookkeeping_table("queue");
+        assert_eq!(
+            db.scalar(&format!("SELECT coalesce(max(attempts), 0) FROM {queue}"))
+                .await,
+            0
+        );
+        assert_eq!(store.claim(10, LEASE).await.unwrap().len(), 10);
+    }
+
+    pub async fn reconcile_repairs_done_without_vector(db: &dyn TestDb) {
+        backfill(db).await;
+        // The original system's failure: marked done, but the vector never landed.
+        db.exec("UPDATE jobs SET embedding = NULL WHERE id <= 12").await;
+        let store = open(db).await;
+        let s = store.status().await.unwrap();
+        assert_eq!((s.embedded, s.missing), (38, 12));
+        assert_eq!(s.drift.done_without_vector, 12);
+        assert_eq!(s.drift.unqueued, 12);
+        assert_eq!(store.reconcile().await.unwrap(), 12);
+        let s = store.status().await.unwrap();
+        assert_eq!(s.drift, Default::default());
+        assert_eq!(s.queue.pending, 12);
+        assert_eq!(backfill(db).await.written, 12);
+        assert_eq!(store.status().await.unwrap().coverage, 1.0);
+    }
+
+    pub async fn model_change_makes_every_vector_stale(db: &dyn TestDb) {
+        backfill(db).await;
+        let mut config = db.config();
+        config.embedder.model = "fake-v2".into();
+        let store = vecsync::store::open(&config).await.unwrap();
+        let s = store.status().await.unwrap();
+        assert_eq!((s.total, s.embedded, s.stale), (30, 0, 30));
+        let summary = backfill_with(store.clone(), fake_embedder(&config), &config)
+            .await
+            .unwrap();
+        assert_eq!(summary.written, 30);
+        assert_eq!(store.status().await.unwrap().embedded, 30);
+    }
+
+    pub async fn search_ranks_by_cosine_with_display_fields(db: &dyn TestDb) {
+        backfill(db).await;
+        let config = db.config();
+        let fake = fake_embedder(&config);
+        let store = open(db).await;
+        let hits = store
+            .search(&fake.vector("anything at all"), 5)
+            .await
+            .unwrap();
+        assert_eq!(hits.len(), 5);
+        assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+        for h in &hits {
+            assert!(h.fields["title"].as_str().is_some_and(|t| !t.is_empty()));
+            assert!(h.fields.contains_key("company"));
+        }
+        assert_eq!(fake.dimensions(), DIMS);
+    }
+
+    pub async fn setup_errors_name_the_setting(db: &dyn TestDb) {
+        let cases: Vec<(fn(&mut vecsync::config::Config), &str)> = vec![
+            (|c| c.source.table = "no_such_table".into(), "source.table"),
+            (
+                |c| c.source.template = "{title} {no_such_column}".into(),
+                "no_such_column",
+            ),
+            (
+                |c| c.source.embedding_column = "title".into(),
+                "source.embedding_column",
+            ),
+            (|c| c.source.filter = Some("no_such_col > 1".into()), "source.filter"),
+        ];
+        for (change, expected) in cases {
+            let mut config = db.config();
+            change(&mut config);
+            let result = async {
+                let store = vecsync::store::open(&config).await?;
+                store.prepare(DIMS).await
+            }
+            .await;
+            let err = result.expect_err(expected);
+            let msg = format!("{err:#}");
+            assert!(msg.contains(expected), "{msg:?} should name {expected}");
+            assert!(
+                err.chain()
+                    .any(|c| c.downcast_ref::<vecsync::config::ConfigError>().is_some()),
+                "{msg:?} should be a setup error (exit 2)"
+            );
+        }
+        // Nothing was written to the source table by the failed attempts.
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM jobs WHERE embedding IS NOT NULL")
+                .await,
+            0
+        );
+    }
+}
