@@ -196,6 +196,23 @@ async fn main() {
     let status_rows = env_usize("VECSYNC_BENCH_STATUS_ROWS", 1_000_000);
     let server = server_url();
     let admin = connect(&server).await;
+    // Databases of earlier runs that died (their process is gone).
+    for row in admin
+        .query(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE 'vecsync\\_bench\\_%'",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        let name: String = row.get(0);
+        let pid = name.rsplit('_').next().unwrap_or_default();
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+        }
+    }
     let db = format!("vecsync_bench_{}", std::process::id());
     admin
         .batch_execute(&format!("CREATE DATABASE {db}"))

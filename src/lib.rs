@@ -6,7 +6,8 @@
 //! - [`store`]: where rows, vectors and bookkeeping live (SQLite, PostgreSQL + pgvector);
 //! - [`embed`]: what turns text into vectors (the local MiniLM model, OpenAI-compatible APIs);
 //! - [`pipeline`]: claim → embed → guarded write, reporting progress as events;
-//! - [`cli`]: the `vecsync` command, which renders those events for a terminal.
+//! - [`cli`]: the `vecsync` command, which renders those events for a terminal;
+//! - [`server`]: `vecsync serve`, which renders them as metrics and a status page.
 //!
 //! Stores and embedders never know each other; only the pipeline (and the CLI that wires
 //! them) sees both.
@@ -16,5 +17,6 @@ pub mod config;
 pub mod demo;
 pub mod embed;
 pub mod pipeline;
+pub mod server;
 pub mod store;
 pub mod template;

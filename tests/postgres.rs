@@ -628,6 +628,9 @@ async fn setup_mistakes_are_one_line_config_errors() {
             "{msg}"
         );
         assert!(msg.starts_with("source.embedding_column"), "{msg}");
+        // Nothing was installed; asking for status says what to do.
+        let msg = config_error_text(&s.status().await.unwrap_err());
+        assert!(msg.contains("run `vecsync init`"), "{msg}");
 
         // Missing table / columns / bad filter.
         let check = |f: fn(&mut Config), want: &'static str| {

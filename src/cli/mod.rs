@@ -102,6 +102,15 @@ enum Command {
     RetryFailed,
     /// Create an HNSW index for search (PostgreSQL)
     Index,
+    /// Serve the status page, /metrics, search, the cron route and /v1/embeddings
+    Serve {
+        /// HOST:PORT to listen on; a non-loopback address needs CRON_SECRET
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Also run the background worker (like `vecsync work`) in this process
+        #[arg(long)]
+        work: bool,
+    },
 }
 
 /// Runs the CLI and returns the process exit status.
@@ -305,6 +314,7 @@ async fn run(cli: Cli) -> Result<()> {
                 "`vecsync index` builds a pgvector HNSW index; SQLite searches by exact scan"
             ),
         },
+        Command::Serve { bind, work } => crate::server::serve(config, &bind, work).await?,
     }
     Ok(())
 }

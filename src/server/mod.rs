@@ -266,10 +266,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(api::metrics))
         .route("/api/status", get(api::status))
         .route("/api/search", get(api::search))
-        .route(
-            "/api/process-embedding-queue",
-            post(api::process_queue).get(api::process_queue_wrong_method),
-        )
+        .route("/api/process-embedding-queue", post(api::process_queue))
         .route(
             "/v1/embeddings",
             post(openai::embeddings).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),

@@ -31,7 +31,7 @@ use async_trait::async_trait;
 use bytes::{BufMut, BytesMut};
 use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, OnceCell, Semaphore, SemaphorePermit};
+use tokio::sync::{watch, OnceCell, Semaphore, SemaphorePermit};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::tls::TlsStream;
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
@@ -312,7 +312,7 @@ impl ConnectSpec {
     /// to `notify` when given.
     async fn open(
         &self,
-        notify: Option<mpsc::UnboundedSender<()>>,
+        notify: Option<Arc<watch::Sender<u64>>>,
     ) -> std::result::Result<Client, tokio_postgres::Error> {
         match &self.tls {
             Tls::None => {
@@ -330,7 +330,7 @@ impl ConnectSpec {
 }
 
 /// Runs a connection's I/O until it closes, forwarding `NOTIFY`s.
-fn drive<T>(mut conn: Connection<Socket, T>, notify: Option<mpsc::UnboundedSender<()>>)
+fn drive<T>(mut conn: Connection<Socket, T>, notify: Option<Arc<watch::Sender<u64>>>)
 where
     T: TlsStream + AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -340,7 +340,7 @@ where
             match message {
                 Ok(AsyncMessage::Notification(_)) => {
                     if let Some(tx) = &notify {
-                        let _ = tx.send(());
+                        tx.send_modify(|n| *n = n.wrapping_add(1));
                     }
                 }
                 Ok(AsyncMessage::Notice(n)) => {
@@ -442,14 +442,43 @@ impl rustls::client::danger::ServerCertVerifier for NoCertificateCheck {
 struct Conn {
     client: Client,
     statements: HashMap<String, Statement>,
+    /// vecsync's schema, to explain "relation does not exist" before `init`.
+    schema: Arc<str>,
 }
 
 impl Conn {
+    fn new(client: Client, schema: Arc<str>) -> Conn {
+        Conn {
+            client,
+            statements: HashMap::new(),
+            schema,
+        }
+    }
+
+    /// A statement on vecsync's tables before `init` becomes a one-line setup error.
+    fn explain(&self, e: tokio_postgres::Error) -> anyhow::Error {
+        let missing = e.code() == Some(&SqlState::UNDEFINED_TABLE)
+            && e.as_db_error()
+                .is_some_and(|db| db.message().contains(&format!("\"{}.", self.schema)));
+        if missing {
+            config_error!(
+                "schema: vecsync is not set up in this database (schema {:?} is missing); run `vecsync init`",
+                self.schema.as_ref()
+            )
+        } else {
+            anyhow::Error::new(PgError(e))
+        }
+    }
+
     async fn prepare(&mut self, sql: &str) -> Result<Statement> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.client.prepare(sql).await.pg()?;
+        let s = self
+            .client
+            .prepare(sql)
+            .await
+            .map_err(|e| self.explain(e))?;
         self.statements.insert(sql.to_string(), s.clone());
         Ok(s)
     }
@@ -460,7 +489,10 @@ impl Conn {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>> {
         let s = self.prepare(sql).await?;
-        self.client.query(&s, params).await.pg()
+        self.client
+            .query(&s, params)
+            .await
+            .map_err(|e| self.explain(e))
     }
 
     async fn query_one(
@@ -469,17 +501,24 @@ impl Conn {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<tokio_postgres::Row> {
         let s = self.prepare(sql).await?;
-        self.client.query_one(&s, params).await.pg()
+        self.client
+            .query_one(&s, params)
+            .await
+            .map_err(|e| self.explain(e))
     }
 
     async fn execute(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
         let s = self.prepare(sql).await?;
-        self.client.execute(&s, params).await.pg()
+        self.client
+            .execute(&s, params)
+            .await
+            .map_err(|e| self.explain(e))
     }
 }
 
 struct Pool {
     spec: ConnectSpec,
+    schema: Arc<str>,
     idle: Mutex<Vec<Conn>>,
     permits: Semaphore,
     /// Set while connections are being lost/replaced, so recovery is logged once.
@@ -522,9 +561,10 @@ impl Drop for PooledConn<'_> {
 }
 
 impl Pool {
-    fn new(spec: ConnectSpec) -> Pool {
+    fn new(spec: ConnectSpec, schema: &str) -> Pool {
         Pool {
             spec,
+            schema: schema.into(),
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(POOL_SIZE),
             degraded: AtomicBool::new(false),
@@ -560,10 +600,7 @@ impl Pool {
         }
         let client = self.connect_with_backoff(RECONNECT_BUDGET).await?;
         Ok(PooledConn {
-            conn: Some(Conn {
-                client,
-                statements: HashMap::new(),
-            }),
+            conn: Some(Conn::new(client, self.schema.clone())),
             pool: self,
             _permit: permit,
         })
@@ -605,10 +642,11 @@ impl Pool {
     }
 }
 
-/// The `LISTEN` connection of [`Store::wait_for_work`].
+/// The `LISTEN` connection of [`Store::wait_for_work`]: its driver bumps `notified` on
+/// every notification, which wakes every waiting worker at once.
 struct Listener {
     client: Client,
-    notified: mpsc::UnboundedReceiver<()>,
+    notified: Arc<watch::Sender<u64>>,
 }
 
 /// A vector parameter borrowed from a [`Completion`] (pgvector's binary format), so a
@@ -683,7 +721,7 @@ impl PostgresStore {
             return Err(config_error!("source.filter: must not contain {FN_TAG}"));
         }
         let spec = ConnectSpec::parse(url)?;
-        let pool = Pool::new(spec);
+        let pool = Pool::new(spec, schema);
         let client = pool
             .connect_with_backoff(Duration::from_secs(3))
             .await
@@ -691,10 +729,7 @@ impl PostgresStore {
         pool.idle
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(Conn {
-                client,
-                statements: HashMap::new(),
-            });
+            .push(Conn::new(client, pool.schema.clone()));
         Ok(PostgresStore {
             pool,
             listener: tokio::sync::Mutex::new(None),
@@ -1751,47 +1786,47 @@ impl Store for PostgresStore {
     }
 
     async fn wait_for_work(&self, timeout: Duration) -> Result<()> {
-        let wait = async {
-            let mut guard = self.listener.lock().await;
-            let fresh = match guard.as_ref() {
-                Some(l) => l.client.is_closed(),
-                None => true,
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut notified = {
+            let mut guard = match tokio::time::timeout_at(deadline, self.listener.lock()).await {
+                Ok(g) => g,
+                Err(_) => return Ok(()),
             };
-            if fresh {
-                *guard = None;
-                let (tx, rx) = mpsc::unbounded_channel();
-                let client = self.pool.spec.open(Some(tx)).await.pg()?;
-                client
-                    .batch_execute(&format!("LISTEN {}", quote_ident(&self.names.channel)))
-                    .await
-                    .pg()?;
-                *guard = Some(Listener {
-                    client,
-                    notified: rx,
-                });
-                // Work queued before LISTEN took effect would go unnoticed: look again.
-                return Ok(());
-            }
-            let listener = guard.as_mut().expect("set above");
-            match listener.notified.recv().await {
-                Some(()) => {
-                    // One wake-up for a burst of notifications.
-                    while listener.notified.try_recv().is_ok() {}
-                    Ok(())
-                }
-                None => {
+            match guard.as_ref() {
+                Some(l) if !l.client.is_closed() => l.notified.subscribe(),
+                lost => {
+                    if lost.is_some() {
+                        tracing::warn!(
+                            "lost the LISTEN connection to {}; reconnecting",
+                            self.pool.spec.redacted
+                        );
+                    }
                     *guard = None;
-                    Err(anyhow::anyhow!(
-                        "lost the LISTEN connection to {}",
-                        self.pool.spec.redacted
-                    ))
+                    let notified = Arc::new(watch::channel(0u64).0);
+                    let client =
+                        self.pool
+                            .spec
+                            .open(Some(notified.clone()))
+                            .await
+                            .map_err(|e| {
+                                anyhow::Error::new(PgError(e)).context(format!(
+                                    "cannot LISTEN on {}",
+                                    self.pool.spec.redacted
+                                ))
+                            })?;
+                    client
+                        .batch_execute(&format!("LISTEN {}", quote_ident(&self.names.channel)))
+                        .await
+                        .pg()?;
+                    *guard = Some(Listener { client, notified });
+                    // Work queued before LISTEN took effect would go unnoticed: look again.
+                    return Ok(());
                 }
             }
         };
-        match tokio::time::timeout(timeout, wait).await {
-            Ok(r) => r,
-            Err(_) => Ok(()),
-        }
+        // Any notification after subscribing (a burst counts once), or the timeout.
+        let _ = tokio::time::timeout_at(deadline, notified.changed()).await;
+        Ok(())
     }
 
     async fn reconcile(&self) -> Result<u64> {

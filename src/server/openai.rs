@@ -1,0 +1,334 @@
+//! `POST /v1/embeddings`: the OpenAI embeddings API over the configured embedder, so any
+//! OpenAI client (or another vecsync with `provider = "openai"`) can use the local model.
+//!
+//! Request: `model` (the configured model name or model id), `input` (a string or up to
+//! 2,048 strings, none empty), optional `encoding_format` (`float` or `base64`: little-
+//! endian f32) and `dimensions` (must equal the model's). Errors have OpenAI's shape
+//! `{"error": {"message", "type", "param", "code"}}`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::AppState;
+use crate::embed::openai::wire::encode_base64;
+use crate::embed::EmbedError;
+
+/// OpenAI's limit on inputs per request.
+pub const MAX_INPUTS: usize = 2048;
+
+fn oai_error(
+    status: StatusCode,
+    message: impl Into<String>,
+    kind: &str,
+    param: Option<&str>,
+    code: Option<&str>,
+) -> Response {
+    (
+        status,
+        Json(json!({
+            "error": {
+                "message": message.into(),
+                "type": kind,
+                "param": param,
+                "code": code,
+            }
+        })),
+    )
+        .into_response()
+}
+
+fn invalid(message: impl Into<String>, param: Option<&str>) -> Response {
+    oai_error(
+        StatusCode::BAD_REQUEST,
+        message,
+        "invalid_request_error",
+        param,
+        None,
+    )
+}
+
+#[derive(Serialize)]
+struct EmbeddingsResponse<'a> {
+    object: &'static str,
+    data: Vec<Item>,
+    model: &'a str,
+    usage: UsageOut,
+}
+
+#[derive(Serialize)]
+struct Item {
+    object: &'static str,
+    index: usize,
+    embedding: Embedding,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Embedding {
+    Float(Vec<f32>),
+    Base64(String),
+}
+
+#[derive(Serialize)]
+struct UsageOut {
+    prompt_tokens: u64,
+    total_tokens: u64,
+}
+
+/// The model names this server answers to: the configured name and the model id.
+fn serves_model(state: &AppState, model: &str) -> bool {
+    let model = model.trim();
+    model == state.config().embedder.model.trim() || model == state.embedder().model_id()
+}
+
+/// The inputs of a request, or the error to answer.
+#[allow(clippy::result_large_err)]
+fn inputs(body: &Value) -> Result<Vec<String>, Response> {
+    let texts: Vec<String> = match body.get("input") {
+        None | Some(Value::Null) => {
+            return Err(invalid(
+                "you must provide an 'input' parameter (a string or an array of strings)",
+                Some("input"),
+            ))
+        }
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => {
+            let mut texts = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Value::String(s) => texts.push(s.clone()),
+                    Value::Number(_) | Value::Array(_) => {
+                        return Err(invalid(
+                            "token arrays are not supported by this server: send the input as text",
+                            Some("input"),
+                        ))
+                    }
+                    _ => {
+                        return Err(invalid(
+                            format!("'input[{i}]' must be a string"),
+                            Some("input"),
+                        ))
+                    }
+                }
+            }
+            texts
+        }
+        Some(_) => {
+            return Err(invalid(
+                "'input' must be a string or an array of strings",
+                Some("input"),
+            ))
+        }
+    };
+    if texts.is_empty() {
+        return Err(invalid(
+            "'input' is empty: send at least one string",
+            Some("input"),
+        ));
+    }
+    if texts.len() > MAX_INPUTS {
+        return Err(invalid(
+            format!(
+                "'input' has {} items; at most {MAX_INPUTS} inputs per request",
+                texts.len()
+            ),
+            Some("input"),
+        ));
+    }
+    if let Some(i) = texts.iter().position(|t| t.trim().is_empty()) {
+        return Err(invalid(
+            format!("'input[{i}]' is empty: every input must contain text"),
+            Some("input"),
+        ));
+    }
+    Ok(texts)
+}
+
+pub(super) async fn embeddings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !state.authorized(&headers) {
+        state.metrics().cron_unauthorized.increment(1);
+        return oai_error(
+            StatusCode::UNAUTHORIZED,
+            "Incorrect API key provided: this server expects its CRON_SECRET as the bearer token.",
+            "invalid_request_error",
+            None,
+            Some("invalid_api_key"),
+        );
+    }
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(_) => return invalid("the request body must be a JSON object", None),
+        Err(e) => {
+            return invalid(
+                format!("We could not parse the JSON body of your request: {e}"),
+                None,
+            )
+        }
+    };
+    let model = match body.get("model") {
+        Some(Value::String(m)) if !m.trim().is_empty() => m.clone(),
+        _ => return invalid("you must provide a model parameter", Some("model")),
+    };
+    if !serves_model(&state, &model) {
+        return oai_error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "The model `{model}` does not exist: this server embeds with `{}`",
+                state.config().embedder.model
+            ),
+            "invalid_request_error",
+            Some("model"),
+            Some("model_not_found"),
+        );
+    }
+    let texts = match inputs(&body) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let base64 = match body.get("encoding_format") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(f)) if f == "float" => false,
+        Some(Value::String(f)) if f == "base64" => true,
+        Some(other) => {
+            return invalid(
+                format!("'encoding_format' must be \"float\" or \"base64\", got {other}"),
+                Some("encoding_format"),
+            )
+        }
+    };
+    let embedder = state.embedder();
+    match body.get("dimensions") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) if n.as_u64() == Some(embedder.dimensions() as u64) => {}
+        Some(other) => {
+            return invalid(
+                format!(
+                    "'dimensions' must be {} for this model, got {other}",
+                    embedder.dimensions()
+                ),
+                Some("dimensions"),
+            )
+        }
+    }
+
+    // Count tokens on a blocking thread while the model runs.
+    let counter = {
+        let embedder = embedder.clone();
+        let texts = texts.clone();
+        tokio::task::spawn_blocking(move || {
+            texts
+                .iter()
+                .map(|t| embedder.count_tokens(t) as u64)
+                .sum::<u64>()
+        })
+    };
+    let (result, tokens) = tokio::join!(embedder.embed(&texts), counter);
+    let tokens = tokens.unwrap_or(0);
+    let results = match result {
+        Ok(r) if r.len() == texts.len() => r,
+        Ok(r) => {
+            return oai_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!(
+                    "the embedder returned {} results for {} inputs",
+                    r.len(),
+                    texts.len()
+                ),
+                "server_error",
+                None,
+                None,
+            )
+        }
+        Err(EmbedError::Transient(reason)) => {
+            return oai_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the embedder is unavailable, retry later: {}", state.redact(&reason)),
+                "server_error",
+                None,
+                None,
+            )
+        }
+        Err(EmbedError::Fatal(reason)) => {
+            return oai_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the embedder failed: {}", state.redact(&reason)),
+                "server_error",
+                None,
+                None,
+            )
+        }
+    };
+    let dims = embedder.dimensions();
+    let mut data = Vec::with_capacity(results.len());
+    for (index, r) in results.into_iter().enumerate() {
+        let v = match r {
+            Ok(v) if v.len() == dims && v.iter().all(|x| x.is_finite()) => v,
+            Ok(v) => {
+                return oai_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!(
+                        "the embedder returned a vector of {} values (expected {dims}) or a non-finite value for input {index}",
+                        v.len()
+                    ),
+                    "server_error",
+                    None,
+                    None,
+                )
+            }
+            Err(reason) => {
+                return invalid(
+                    format!("'input[{index}]' cannot be embedded: {reason}"),
+                    Some("input"),
+                )
+            }
+        };
+        let embedding = if base64 {
+            Embedding::Base64(encode_base64(&v))
+        } else {
+            Embedding::Float(v)
+        };
+        data.push(Item {
+            object: "embedding",
+            index,
+            embedding,
+        });
+    }
+    state.metrics().api_embedding_requests.increment(1);
+    state
+        .metrics()
+        .api_embedding_inputs
+        .increment(data.len() as u64);
+    Json(EmbeddingsResponse {
+        object: "list",
+        data,
+        model: &model,
+        usage: UsageOut {
+            prompt_tokens: tokens,
+            total_tokens: tokens,
+        },
+    })
+    .into_response()
+}
+
+/// `GET /v1/models`: the one model this server embeds with.
+pub(super) async fn models(State(state): State<AppState>) -> Response {
+    Json(json!({
+        "object": "list",
+        "data": [{
+            "id": state.config().embedder.model,
+            "object": "model",
+            "created": 0,
+            "owned_by": "vecsync",
+        }],
+    }))
+    .into_response()
+}

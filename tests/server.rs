@@ -1,0 +1,999 @@
+//! `vecsync serve` over real HTTP on 127.0.0.1: the cron route (exact limit, bearer
+//! secret), status (equal to `vecsync status --json`), search, metrics, health checks,
+//! `/v1/embeddings` (the official `openai` Python client, error shapes, one vecsync
+//! embedding through another), and secrets kept out of every output. SQLite and
+//! PostgreSQL stores; the fake embedder except where the real local model is the point.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+use async_trait::async_trait;
+use common::TestDb;
+use serde_json::{json, Value};
+use vecsync::config::Config;
+use vecsync::embed::fake::FakeEmbedder;
+use vecsync::embed::{EmbedError, Embedder, InputResult, Usage};
+use vecsync::server::{router, AppState, ServerOptions};
+use vecsync::store::{self, ClaimedRow, Completion, Failure, RowId, SearchHit, Status, Store};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vecsync");
+const CRON_SECRET: &str = "cron-s3cret-7f3a9c";
+
+fn model_dir() -> PathBuf {
+    std::env::var_os("VECSYNC_MODEL_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2"))
+}
+
+/// A server bound on 127.0.0.1:0, stopped when dropped.
+struct Server {
+    base: String,
+    state: AppState,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.state.shutdown_token().cancel();
+    }
+}
+
+async fn start(state: AppState) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = state.shutdown_token();
+    let app = router(state.clone());
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+            .unwrap();
+    });
+    Server {
+        base: format!("http://{addr}"),
+        state,
+    }
+}
+
+async fn open_state(config: Config, cron_secret: Option<&str>) -> AppState {
+    AppState::open(
+        config,
+        ServerOptions {
+            cron_secret: cron_secret.map(str::to_string),
+            work: false,
+        },
+    )
+    .await
+    .expect("open the server state")
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .no_proxy()
+        .build()
+        .unwrap()
+}
+
+async fn get(server: &Server, path: &str) -> (u16, String) {
+    let r = client()
+        .get(format!("{}{path}", server.base))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn get_json(server: &Server, path: &str) -> (u16, Value) {
+    let (status, body) = get(server, path).await;
+    let v = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
+    (status, v)
+}
+
+async fn cron(server: &Server, query: &str, bearer: Option<&str>) -> (u16, Value) {
+    let mut req = client().post(format!(
+        "{}/api/process-embedding-queue{query}",
+        server.base
+    ));
+    if let Some(b) = bearer {
+        req = req.header("Authorization", b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+async fn embeddings(server: &Server, body: Value) -> (u16, Value) {
+    let r = client()
+        .post(format!("{}/v1/embeddings", server.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+const EMBEDDED: &str = "SELECT count(*) FROM jobs WHERE embedding IS NOT NULL";
+
+/// The text the demo template renders for a posting.
+fn rendered(p: &vecsync::demo::JobPosting) -> String {
+    format!("{} at {}\n{}\n\n{}", p.title, p.company, p.location, p.description)
+}
+
+/// Runs the binary with a deadline (a server that should have refused to start must not
+/// hang the test).
+fn run_with_deadline(mut cmd: Command, deadline: Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vecsync");
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "vecsync did not exit within {deadline:?}; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A directory with `vecsync.toml` describing `config`.
+fn config_dir(config: &Config) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("vecsync.toml"),
+        toml::to_string(config).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+fn vecsync_cmd(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(dir)
+        .env("VECSYNC_MODEL_DIR", model_dir())
+        .env_remove("DATABASE_URL")
+        .env_remove("CRON_SECRET");
+    cmd
+}
+
+/// `vecsync status --json` for `config`.
+async fn cli_status(config: &Config) -> Value {
+    let dir = config_dir(config);
+    let cmd = vecsync_cmd(dir.path(), &["status", "--json"]);
+    let out = tokio::task::spawn_blocking(move || run_with_deadline(cmd, Duration::from_secs(120)))
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "status --json: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `/api/status` holds every key of `vecsync status --json` with the same value, and
+/// nothing else but the `embedder` and `worker` additions.
+fn assert_same_status(server: &Value, cli: &Value) {
+    let (s, c) = (server.as_object().unwrap(), cli.as_object().unwrap());
+    for (key, value) in c {
+        assert_eq!(s.get(key), Some(value), "/api/status[{key}] differs from the CLI's");
+    }
+    for key in s.keys() {
+        assert!(
+            c.contains_key(key) || key == "embedder" || key == "worker",
+            "unexpected key {key}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The cron route
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cron_route_processes_exactly_limit_rows_and_reports_remaining() {
+    let db = common::sqlite_db(120).await;
+    let server = start(open_state(db.config(), None).await).await;
+
+    // Claims of 25 rows, two batches in flight: still exactly 30 rows.
+    let (status, body) = cron(&server, "?limit=30", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["processed"], 30, "{body}");
+    assert_eq!(body["failed"], 0, "{body}");
+    assert_eq!(body["remaining"], 90, "{body}");
+    assert!(body["duration_ms"].is_u64(), "{body}");
+    assert_eq!(db.scalar(EMBEDDED).await, 30);
+
+    // The original route's default: 50 rows.
+    let (status, body) = cron(&server, "", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["processed"].as_u64(), body["remaining"].as_u64()), (Some(50), Some(40)));
+
+    let (_, body) = cron(&server, "?limit=1000", None).await;
+    assert_eq!((body["processed"].as_u64(), body["remaining"].as_u64()), (Some(40), Some(0)));
+    assert_eq!(db.scalar(EMBEDDED).await, 120);
+
+    let (_, body) = cron(&server, "?limit=10", None).await;
+    assert_eq!((body["processed"].as_u64(), body["remaining"].as_u64()), (Some(0), Some(0)));
+
+    for bad in ["?limit=0", "?limit=abc", "?limit=-5"] {
+        let (status, body) = cron(&server, bad, None).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["error"].as_str().unwrap().contains("limit"), "{body}");
+    }
+    // POST only: a GET does no work.
+    let (status, _) = get(&server, "/api/process-embedding-queue").await;
+    assert_eq!(status, 405);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cron_route_requires_the_bearer_secret() {
+    let db = common::sqlite_db(40).await;
+    let server = start(open_state(db.config(), Some(CRON_SECRET)).await).await;
+    let wrong = [
+        None,
+        Some("Bearer wrong".to_string()),
+        Some(format!("Bearer {CRON_SECRET}x")),
+        Some(format!("Bearer {}", &CRON_SECRET[..CRON_SECRET.len() - 1])),
+        Some(format!("Basic {CRON_SECRET}")),
+        Some(CRON_SECRET.to_string()),
+        Some("Bearer ".to_string()),
+    ];
+    for bearer in &wrong {
+        let (status, body) = cron(&server, "?limit=10", bearer.as_deref()).await;
+        assert_eq!(status, 401, "{bearer:?}: {body}");
+        assert!(!body.to_string().contains(CRON_SECRET));
+    }
+    assert_eq!(db.scalar(EMBEDDED).await, 0, "nothing was processed");
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM vecsync_state").await,
+        0,
+        "nothing was processed"
+    );
+
+    // /v1/embeddings is protected by the same secret, with an OpenAI-shaped 401.
+    let (status, body) = embeddings(&server, json!({"model": "fake", "input": "x"})).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "invalid_api_key", "{body}");
+
+    // Read-only routes stay open (the status page polls them).
+    assert_eq!(get(&server, "/api/status").await.0, 200);
+
+    let (status, body) = cron(&server, "?limit=10", Some(&format!("Bearer {CRON_SECRET}"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["processed"], 10);
+    let (status, _) = cron(&server, "?limit=1", Some(&format!("bearer  {CRON_SECRET} "))).await;
+    assert_eq!(status, 200, "the scheme is case-insensitive");
+}
+
+#[test]
+fn non_loopback_bind_without_secret_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("jobs.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    vecsync::demo::populate_sqlite(&conn, 5, vecsync::demo::DEFAULT_SEED).unwrap();
+    let config = common::test_config(format!("sqlite://{}", db.display()), 8);
+    let cfg_dir = config_dir(&config);
+    for secret in [None, Some("")] {
+        let mut cmd = vecsync_cmd(cfg_dir.path(), &["serve", "--bind", "0.0.0.0:0"]);
+        if let Some(s) = secret {
+            cmd.env("CRON_SECRET", s);
+        }
+        let out = run_with_deadline(cmd, Duration::from_secs(60));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(stderr.contains("CRON_SECRET") && stderr.contains("0.0.0.0"), "{stderr}");
+        assert!(!stderr.contains("panicked"));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Status, search, metrics, health
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_json_equals_cli_status() {
+    let db = common::sqlite_db(80).await;
+    db.exec("UPDATE jobs SET title = '', company = '', location = '', description = '' WHERE id = 3")
+        .await;
+    let server = start(open_state(db.config(), None).await).await;
+    let (_, body) = cron(&server, "?limit=30", None).await;
+    assert_eq!(body["processed"].as_u64().unwrap() + body["failed"].as_u64().unwrap(), 30);
+
+    let (status, api) = get_json(&server, "/api/status").await;
+    assert_eq!(status, 200);
+    let cli = cli_status(&db.config()).await;
+    assert_same_status(&api, &cli);
+    assert_eq!(api["total"], 80);
+    assert_eq!(api["embedder"]["provider"], "fake");
+    assert_eq!(api["embedder"]["dimensions"], common::DIMS);
+    assert_eq!(api["worker"]["enabled"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_returns_ranked_hits_and_rejects_an_empty_query() {
+    let db = common::sqlite_db(60).await;
+    let server = start(open_state(db.config(), None).await).await;
+    cron(&server, "?limit=1000", None).await;
+    let postings = vecsync::demo::generate(60, vecsync::demo::DEFAULT_SEED);
+    let target = &postings[6];
+    // The fake embedder maps a text to one vector: the row's own text is its best match.
+    let r = client()
+        .get(format!("{}/api/search", server.base))
+        .query(&[("q", rendered(target).as_str()), ("k", "5")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let hits: Value = r.json().await.unwrap();
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 5);
+    assert_eq!(hits[0]["id"], target.id.to_string());
+    assert!((hits[0]["score"].as_f64().unwrap() - 1.0).abs() < 1e-4, "{}", hits[0]);
+    assert_eq!(hits[0]["fields"]["title"], target.title.as_str());
+    assert_eq!(hits[0]["fields"]["company"], target.company.as_str());
+    let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+
+    let (_, default_k) = get_json(&server, "/api/search?q=nurse").await;
+    assert_eq!(default_k.as_array().unwrap().len(), 10);
+
+    for bad in ["/api/search?q=", "/api/search?q=%20%20", "/api/search", "/api/search?q=x&k=0", "/api/search?q=x&k=abc"] {
+        let (status, body) = get_json(&server, bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["error"].is_string(), "{bad}: {body}");
+    }
+}
+
+/// The fake embedder, with a poison word (rejected alone, permanently), a flaky word (the
+/// whole batch fails, transiently) and usage counters.
+struct ScriptedEmbedder {
+    inner: FakeEmbedder,
+    requests: AtomicU64,
+    tokens: AtomicU64,
+}
+
+#[async_trait]
+impl Embedder for ScriptedEmbedder {
+    fn model_id(&self) -> &str {
+        self.inner.model_id()
+    }
+    fn dimensions(&self) -> usize {
+        self.inner.dimensions()
+    }
+    fn count_tokens(&self, text: &str) -> usize {
+        self.inner.count_tokens(text)
+    }
+    async fn embed(&self, texts: &[String]) -> Result<Vec<InputResult>, EmbedError> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        if texts.iter().any(|t| t.contains("FLAKY")) {
+            return Err(EmbedError::Transient("provider answered 503".into()));
+        }
+        let tokens: usize = texts.iter().map(|t| self.count_tokens(t)).sum();
+        self.tokens.fetch_add(tokens as u64, Ordering::SeqCst);
+        Ok(texts
+            .iter()
+            .map(|t| {
+                if t.contains("POISON") {
+                    Err("the provider rejects this input".to_string())
+                } else {
+                    Ok(self.inner.vector(t))
+                }
+            })
+            .collect())
+    }
+    fn suggested_concurrency(&self) -> usize {
+        2
+    }
+    fn usage(&self) -> Usage {
+        Usage {
+            requests: self.requests.load(Ordering::SeqCst),
+            tokens: self.tokens.load(Ordering::SeqCst),
+            cost: None,
+            truncated_inputs: 0,
+            rate_limited: 7,
+        }
+    }
+}
+
+/// `name{labels} value` lines of a Prometheus text body.
+fn series(body: &str) -> std::collections::HashMap<String, f64> {
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            Some((name.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_report_rows_failures_queue_usage_and_latency() {
+    let db = common::sqlite_db(40).await;
+    db.exec(
+        "UPDATE jobs SET title = '', company = '', location = '', description = '' WHERE id = 1;
+         UPDATE jobs SET description = description || ' POISON' WHERE id = 2;",
+    )
+    .await;
+    let config = db.config();
+    let store = store::open(&config).await.unwrap();
+    let embedder = Arc::new(ScriptedEmbedder {
+        inner: FakeEmbedder::new(&config.embedder.model_id(), common::DIMS),
+        requests: AtomicU64::new(0),
+        tokens: AtomicU64::new(0),
+    });
+    store.prepare(common::DIMS).await.unwrap();
+    let server = start(AppState::new(config, store, embedder, ServerOptions::default())).await;
+
+    let (_, body) = cron(&server, "?limit=1000", None).await;
+    assert_eq!((body["processed"].as_u64(), body["failed"].as_u64()), (Some(38), Some(2)), "{body}");
+    // Row 3 changes and its new text makes the provider fail: a transient failure.
+    db.exec("UPDATE jobs SET description = 'FLAKY ' || description WHERE id = 3")
+        .await;
+    let (_, body) = cron(&server, "?limit=1000", None).await;
+    assert_eq!((body["processed"].as_u64(), body["failed"].as_u64()), (Some(0), Some(1)), "{body}");
+
+    let (status, text) = get(&server, "/metrics").await;
+    assert_eq!(status, 200);
+    let m = series(&text);
+    let at = |name: &str| -> f64 {
+        *m.get(name)
+            .unwrap_or_else(|| panic!("no series {name} in:\n{text}"))
+    };
+    assert_eq!(at("vecsync_rows_embedded_total"), 38.0);
+    assert_eq!(at("vecsync_rows_failed_total{reason=\"empty\"}"), 1.0);
+    assert_eq!(at("vecsync_rows_failed_total{reason=\"permanent\"}"), 1.0);
+    assert_eq!(at("vecsync_rows_failed_total{reason=\"transient\"}"), 1.0);
+    assert_eq!(at("vecsync_queue_rows{state=\"pending\"}"), 1.0);
+    assert_eq!(at("vecsync_queue_rows{state=\"leased\"}"), 0.0);
+    assert_eq!(at("vecsync_queue_rows{state=\"failed\"}"), 2.0);
+    assert_eq!(at("vecsync_table_rows"), 40.0);
+    assert_eq!(at("vecsync_embedded_rows"), 37.0, "row 3 is stale now");
+    assert!((at("vecsync_coverage_ratio") - 37.0 / 40.0).abs() < 1e-9);
+    assert_eq!(at("vecsync_embedder_requests_total"), 4.0, "2 batches + 1 + 0");
+    assert!(at("vecsync_embedder_tokens_total") > 100.0);
+    assert_eq!(at("vecsync_embedder_rate_limited_total"), 7.0);
+    assert_eq!(at("vecsync_cron_runs_total"), 2.0);
+    assert_eq!(at("vecsync_database_up"), 1.0);
+    assert_eq!(
+        at("vecsync_embedder_info{provider=\"fake\",model=\"fake:16\",dimensions=\"16\"}"),
+        1.0
+    );
+    for h in [
+        "vecsync_batch_duration_seconds",
+        "vecsync_embed_duration_seconds",
+        "vecsync_write_duration_seconds",
+    ] {
+        assert!(text.contains(&format!("# TYPE {h} histogram")), "{h}:\n{text}");
+        assert_eq!(at(&format!("{h}_count")), 3.0, "{h}: one per batch");
+        assert_eq!(at(&format!("{h}_bucket{{le=\"+Inf\"}}")), 3.0);
+    }
+}
+
+/// A database that is down.
+struct DownStore;
+
+#[async_trait]
+impl Store for DownStore {
+    async fn init(&self) -> anyhow::Result<()> {
+        Err(anyhow!("connection refused"))
+    }
+    async fn uninstall(&self) -> anyhow::Result<()> {
+        Err(anyhow!("connection refused"))
+    }
+    async fn prepare(&self, _: usize) -> anyhow::Result<()> {
+        Err(anyhow!("connection refused"))
+    }
+    async fn enqueue_needed(&self) -> anyhow::Result<u64> {
+        Err(anyhow!("connection refused"))
+    }
+    async fn peek_needed(&self, _: Option<&RowId>, _: usize) -> anyhow::Result<Vec<ClaimedRow>> {
+        Err(anyhow!("connection refused"))
+    }
+    async fn claim(&self, _: usize, _: Duration) -> anyhow::Result<Vec<ClaimedRow>> {
+        Err(anyhow!("connection refused"))
+    }
+    async fn complete(
+        &self,
+        _: &[Completion],
+        _: &[Failure],
+    ) -> anyhow::Result<vecsync::store::WriteOutcome> {
+        Err(anyhow!("connection refused"))
+    }
+    async fn release(&self, _: &[RowId]) -> anyhow::Result<()> {
+        Err(anyhow!("connection refused"))
+    }
+    async fn retry_failed(&self) -> anyhow::Result<u64> {
+        Err(anyhow!("connection refused"))
+    }
+    async fn status(&self) -> anyhow::Result<Status> {
+        Err(anyhow!("connection refused"))
+    }
+    async fn search(&self, _: &[f32], _: usize) -> anyhow::Result<Vec<SearchHit>> {
+        Err(anyhow!("connection refused"))
+    }
+    async fn reconcile(&self) -> anyhow::Result<u64> {
+        Err(anyhow!("connection refused"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_and_readyz() {
+    let db = common::sqlite_db(5).await;
+    let server = start(open_state(db.config(), None).await).await;
+    let (status, body) = get_json(&server, "/healthz").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let (status, body) = get_json(&server, "/readyz").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ready")), "{body}");
+    assert_eq!(body["model"], "fake:16");
+
+    // The database is down: alive, not ready, and the page's source says why.
+    let config = db.config();
+    let down = start(AppState::new(
+        config.clone(),
+        Arc::new(DownStore),
+        common::fake_embedder(&config),
+        ServerOptions::default(),
+    ))
+    .await;
+    assert_eq!(get(&down, "/healthz").await.0, 200);
+    let (status, body) = get_json(&down, "/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("connection refused"), "{body}");
+    let (status, body) = get_json(&down, "/api/status").await;
+    assert_eq!(status, 503);
+    assert!(body["error"].is_string());
+    let (status, text) = get(&down, "/metrics").await;
+    assert_eq!(status, 200);
+    assert_eq!(series(&text)["vecsync_database_up"], 0.0);
+    let (status, body) = cron(&down, "?limit=5", None).await;
+    assert_eq!(status, 500, "{body}");
+
+    // The status page is served, self-contained.
+    let (status, page) = get(&server, "/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"coverage-value\"") && page.contains("/api/status"));
+    assert!(!page.contains("http://") && !page.contains("https://"), "no CDN");
+}
+
+// ---------------------------------------------------------------------------------------
+// PostgreSQL
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_cron_status_and_search() {
+    let pg = common::postgres::pg_db(200, common::DIMS).await;
+    let config = pg.pg_config();
+    let server = start(open_state(config.clone(), None).await).await;
+
+    let (status, body) = cron(&server, "?limit=50", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["processed"].as_u64(), body["remaining"].as_u64()), (Some(50), Some(150)), "{body}");
+    assert_eq!(pg.scalar(EMBEDDED).await, 50);
+
+    let (_, api) = get_json(&server, "/api/status").await;
+    let cli = cli_status(&config).await;
+    assert_same_status(&api, &cli);
+    assert_eq!(api["embedded"], 50);
+
+    let (_, body) = cron(&server, "?limit=100000", None).await;
+    assert_eq!((body["processed"].as_u64(), body["remaining"].as_u64()), (Some(150), Some(0)));
+    let postings = vecsync::demo::generate(200, vecsync::demo::DEFAULT_SEED);
+    let target = &postings[41];
+    let r = client()
+        .get(format!("{}/api/search", server.base))
+        .query(&[("q", rendered(target).as_str()), ("k", "3")])
+        .send()
+        .await
+        .unwrap();
+    let hits: Value = r.json().await.unwrap();
+    assert_eq!(hits.as_array().unwrap().len(), 3, "{hits}");
+    assert_eq!(hits[0]["id"], target.id.to_string(), "{hits}");
+    assert_eq!(hits[0]["fields"]["location"], target.location.as_str());
+
+    let (_, text) = get(&server, "/metrics").await;
+    let m = series(&text);
+    assert_eq!(m["vecsync_rows_embedded_total"], 200.0);
+    assert_eq!(m["vecsync_coverage_ratio"], 1.0);
+}
+
+// ---------------------------------------------------------------------------------------
+// /v1/embeddings
+// ---------------------------------------------------------------------------------------
+
+/// Error bodies: exactly OpenAI's `{"error": {message, type, param, code}}`.
+fn assert_openai_error(body: &Value, param: Option<&str>, code: Option<&str>) {
+    let e = body["error"].as_object().unwrap_or_else(|| panic!("{body}"));
+    let mut keys: Vec<&str> = e.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["code", "message", "param", "type"], "{body}");
+    assert!(!e["message"].as_str().unwrap().is_empty());
+    assert_eq!(e["type"], "invalid_request_error", "{body}");
+    assert_eq!(e["param"].as_str(), param, "{body}");
+    assert_eq!(e["code"].as_str(), code, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_embeddings_answers_like_openai() {
+    let db = common::sqlite_db(3).await;
+    let server = start(open_state(db.config(), None).await).await;
+    let fake = FakeEmbedder::new("fake:16", common::DIMS);
+
+    let (status, body) = embeddings(
+        &server,
+        json!({"model": "fake", "input": ["night nurse", "truck driver"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["object"], "list");
+    assert_eq!(body["model"], "fake");
+    assert_eq!(body["data"][1]["object"], "embedding");
+    assert_eq!(body["data"][1]["index"], 1);
+    let v: Vec<f32> = serde_json::from_value(body["data"][1]["embedding"].clone()).unwrap();
+    assert_eq!(v, fake.vector("truck driver"));
+    assert_eq!(body["usage"]["prompt_tokens"], 4);
+    assert_eq!(body["usage"]["total_tokens"], 4);
+
+    // base64: little-endian f32, and the model id is accepted as the model name.
+    let (status, body) = embeddings(
+        &server,
+        json!({"model": "fake:16", "input": "night nurse", "encoding_format": "base64", "dimensions": 16}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let v = vecsync::embed::openai::wire::decode_base64(body["data"][0]["embedding"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(v, fake.vector("night nurse"));
+
+    let (status, body) = embeddings(&server, json!({"model": "text-embedding-3-small", "input": "x"})).await;
+    assert_eq!(status, 404);
+    assert_openai_error(&body, Some("model"), Some("model_not_found"));
+    for (input, what) in [
+        (json!(""), "empty string"),
+        (json!([]), "empty array"),
+        (json!(["a", " "]), "blank item"),
+        (json!(vec!["x"; 2049]), "2049 inputs"),
+        (json!([1, 2, 3]), "token ids"),
+        (json!(null), "null"),
+        (json!(5), "a number"),
+    ] {
+        let (status, body) = embeddings(&server, json!({"model": "fake", "input": input})).await;
+        assert_eq!(status, 400, "{what}: {body}");
+        assert_openai_error(&body, Some("input"), None);
+    }
+    let (status, body) = embeddings(&server, json!({"model": "fake", "input": vec!["x"; 2048]})).await;
+    assert_eq!(status, 200, "2048 inputs are fine");
+    assert_eq!(body["data"].as_array().unwrap().len(), 2048);
+
+    let (status, body) =
+        embeddings(&server, json!({"model": "fake", "input": "x", "encoding_format": "int8"})).await;
+    assert_eq!(status, 400);
+    assert_openai_error(&body, Some("encoding_format"), None);
+    let (status, body) = embeddings(&server, json!({"model": "fake", "input": "x", "dimensions": 8})).await;
+    assert_eq!(status, 400);
+    assert_openai_error(&body, Some("dimensions"), None);
+    let (status, body) = embeddings(&server, json!({"input": "x"})).await;
+    assert_eq!(status, 400);
+    assert_openai_error(&body, Some("model"), None);
+    let r = client()
+        .post(format!("{}/v1/embeddings", server.base))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_openai_error(&r.json().await.unwrap(), None, None);
+}
+
+/// A config for the local model over a small SQLite table.
+fn local_config(db: &common::SqliteDb) -> Config {
+    let mut config = db.config();
+    config.embedder = vecsync::config::EmbedderConfig {
+        model_dir: Some(model_dir()),
+        ..Default::default()
+    };
+    config.validate().unwrap();
+    config
+}
+
+fn python_has_openai() -> bool {
+    Command::new("python3")
+        .args(["-c", "import openai"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The official `openai` package, installed with pip if missing.
+fn ensure_openai_package() {
+    if python_has_openai() {
+        return;
+    }
+    let status = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "openai"])
+        .stdin(Stdio::null())
+        .status()
+        .expect("python3 is needed for this test");
+    assert!(status.success() && python_has_openai(), "pip install openai failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openai_python_client_gets_the_local_models_vectors() {
+    tokio::task::spawn_blocking(ensure_openai_package)
+        .await
+        .unwrap();
+    let db = common::sqlite_db_dims(2, 384);
+    let state = open_state(local_config(&db), None).await;
+    let embedder = state.embedder();
+    let server = start(state).await;
+
+    let texts: Vec<String> = [
+        "night shift nurse in a hospital",
+        "truck driver CDL long haul",
+        "Grüße aus Köln — Übersetzer (m/w/d) 🚀",
+        "Senior Rust engineer: async, PostgreSQL, pgvector.",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let vectors: Vec<Vec<f32>> = embedder
+        .embed(&texts)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let tokens: Vec<usize> = texts.iter().map(|t| embedder.count_tokens(t)).collect();
+    let expected = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        expected.path(),
+        serde_json::to_vec(&json!({"texts": texts, "vectors": vectors, "tokens": tokens})).unwrap(),
+    )
+    .unwrap();
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/openai_client.py");
+    let mut cmd = Command::new("python3");
+    cmd.arg(script)
+        .arg(format!("{}/v1", server.base))
+        .arg("all-MiniLM-L6-v2")
+        .arg(expected.path())
+        .env("NO_PROXY", "127.0.0.1")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("OPENAI_BASE_URL");
+    let out = tokio::task::spawn_blocking(move || run_with_deadline(cmd, Duration::from_secs(300)))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "openai_client.py failed\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.trim_end().ends_with("ok"), "{stdout}");
+}
+
+fn vectors_by_id(path: &Path) -> Vec<(i64, Vec<f32>)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id, embedding FROM jobs ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| {
+        let blob: Vec<u8> = r.get(1)?;
+        Ok((
+            r.get(0)?,
+            blob.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_vecsync_embeds_through_another() {
+    // Server: the local model.
+    let server_db = common::sqlite_db_dims(1, 384);
+    let state = open_state(local_config(&server_db), None).await;
+    let local = state.embedder();
+    let server = start(state).await;
+
+    // Client: provider "openai" pointed at the server; no key needed for loopback.
+    let client_db = common::sqlite_db_dims(12, 384);
+    let mut config = client_db.config();
+    config.embedder = vecsync::config::EmbedderConfig {
+        provider: "openai".into(),
+        model: "all-MiniLM-L6-v2".into(),
+        dimensions: Some(384),
+        base_url: format!("{}/v1", server.base),
+        api_key_env: "VECSYNC_TEST_NO_SUCH_KEY".into(),
+        max_inputs_per_request: 5,
+        ..Default::default()
+    };
+    config.validate().unwrap();
+    let store = store::open(&config).await.unwrap();
+    let remote = vecsync::embed::from_config(&config).unwrap();
+    let summary = common::backfill_with(store, remote.clone(), &config)
+        .await
+        .expect("backfill through /v1/embeddings");
+    assert_eq!(summary.written, 12);
+    assert!(remote.usage().requests >= 3, "5 inputs per request");
+
+    // The same table embedded in-process.
+    let direct_db = common::sqlite_db_dims(12, 384);
+    let direct_config = local_config(&direct_db);
+    let store = store::open(&direct_config).await.unwrap();
+    common::backfill_with(store, local, &direct_config)
+        .await
+        .unwrap();
+
+    let (a, b) = (vectors_by_id(&client_db.path), vectors_by_id(&direct_db.path));
+    assert_eq!(a.len(), 12);
+    for ((id_a, va), (id_b, vb)) in a.iter().zip(&b) {
+        assert_eq!(id_a, id_b);
+        assert_eq!(va.len(), 384);
+        let diff = va.iter().zip(vb).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        // Same model and text; only the batch composition differs.
+        assert!(diff < 1e-5, "row {id_a}: max difference {diff}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The binary: secrets, --work, graceful shutdown
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_stay_out_of_metrics_status_and_logs() {
+    let pg = common::postgres::pg_db(60, common::DIMS).await;
+    let config = pg.pg_config();
+    let password = url::Url::parse(&config.database_url)
+        .unwrap()
+        .password()
+        .map(str::to_string);
+    assert!(
+        password.as_ref().is_some_and(|p| p.len() >= 8),
+        "the test server's URL should carry a password"
+    );
+    let password = password.unwrap();
+    let dir = config_dir(&Config {
+        database_url: "sqlite://unused.db".into(),
+        ..config.clone()
+    });
+    let mut child = vecsync_cmd(dir.path(), &["-vv", "serve", "--bind", "127.0.0.1:0", "--work"])
+        .env("DATABASE_URL", &config.database_url)
+        .env("CRON_SECRET", CRON_SECRET)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Every log line, and the address from the "listening on" line.
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let reader = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                    let _ = tx.send(addr);
+                }
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        })
+    };
+    let addr = rx.recv_timeout(Duration::from_secs(120)).unwrap_or_else(|_| {
+        let _ = child.kill();
+        panic!("no 'listening on' line; log:\n{}", log.lock().unwrap())
+    });
+    let server_url = format!("http://{addr}");
+    let c = client();
+    let mut bodies = String::new();
+
+    // The worker (--work) embeds everything in the background.
+    let started = Instant::now();
+    loop {
+        let s: Value = c
+            .get(format!("{server_url}/api/status"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["coverage"] == 1.0 {
+            assert_eq!(s["worker"]["running"], true, "{s}");
+            bodies.push_str(&s.to_string());
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "worker did not finish: {s}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for path in ["/metrics", "/readyz", "/api/search?q=nurse", "/"] {
+        let r = c.get(format!("{server_url}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        bodies.push_str(&r.text().await.unwrap());
+    }
+    for bearer in ["Bearer nope", "Bearer cron-s3cret-7f3a9", ""] {
+        let r = c
+            .post(format!("{server_url}/api/process-embedding-queue?limit=5"))
+            .header("Authorization", bearer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        bodies.push_str(&r.text().await.unwrap());
+    }
+    let r = c
+        .post(format!("{server_url}/api/process-embedding-queue?limit=5"))
+        .bearer_auth(CRON_SECRET)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["remaining"], 0, "{body}");
+    bodies.push_str(&body.to_string());
+    let r = c
+        .post(format!("{server_url}/v1/embeddings"))
+        .bearer_auth(CRON_SECRET)
+        .json(&json!({"model": "fake", "input": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // SIGTERM: both the server and the worker stop, gracefully (exit 0).
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve did not stop within 60 s of SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    reader.join().unwrap();
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    let log = log.lock().unwrap().clone();
+    assert!(status.success(), "exit {status:?}; log:\n{log}");
+    assert!(log.contains("vecsync serve: stopped"), "{log}");
+    assert!(log.contains("postgres://"), "the database is named, redacted: {log}");
+    for (what, text) in [("responses", &bodies), ("stderr", &log), ("stdout", &stdout)] {
+        assert!(!text.contains(CRON_SECRET), "CRON_SECRET in {what}");
+        assert!(!text.contains(&password), "the database password in {what}");
+    }
+    assert!(bodies.contains("vecsync_rows_embedded_total 60"), "the worker's rows count");
+}
