@@ -89,6 +89,8 @@ pub struct BatchReport {
     pub outcome: WriteOutcome,
     /// Rows whose vector came from an identical text embedded earlier in this run.
     pub deduplicated: u64,
+    /// Tokens those rows would have cost.
+    pub tokens_saved: u64,
     pub embed_time: Duration,
     pub write_time: Duration,
 }
@@ -102,6 +104,8 @@ pub struct Summary {
     pub retrying: u64,
     /// Rows that reused the vector of an identical text instead of calling the embedder.
     pub deduplicated: u64,
+    /// Tokens not sent thanks to that.
+    pub tokens_saved: u64,
     pub seconds: f64,
     pub rows_per_second: f64,
     pub usage: Usage,
@@ -256,6 +260,7 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
     let mut to_embed: Vec<String> = Vec::new();
     let mut waiting: HashMap<String, Vec<(String, usize)>> = HashMap::new();
     let mut deduplicated = 0u64;
+    let mut tokens_saved = 0u64;
     {
         let cache = shared.cache.lock().unwrap();
         for row in &rows {
@@ -270,6 +275,7 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
             let hash = text_hash(&row.text);
             if let Some(v) = cache.get(&hash) {
                 deduplicated += 1;
+                tokens_saved += shared.embedder.count_tokens(&row.text) as u64;
                 done.push(Completion {
                     id: row.id.clone(),
                     text_hash: hash,
@@ -282,6 +288,7 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
                 to_embed.push(row.text.clone());
             } else {
                 deduplicated += 1;
+                tokens_saved += shared.embedder.count_tokens(&row.text) as u64;
             }
             entry.push((row.id.clone(), to_embed.len() - 1));
         }
@@ -364,6 +371,7 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
     let report = BatchReport {
         outcome,
         deduplicated,
+        tokens_saved,
         embed_time,
         write_time: write_started.elapsed(),
     };
@@ -374,6 +382,7 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
         t.failed += report.outcome.failed;
         t.retrying += report.outcome.retrying;
         t.deduplicated += report.deduplicated;
+        t.tokens_saved += report.tokens_saved;
     }
     (shared.on_event)(Event::Batch(report));
     Ok(())

@@ -160,6 +160,18 @@ async fn backfill_then_triggers_keep_the_table_fresh() {
         assert!(is_queued(&db, 1001).await && is_queued(&db, 1002).await);
         assert_eq!(drain(&s, &e).await, 2);
 
+        // Upserts: the inserted row and the updated row are both queued.
+        db.exec(
+            "INSERT INTO jobs (id, title, company, location, employment_type, description)
+             VALUES (1002, 'Welder II', 'Acme', 'Tulsa', 'Contract', 'MIG and TIG'),
+                    (1003, 'Cook', 'Diner', 'Reno', 'Full-time', 'Grill')
+             ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title",
+        )
+        .await;
+        assert!(is_queued(&db, 1002).await && is_queued(&db, 1003).await);
+        assert_eq!(drain(&s, &e).await, 2);
+        db.exec("DELETE FROM jobs WHERE id = 1003").await;
+
         // A template column that really changed enqueues.
         db.exec("UPDATE jobs SET title = 'Senior welder' WHERE id = 1002")
             .await;
@@ -854,6 +866,22 @@ async fn notifications_wake_a_waiting_worker() {
         assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
         writer.await.unwrap();
         assert_eq!(s.claim(10, LEASE).await.unwrap().len(), 1);
+
+        // One notification wakes every waiting worker, not just one of them.
+        let s = Arc::new(s);
+        let t = Instant::now();
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move { s.wait_for_work(Duration::from_secs(20)).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        db.exec("UPDATE jobs SET title = 'again' WHERE id = 77").await;
+        for w in waiters {
+            w.await.unwrap().unwrap();
+        }
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     })
     .await;
 }

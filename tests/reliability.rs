@@ -463,6 +463,20 @@ async fn bad_configuration_and_secrets() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert_no_secret("error", &stderr, &["sk-wrong"]);
+    // Unreachable provider at start: a setup error naming the setting, quickly.
+    let toml = std::fs::read_to_string(dir.path().join("vecsync.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("vecsync.toml"),
+        toml.replace(&mock.base_url(), "http://127.0.0.1:1/v1"),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = run(dir.path(), &["backfill"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("embedder.base_url"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    std::fs::write(dir.path().join("vecsync.toml"), toml).unwrap();
     // Unreachable database at start: a clear error without the password.
     let bad_url = db
         .config()

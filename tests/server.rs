@@ -410,9 +410,8 @@ impl Embedder for ScriptedEmbedder {
         Usage {
             requests: self.requests.load(Ordering::SeqCst),
             tokens: self.tokens.load(Ordering::SeqCst),
-            cost: None,
-            truncated_inputs: 0,
             rate_limited: 7,
+            ..Usage::default()
         }
     }
 }
@@ -471,7 +470,7 @@ async fn metrics_report_rows_failures_queue_usage_and_latency() {
     assert_eq!(at("vecsync_table_rows"), 40.0);
     assert_eq!(at("vecsync_embedded_rows"), 37.0, "row 3 is stale now");
     assert!((at("vecsync_coverage_ratio") - 37.0 / 40.0).abs() < 1e-9);
-    assert_eq!(at("vecsync_embedder_requests_total"), 4.0, "2 batches + 1 + 0");
+    assert_eq!(at("vecsync_embedder_requests_total"), 3.0, "2 batches, then 1");
     assert!(at("vecsync_embedder_tokens_total") > 100.0);
     assert_eq!(at("vecsync_embedder_rate_limited_total"), 7.0);
     assert_eq!(at("vecsync_cron_runs_total"), 2.0);

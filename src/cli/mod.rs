@@ -461,8 +461,8 @@ fn print_summary(s: &pipeline::Summary) {
     );
     if s.deduplicated > 0 {
         println!(
-            "{} rows reused the vector of an identical text (no model call)",
-            s.deduplicated
+            "{} rows reused the vector of an identical text: {} tokens not sent",
+            s.deduplicated, s.tokens_saved
         );
     }
     if s.usage.requests > 0 || s.usage.tokens > 0 {

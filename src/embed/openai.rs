@@ -147,6 +147,8 @@ enum Attempt {
         reason: String,
         wait: Option<Duration>,
         rate_limited: bool,
+        /// No connection could be made (wrong host or port, server down).
+        unreachable: bool,
     },
     /// The server blames the input (400/413/422): bisect.
     Refused(String),
@@ -553,8 +555,20 @@ impl OpenAiEmbedder {
                     reason,
                     wait,
                     rate_limited,
+                    unreachable,
                 } => {
                     let reason = self.redact(&reason);
+                    // A server never reached since start is a setup mistake (wrong
+                    // base_url), not an outage: say so quickly instead of retrying for
+                    // minutes and charging every row an attempt.
+                    if unreachable
+                        && retry >= UNREACHABLE_RETRIES
+                        && !self.answered.load(Ordering::Acquire)
+                    {
+                        return Err(self.set_fatal(format!(
+                            "embedder.base_url: {reason}; check the URL and that the server is running"
+                        )));
+                    }
                     if retry >= self.max_retries {
                         return Err(EmbedError::Transient(format!(
                             "{reason} (gave up after {} attempts)",
@@ -624,6 +638,7 @@ impl OpenAiEmbedder {
                     reason: format!("{status} with an unusable body: {reason}"),
                     wait: None,
                     rate_limited: false,
+                    unreachable: false,
                 },
             };
         }
@@ -651,12 +666,14 @@ impl OpenAiEmbedder {
                     reason: format!("rate limited ({status}): {message}"),
                     wait: retry_after(&headers),
                     rate_limited: true,
+                    unreachable: false,
                 }
             }
             408 | 500..=599 => Attempt::Retry {
                 reason: format!("{status}: {message}"),
                 wait: retry_after(&headers),
                 rate_limited: false,
+                unreachable: false,
             },
             401 | 403 => Attempt::Fatal(format!(
                 "{} refused the API key{} ({status}): {message}",
@@ -707,9 +724,13 @@ impl OpenAiEmbedder {
             reason,
             wait: None,
             rate_limited: false,
+            unreachable: e.is_connect(),
         }
     }
 }
+
+/// Connection attempts to a server that never answered before the run stops.
+const UNREACHABLE_RETRIES: u32 = 2;
 
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
