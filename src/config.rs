@@ -220,7 +220,9 @@ impl Config {
             }
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
                 let text = std::fs::read_to_string(DEFAULT_CONFIG_FILE).map_err(|e| {
-                    ConfigError(format!("cannot read config file {DEFAULT_CONFIG_FILE}: {e}"))
+                    ConfigError(format!(
+                        "cannot read config file {DEFAULT_CONFIG_FILE}: {e}"
+                    ))
                 })?;
                 Config::from_toml(&text, DEFAULT_CONFIG_FILE)?
             }

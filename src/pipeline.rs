@@ -388,7 +388,11 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
     Ok(())
 }
 
-fn fail_all(failed: &mut Vec<Failure>, waiting: HashMap<String, Vec<(String, usize)>>, reason: &str) {
+fn fail_all(
+    failed: &mut Vec<Failure>,
+    waiting: HashMap<String, Vec<(String, usize)>>,
+    reason: &str,
+) {
     for (_, waiters) in waiting {
         for (id, _) in waiters {
             failed.push(Failure {

@@ -183,7 +183,10 @@ mod tests {
         assert!(Template::parse("{a").unwrap_err().0.contains("unclosed"));
         assert!(Template::parse("a}").unwrap_err().0.contains("unmatched"));
         assert!(Template::parse("{}").unwrap_err().0.contains("empty"));
-        assert!(Template::parse("plain").unwrap_err().0.contains("no column"));
+        assert!(Template::parse("plain")
+            .unwrap_err()
+            .0
+            .contains("no column"));
     }
 
     #[test]

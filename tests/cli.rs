@@ -65,8 +65,13 @@ fn demo_embeds_everything_and_searches_sensibly() {
 
     // Right after the demo, the default config describes its database.
     let status = json(&vecsync(dir.path(), &["status", "--json"]));
-    for key in ["total", "embedded", "stale", "missing", "failed", "coverage", "model"] {
-        assert!(status.get(key).is_some(), "status --json lacks {key}: {status}");
+    for key in [
+        "total", "embedded", "stale", "missing", "failed", "coverage", "model",
+    ] {
+        assert!(
+            status.get(key).is_some(),
+            "status --json lacks {key}: {status}"
+        );
     }
     assert_eq!(status["total"], 400);
     assert_eq!(status["embedded"], 400);
@@ -78,7 +83,10 @@ fn demo_embeds_everything_and_searches_sensibly() {
         ("night shift nurse in a hospital", "nurs"),
         ("truck driver CDL long haul", "driver"),
     ] {
-        let hits = json(&vecsync(dir.path(), &["search", query, "-k", "3", "--json"]));
+        let hits = json(&vecsync(
+            dir.path(),
+            &["search", query, "-k", "3", "--json"],
+        ));
         let hits = hits.as_array().unwrap();
         assert_eq!(hits.len(), 3);
         let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
@@ -112,7 +120,8 @@ fn embed_prints_one_vector_per_text() {
 fn setup_errors_are_one_line_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     populate(&dir.path().join("jobs.db"), 5);
-    let base = "database_url = \"sqlite://jobs.db\"\n[embedder]\nprovider = \"fake\"\ndimensions = 8\n";
+    let base =
+        "database_url = \"sqlite://jobs.db\"\n[embedder]\nprovider = \"fake\"\ndimensions = 8\n";
 
     write_config(dir.path(), "[source\ntable = 1");
     assert_setup_error(&vecsync(dir.path(), &["status"]), "vecsync.toml");
@@ -123,10 +132,16 @@ fn setup_errors_are_one_line_with_exit_2() {
     write_config(dir.path(), &format!("{base}[source]\ntable = \"nope\"\n"));
     assert_setup_error(&vecsync(dir.path(), &["backfill"]), "source.table");
 
-    write_config(dir.path(), &format!("{base}[source]\ntemplate = \"{{title}} {{salary_max}}\"\n"));
+    write_config(
+        dir.path(),
+        &format!("{base}[source]\ntemplate = \"{{title}} {{salary_max}}\"\n"),
+    );
     assert_setup_error(&vecsync(dir.path(), &["backfill"]), "salary_max");
 
-    write_config(dir.path(), &format!("{base}[source]\ntable = \"jobs; DROP TABLE jobs\"\n"));
+    write_config(
+        dir.path(),
+        &format!("{base}[source]\ntable = \"jobs; DROP TABLE jobs\"\n"),
+    );
     assert_setup_error(&vecsync(dir.path(), &["backfill"]), "source.table");
 
     write_config(dir.path(), "[embedder]\nprovider = \"cohere\"\n");
@@ -145,7 +160,11 @@ fn setup_errors_are_one_line_with_exit_2() {
     // Nothing was written by any of the failed runs.
     let conn = rusqlite::Connection::open(dir.path().join("jobs.db")).unwrap();
     let n: i64 = conn
-        .query_row("SELECT count(*) FROM jobs WHERE embedding IS NOT NULL", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM jobs WHERE embedding IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(n, 0);
 }
@@ -198,7 +217,11 @@ fn sqlite_backfill_survives_kill_9() {
         .unwrap();
     assert_eq!(integrity, "ok");
     let before: i64 = conn
-        .query_row("SELECT count(*) FROM jobs WHERE embedding IS NOT NULL", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM jobs WHERE embedding IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     drop(conn);
 

@@ -342,7 +342,9 @@ async fn concurrent_writers() {
     sigterm(&worker);
     assert!(worker.wait().unwrap().success());
     let (current, stale, missing) = audit(&db).await;
-    let inserted = db.scalar("SELECT count(*) FROM jobs WHERE id > 100000").await;
+    let inserted = db
+        .scalar("SELECT count(*) FROM jobs WHERE id > 100000")
+        .await;
     let inserted_embedded = db
         .scalar("SELECT count(*) FROM jobs WHERE id > 100000 AND embedding IS NOT NULL")
         .await;
@@ -362,14 +364,14 @@ async fn poison_and_odd_input() {
     let db = pg_db(100, DIMS).await;
     let huge = "word ".repeat(200_000); // 1 MB
     let odd: Vec<(i64, &str, &str)> = vec![
-        (1001, "", ""),                                  // empty
-        (1002, "   ", "\n\t  "),                         // whitespace only
-        (1003, "Control \u{1}\u{7}\u{1b} chars", "x"),   // control characters
-        (1004, "Lone surrogate escape \\ud800", "y"),    // not valid UTF-16, stored as text
-        (1005, "Barista ☕🚀👩🏽‍⚕️", "emoji"),           // emoji
-        (1006, "ممرضة ليلية في المستشفى", "עברית"),      // right-to-left
+        (1001, "", ""),                                    // empty
+        (1002, "   ", "\n\t  "),                           // whitespace only
+        (1003, "Control \u{1}\u{7}\u{1b} chars", "x"),     // control characters
+        (1004, "Lone surrogate escape \\ud800", "y"),      // not valid UTF-16, stored as text
+        (1005, "Barista ☕🚀👩🏽‍⚕️", "emoji"),                 // emoji
+        (1006, "ممرضة ليلية في المستشفى", "עברית"),        // right-to-left
         (1007, "POISON row", "the provider refuses this"), // 400 from the provider
-        (1008, "Huge description", huge.as_str()),       // 1 MB
+        (1008, "Huge description", huge.as_str()),         // 1 MB
     ];
     for (id, title, description) in &odd {
         db.client
@@ -427,11 +429,31 @@ async fn bad_configuration_and_secrets() {
     let password = db_password(&db);
     let secrets = [API_KEY, password.as_str()];
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
-        ("[source]\ntable = \"nope\"\n", vec!["backfill"], "source.table"),
-        ("[source]\nembedding_column = \"nope\"\n", vec!["backfill"], "nope"),
-        ("[source]\ntemplate = \"{title} {nope}\"\n", vec!["backfill"], "nope"),
-        ("[source]\ntable = \"texty\"\n", vec!["backfill"], "source.embedding_column"),
-        ("[source]\ntable = \"jobs\\\"; DROP TABLE jobs; --\"\n", vec!["backfill"], "source.table"),
+        (
+            "[source]\ntable = \"nope\"\n",
+            vec!["backfill"],
+            "source.table",
+        ),
+        (
+            "[source]\nembedding_column = \"nope\"\n",
+            vec!["backfill"],
+            "nope",
+        ),
+        (
+            "[source]\ntemplate = \"{title} {nope}\"\n",
+            vec!["backfill"],
+            "nope",
+        ),
+        (
+            "[source]\ntable = \"texty\"\n",
+            vec!["backfill"],
+            "source.embedding_column",
+        ),
+        (
+            "[source]\ntable = \"jobs\\\"; DROP TABLE jobs; --\"\n",
+            vec!["backfill"],
+            "source.table",
+        ),
     ];
     for (extra, args, needle) in cases {
         let dir = workdir(&db, &mock, extra);
@@ -478,10 +500,16 @@ async fn bad_configuration_and_secrets() {
     assert!(started.elapsed() < Duration::from_secs(30));
     std::fs::write(dir.path().join("vecsync.toml"), toml).unwrap();
     // Unreachable database at start: a clear error without the password.
-    let bad_url = db
-        .config()
-        .database_url
-        .replace(&format!(":{}/", url::Url::parse(&db.config().database_url).unwrap().port().unwrap()), ":1/");
+    let bad_url = db.config().database_url.replace(
+        &format!(
+            ":{}/",
+            url::Url::parse(&db.config().database_url)
+                .unwrap()
+                .port()
+                .unwrap()
+        ),
+        ":1/",
+    );
     let out = command(dir.path(), &["--database-url", &bad_url, "status"])
         .output()
         .unwrap();
@@ -495,11 +523,19 @@ async fn bad_configuration_and_secrets() {
         0,
         "nothing was written by the failed runs"
     );
-    assert_eq!(db.scalar("SELECT count(*) FROM vecsync.queue WHERE status = 'failed'").await, 0);
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM vecsync.queue WHERE status = 'failed'")
+            .await,
+        0
+    );
 
     // Now a good run with verbose logs: no secret in logs, status or errors.
     let out = run(dir.path(), &["-vv", "backfill"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_no_secret("stdout", &String::from_utf8_lossy(&out.stdout), &secrets);
     assert_no_secret("logs", &String::from_utf8_lossy(&out.stderr), &secrets);
     for args in [vec!["status"], vec!["status", "--json"], vec!["reconcile"]] {
@@ -509,5 +545,8 @@ async fn bad_configuration_and_secrets() {
         assert_no_secret("status", &String::from_utf8_lossy(&out.stderr), &secrets);
     }
     // The key really was sent (so the check above means something).
-    assert!(mock.requests().iter().any(|r| r.key.as_deref() == Some(API_KEY)));
+    assert!(mock
+        .requests()
+        .iter()
+        .any(|r| r.key.as_deref() == Some(API_KEY)));
 }

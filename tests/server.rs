@@ -30,7 +30,9 @@ fn model_dir() -> PathBuf {
     std::env::var_os("VECSYNC_MODEL_DIR")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2")
+        })
 }
 
 /// A server bound on 127.0.0.1:0, stopped when dropped.
@@ -125,7 +127,10 @@ const EMBEDDED: &str = "SELECT count(*) FROM jobs WHERE embedding IS NOT NULL";
 
 /// The text the demo template renders for a posting.
 fn rendered(p: &vecsync::demo::JobPosting) -> String {
-    format!("{} at {}\n{}\n\n{}", p.title, p.company, p.location, p.description)
+    format!(
+        "{} at {}\n{}\n\n{}",
+        p.title, p.company, p.location, p.description
+    )
 }
 
 /// Runs the binary with a deadline (a server that should have refused to start must not
@@ -195,7 +200,11 @@ async fn cli_status(config: &Config) -> Value {
 fn assert_same_status(server: &Value, cli: &Value) {
     let (s, c) = (server.as_object().unwrap(), cli.as_object().unwrap());
     for (key, value) in c {
-        assert_eq!(s.get(key), Some(value), "/api/status[{key}] differs from the CLI's");
+        assert_eq!(
+            s.get(key),
+            Some(value),
+            "/api/status[{key}] differs from the CLI's"
+        );
     }
     for key in s.keys() {
         assert!(
@@ -226,14 +235,23 @@ async fn cron_route_processes_exactly_limit_rows_and_reports_remaining() {
     // The original route's default: 50 rows.
     let (status, body) = cron(&server, "", None).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((body["processed"].as_u64(), body["remaining"].as_u64()), (Some(50), Some(40)));
+    assert_eq!(
+        (body["processed"].as_u64(), body["remaining"].as_u64()),
+        (Some(50), Some(40))
+    );
 
     let (_, body) = cron(&server, "?limit=1000", None).await;
-    assert_eq!((body["processed"].as_u64(), body["remaining"].as_u64()), (Some(40), Some(0)));
+    assert_eq!(
+        (body["processed"].as_u64(), body["remaining"].as_u64()),
+        (Some(40), Some(0))
+    );
     assert_eq!(db.scalar(EMBEDDED).await, 120);
 
     let (_, body) = cron(&server, "?limit=10", None).await;
-    assert_eq!((body["processed"].as_u64(), body["remaining"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(
+        (body["processed"].as_u64(), body["remaining"].as_u64()),
+        (Some(0), Some(0))
+    );
 
     for bad in ["?limit=0", "?limit=abc", "?limit=-5"] {
         let (status, body) = cron(&server, bad, None).await;
@@ -281,7 +299,12 @@ async fn cron_route_requires_the_bearer_secret() {
     let (status, body) = cron(&server, "?limit=10", Some(&format!("Bearer {CRON_SECRET}"))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["processed"], 10);
-    let (status, _) = cron(&server, "?limit=1", Some(&format!("bearer  {CRON_SECRET} "))).await;
+    let (status, _) = cron(
+        &server,
+        "?limit=1",
+        Some(&format!("bearer  {CRON_SECRET} ")),
+    )
+    .await;
     assert_eq!(status, 200, "the scheme is case-insensitive");
 }
 
@@ -303,7 +326,10 @@ fn non_loopback_bind_without_secret_refuses_to_start() {
         assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
         assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
         assert!(stderr.starts_with("error: "), "{stderr}");
-        assert!(stderr.contains("CRON_SECRET") && stderr.contains("0.0.0.0"), "{stderr}");
+        assert!(
+            stderr.contains("CRON_SECRET") && stderr.contains("0.0.0.0"),
+            "{stderr}"
+        );
         assert!(!stderr.contains("panicked"));
     }
 }
@@ -315,11 +341,16 @@ fn non_loopback_bind_without_secret_refuses_to_start() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_json_equals_cli_status() {
     let db = common::sqlite_db(80).await;
-    db.exec("UPDATE jobs SET title = '', company = '', location = '', description = '' WHERE id = 3")
-        .await;
+    db.exec(
+        "UPDATE jobs SET title = '', company = '', location = '', description = '' WHERE id = 3",
+    )
+    .await;
     let server = start(open_state(db.config(), None).await).await;
     let (_, body) = cron(&server, "?limit=30", None).await;
-    assert_eq!(body["processed"].as_u64().unwrap() + body["failed"].as_u64().unwrap(), 30);
+    assert_eq!(
+        body["processed"].as_u64().unwrap() + body["failed"].as_u64().unwrap(),
+        30
+    );
 
     let (status, api) = get_json(&server, "/api/status").await;
     assert_eq!(status, 200);
@@ -350,7 +381,11 @@ async fn search_returns_ranked_hits_and_rejects_an_empty_query() {
     let hits = hits.as_array().unwrap();
     assert_eq!(hits.len(), 5);
     assert_eq!(hits[0]["id"], target.id.to_string());
-    assert!((hits[0]["score"].as_f64().unwrap() - 1.0).abs() < 1e-4, "{}", hits[0]);
+    assert!(
+        (hits[0]["score"].as_f64().unwrap() - 1.0).abs() < 1e-4,
+        "{}",
+        hits[0]
+    );
     assert_eq!(hits[0]["fields"]["title"], target.title.as_str());
     assert_eq!(hits[0]["fields"]["company"], target.company.as_str());
     let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
@@ -359,7 +394,13 @@ async fn search_returns_ranked_hits_and_rejects_an_empty_query() {
     let (_, default_k) = get_json(&server, "/api/search?q=nurse").await;
     assert_eq!(default_k.as_array().unwrap().len(), 10);
 
-    for bad in ["/api/search?q=", "/api/search?q=%20%20", "/api/search", "/api/search?q=x&k=0", "/api/search?q=x&k=abc"] {
+    for bad in [
+        "/api/search?q=",
+        "/api/search?q=%20%20",
+        "/api/search",
+        "/api/search?q=x&k=0",
+        "/api/search?q=x&k=abc",
+    ] {
         let (status, body) = get_json(&server, bad).await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert!(body["error"].is_string(), "{bad}: {body}");
@@ -443,15 +484,29 @@ async fn metrics_report_rows_failures_queue_usage_and_latency() {
         tokens: AtomicU64::new(0),
     });
     store.prepare(common::DIMS).await.unwrap();
-    let server = start(AppState::new(config, store, embedder, ServerOptions::default())).await;
+    let server = start(AppState::new(
+        config,
+        store,
+        embedder,
+        ServerOptions::default(),
+    ))
+    .await;
 
     let (_, body) = cron(&server, "?limit=1000", None).await;
-    assert_eq!((body["processed"].as_u64(), body["failed"].as_u64()), (Some(38), Some(2)), "{body}");
+    assert_eq!(
+        (body["processed"].as_u64(), body["failed"].as_u64()),
+        (Some(38), Some(2)),
+        "{body}"
+    );
     // Row 3 changes and its new text makes the provider fail: a transient failure.
     db.exec("UPDATE jobs SET description = 'FLAKY ' || description WHERE id = 3")
         .await;
     let (_, body) = cron(&server, "?limit=1000", None).await;
-    assert_eq!((body["processed"].as_u64(), body["failed"].as_u64()), (Some(0), Some(1)), "{body}");
+    assert_eq!(
+        (body["processed"].as_u64(), body["failed"].as_u64()),
+        (Some(0), Some(1)),
+        "{body}"
+    );
 
     let (status, text) = get(&server, "/metrics").await;
     assert_eq!(status, 200);
@@ -470,7 +525,11 @@ async fn metrics_report_rows_failures_queue_usage_and_latency() {
     assert_eq!(at("vecsync_table_rows"), 40.0);
     assert_eq!(at("vecsync_embedded_rows"), 37.0, "row 3 is stale now");
     assert!((at("vecsync_coverage_ratio") - 37.0 / 40.0).abs() < 1e-9);
-    assert_eq!(at("vecsync_embedder_requests_total"), 3.0, "2 batches, then 1");
+    assert_eq!(
+        at("vecsync_embedder_requests_total"),
+        3.0,
+        "2 batches, then 1"
+    );
     assert!(at("vecsync_embedder_tokens_total") > 100.0);
     assert_eq!(at("vecsync_embedder_rate_limited_total"), 7.0);
     assert_eq!(at("vecsync_cron_runs_total"), 2.0);
@@ -484,7 +543,10 @@ async fn metrics_report_rows_failures_queue_usage_and_latency() {
         "vecsync_embed_duration_seconds",
         "vecsync_write_duration_seconds",
     ] {
-        assert!(text.contains(&format!("# TYPE {h} histogram")), "{h}:\n{text}");
+        assert!(
+            text.contains(&format!("# TYPE {h} histogram")),
+            "{h}:\n{text}"
+        );
         assert_eq!(at(&format!("{h}_count")), 3.0, "{h}: one per batch");
         assert_eq!(at(&format!("{h}_bucket{{le=\"+Inf\"}}")), 3.0);
     }
@@ -544,7 +606,11 @@ async fn healthz_and_readyz() {
     let (status, body) = get_json(&server, "/healthz").await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     let (status, body) = get_json(&server, "/readyz").await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("ready")), "{body}");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("ready")),
+        "{body}"
+    );
     assert_eq!(body["model"], "fake:16");
 
     // The database is down: alive, not ready, and the page's source says why.
@@ -559,7 +625,13 @@ async fn healthz_and_readyz() {
     assert_eq!(get(&down, "/healthz").await.0, 200);
     let (status, body) = get_json(&down, "/readyz").await;
     assert_eq!(status, 503, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("connection refused"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("connection refused"),
+        "{body}"
+    );
     let (status, body) = get_json(&down, "/api/status").await;
     assert_eq!(status, 503);
     assert!(body["error"].is_string());
@@ -573,7 +645,10 @@ async fn healthz_and_readyz() {
     let (status, page) = get(&server, "/").await;
     assert_eq!(status, 200);
     assert!(page.contains("id=\"coverage-value\"") && page.contains("/api/status"));
-    assert!(!page.contains("http://") && !page.contains("https://"), "no CDN");
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "no CDN"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -588,7 +663,11 @@ async fn postgres_cron_status_and_search() {
 
     let (status, body) = cron(&server, "?limit=50", None).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((body["processed"].as_u64(), body["remaining"].as_u64()), (Some(50), Some(150)), "{body}");
+    assert_eq!(
+        (body["processed"].as_u64(), body["remaining"].as_u64()),
+        (Some(50), Some(150)),
+        "{body}"
+    );
     assert_eq!(pg.scalar(EMBEDDED).await, 50);
 
     let (_, api) = get_json(&server, "/api/status").await;
@@ -597,7 +676,10 @@ async fn postgres_cron_status_and_search() {
     assert_eq!(api["embedded"], 50);
 
     let (_, body) = cron(&server, "?limit=100000", None).await;
-    assert_eq!((body["processed"].as_u64(), body["remaining"].as_u64()), (Some(150), Some(0)));
+    assert_eq!(
+        (body["processed"].as_u64(), body["remaining"].as_u64()),
+        (Some(150), Some(0))
+    );
     let postings = vecsync::demo::generate(200, vecsync::demo::DEFAULT_SEED);
     let target = &postings[41];
     let r = client()
@@ -623,7 +705,9 @@ async fn postgres_cron_status_and_search() {
 
 /// Error bodies: exactly OpenAI's `{"error": {message, type, param, code}}`.
 fn assert_openai_error(body: &Value, param: Option<&str>, code: Option<&str>) {
-    let e = body["error"].as_object().unwrap_or_else(|| panic!("{body}"));
+    let e = body["error"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{body}"));
     let mut keys: Vec<&str> = e.keys().map(String::as_str).collect();
     keys.sort();
     assert_eq!(keys, ["code", "message", "param", "type"], "{body}");
@@ -661,11 +745,16 @@ async fn v1_embeddings_answers_like_openai() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    let v = vecsync::embed::openai::wire::decode_base64(body["data"][0]["embedding"].as_str().unwrap())
-        .unwrap();
+    let v =
+        vecsync::embed::openai::wire::decode_base64(body["data"][0]["embedding"].as_str().unwrap())
+            .unwrap();
     assert_eq!(v, fake.vector("night nurse"));
 
-    let (status, body) = embeddings(&server, json!({"model": "text-embedding-3-small", "input": "x"})).await;
+    let (status, body) = embeddings(
+        &server,
+        json!({"model": "text-embedding-3-small", "input": "x"}),
+    )
+    .await;
     assert_eq!(status, 404);
     assert_openai_error(&body, Some("model"), Some("model_not_found"));
     for (input, what) in [
@@ -681,15 +770,23 @@ async fn v1_embeddings_answers_like_openai() {
         assert_eq!(status, 400, "{what}: {body}");
         assert_openai_error(&body, Some("input"), None);
     }
-    let (status, body) = embeddings(&server, json!({"model": "fake", "input": vec!["x"; 2048]})).await;
+    let (status, body) =
+        embeddings(&server, json!({"model": "fake", "input": vec!["x"; 2048]})).await;
     assert_eq!(status, 200, "2048 inputs are fine");
     assert_eq!(body["data"].as_array().unwrap().len(), 2048);
 
-    let (status, body) =
-        embeddings(&server, json!({"model": "fake", "input": "x", "encoding_format": "int8"})).await;
+    let (status, body) = embeddings(
+        &server,
+        json!({"model": "fake", "input": "x", "encoding_format": "int8"}),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_openai_error(&body, Some("encoding_format"), None);
-    let (status, body) = embeddings(&server, json!({"model": "fake", "input": "x", "dimensions": 8})).await;
+    let (status, body) = embeddings(
+        &server,
+        json!({"model": "fake", "input": "x", "dimensions": 8}),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_openai_error(&body, Some("dimensions"), None);
     let (status, body) = embeddings(&server, json!({"input": "x"})).await;
@@ -731,11 +828,21 @@ fn ensure_openai_package() {
         return;
     }
     let status = Command::new("python3")
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "openai"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "openai",
+        ])
         .stdin(Stdio::null())
         .status()
         .expect("python3 is needed for this test");
-    assert!(status.success() && python_has_openai(), "pip install openai failed");
+    assert!(
+        status.success() && python_has_openai(),
+        "pip install openai failed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -849,12 +956,19 @@ async fn one_vecsync_embeds_through_another() {
         .await
         .unwrap();
 
-    let (a, b) = (vectors_by_id(&client_db.path), vectors_by_id(&direct_db.path));
+    let (a, b) = (
+        vectors_by_id(&client_db.path),
+        vectors_by_id(&direct_db.path),
+    );
     assert_eq!(a.len(), 12);
     for ((id_a, va), (id_b, vb)) in a.iter().zip(&b) {
         assert_eq!(id_a, id_b);
         assert_eq!(va.len(), 384);
-        let diff = va.iter().zip(vb).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        let diff = va
+            .iter()
+            .zip(vb)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
         // Same model and text; only the batch composition differs.
         assert!(diff < 1e-5, "row {id_a}: max difference {diff}");
     }
@@ -881,14 +995,17 @@ async fn secrets_stay_out_of_metrics_status_and_logs() {
         database_url: "sqlite://unused.db".into(),
         ..config.clone()
     });
-    let mut child = vecsync_cmd(dir.path(), &["-vv", "serve", "--bind", "127.0.0.1:0", "--work"])
-        .env("DATABASE_URL", &config.database_url)
-        .env("CRON_SECRET", CRON_SECRET)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = vecsync_cmd(
+        dir.path(),
+        &["-vv", "serve", "--bind", "127.0.0.1:0", "--work"],
+    )
+    .env("DATABASE_URL", &config.database_url)
+    .env("CRON_SECRET", CRON_SECRET)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     // Every log line, and the address from the "listening on" line.
     let log = Arc::new(Mutex::new(String::new()));
     let (tx, rx) = std::sync::mpsc::channel();
@@ -898,7 +1015,11 @@ async fn secrets_stay_out_of_metrics_status_and_logs() {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                    let addr = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
                     let _ = tx.send(addr);
                 }
                 let mut log = log.lock().unwrap();
@@ -907,10 +1028,12 @@ async fn secrets_stay_out_of_metrics_status_and_logs() {
             }
         })
     };
-    let addr = rx.recv_timeout(Duration::from_secs(120)).unwrap_or_else(|_| {
-        let _ = child.kill();
-        panic!("no 'listening on' line; log:\n{}", log.lock().unwrap())
-    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(120))
+        .unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("no 'listening on' line; log:\n{}", log.lock().unwrap())
+        });
     let server_url = format!("http://{addr}");
     let c = client();
     let mut bodies = String::new();
@@ -931,7 +1054,10 @@ async fn secrets_stay_out_of_metrics_status_and_logs() {
             bodies.push_str(&s.to_string());
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "worker did not finish: {s}");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "worker did not finish: {s}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     for path in ["/metrics", "/readyz", "/api/search?q=nurse", "/"] {
@@ -989,10 +1115,20 @@ async fn secrets_stay_out_of_metrics_status_and_logs() {
     let log = log.lock().unwrap().clone();
     assert!(status.success(), "exit {status:?}; log:\n{log}");
     assert!(log.contains("vecsync serve: stopped"), "{log}");
-    assert!(log.contains("postgres://"), "the database is named, redacted: {log}");
-    for (what, text) in [("responses", &bodies), ("stderr", &log), ("stdout", &stdout)] {
+    assert!(
+        log.contains("postgres://"),
+        "the database is named, redacted: {log}"
+    );
+    for (what, text) in [
+        ("responses", &bodies),
+        ("stderr", &log),
+        ("stdout", &stdout),
+    ] {
         assert!(!text.contains(CRON_SECRET), "CRON_SECRET in {what}");
         assert!(!text.contains(&password), "the database password in {what}");
     }
-    assert!(bodies.contains("vecsync_rows_embedded_total 60"), "the worker's rows count");
+    assert!(
+        bodies.contains("vecsync_rows_embedded_total 60"),
+        "the worker's rows count"
+    );
 }

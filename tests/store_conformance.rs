@@ -32,7 +32,10 @@ async fn assert_row_has_vector_of_current_text(db: &dyn TestDb, store: &dyn Stor
 async fn current_text(db: &dyn TestDb, id: &str) -> String {
     let mut v = Vec::new();
     for c in ["title", "company", "location", "description"] {
-        v.push(db.text(&format!("SELECT {c} FROM jobs WHERE id = {id}")).await);
+        v.push(
+            db.text(&format!("SELECT {c} FROM jobs WHERE id = {id}"))
+                .await,
+        );
     }
     format!("{} at {}\n{}\n\n{}", v[0], v[1], v[2], v[3])
 }
@@ -72,8 +75,7 @@ macro_rules! conformance {
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn transient_failures_retry_then_fail_then_retry_failed() {
-                checks::transient_failures_retry_then_fail_then_retry_failed(&$make(10).await)
-                    .await
+                checks::transient_failures_retry_then_fail_then_retry_failed(&$make(10).await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_claims_never_overlap() {
@@ -152,7 +154,8 @@ mod checks {
         backfill(db).await;
         assert_eq!(db.scalar("SELECT count(*) FROM jobs").await, before - 2);
         assert_eq!(
-            db.scalar("SELECT count(*) FROM jobs WHERE id IN (1, 2)").await,
+            db.scalar("SELECT count(*) FROM jobs WHERE id IN (1, 2)")
+                .await,
             0
         );
     }
@@ -212,7 +215,11 @@ mod checks {
         let out = store.complete(&done, &[]).await.unwrap();
         assert_eq!((out.written, out.skipped), (19, 1));
         let s = store.status().await.unwrap();
-        assert_eq!((s.embedded, s.missing), (19, 1), "no stale vector was written");
+        assert_eq!(
+            (s.embedded, s.missing),
+            (19, 1),
+            "no stale vector was written"
+        );
         assert_eq!(s.queue.pending + s.queue.leased, 1, "row 3 stays queued");
         let summary = backfill(db).await;
         assert_eq!(summary.written, 1);
@@ -295,7 +302,10 @@ mod checks {
             .map(|r| r.id.clone())
             .collect();
         store.release(&rest).await.unwrap();
-        let out = store.complete(&[], &[fail("HTTP 503 again")]).await.unwrap();
+        let out = store
+            .complete(&[], &[fail("HTTP 503 again")])
+            .await
+            .unwrap();
         assert_eq!((out.retrying, out.failed), (0, 1));
         let s = store.status().await.unwrap();
         assert_eq!(s.failed, 1);
@@ -363,7 +373,8 @@ mod checks {
     pub async fn reconcile_repairs_done_without_vector(db: &dyn TestDb) {
         backfill(db).await;
         // The original system's failure: marked done, but the vector never landed.
-        db.exec("UPDATE jobs SET embedding = NULL WHERE id <= 12").await;
+        db.exec("UPDATE jobs SET embedding = NULL WHERE id <= 12")
+            .await;
         let store = open(db).await;
         let s = store.status().await.unwrap();
         assert_eq!((s.embedded, s.missing), (38, 12));
@@ -410,7 +421,8 @@ mod checks {
     }
 
     pub async fn setup_errors_name_the_setting(db: &dyn TestDb) {
-        let cases: Vec<(fn(&mut vecsync::config::Config), &str)> = vec![
+        type Change = fn(&mut vecsync::config::Config);
+        let cases: Vec<(Change, &str)> = vec![
             (|c| c.source.table = "no_such_table".into(), "source.table"),
             (
                 |c| c.source.template = "{title} {no_such_column}".into(),
@@ -420,7 +432,10 @@ mod checks {
                 |c| c.source.embedding_column = "title".into(),
                 "source.embedding_column",
             ),
-            (|c| c.source.filter = Some("no_such_col > 1".into()), "source.filter"),
+            (
+                |c| c.source.filter = Some("no_such_col > 1".into()),
+                "source.filter",
+            ),
         ];
         for (change, expected) in cases {
             let mut config = db.config();

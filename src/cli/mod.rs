@@ -18,7 +18,11 @@ use crate::pipeline::{self, Mode, RunOptions};
 use crate::store::{self, Status, Store};
 
 #[derive(Parser, Debug)]
-#[command(name = "vecsync", version, about = "Keeps the embeddings of a database table complete and fresh")]
+#[command(
+    name = "vecsync",
+    version,
+    about = "Keeps the embeddings of a database table complete and fresh"
+)]
 struct Cli {
     /// Config file [default: ./vecsync.toml if present]
     #[arg(long, global = true)]
@@ -189,7 +193,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Init => {
             let store = store::open(&config).await?;
             store.init().await?;
-            println!("vecsync is installed in {}", redact_url(&config.database_url));
+            println!(
+                "vecsync is installed in {}",
+                redact_url(&config.database_url)
+            );
         }
         Command::Uninstall => {
             let store = store::open(&config).await?;
@@ -218,7 +225,8 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 return Ok(());
             }
-            let summary = process(&config, store, embedder, Mode::Drain, limit, concurrency).await?;
+            let summary =
+                process(&config, store, embedder, Mode::Drain, limit, concurrency).await?;
             print_summary(&summary);
         }
         Command::Work { concurrency } => {
@@ -262,7 +270,10 @@ async fn run(cli: Cli) -> Result<()> {
                 texts
             };
             let mut out = std::io::stdout().lock();
-            for (text, result) in texts.iter().zip(embed_texts(embedder.as_ref(), &texts).await?) {
+            for (text, result) in texts
+                .iter()
+                .zip(embed_texts(embedder.as_ref(), &texts).await?)
+            {
                 match result {
                     Ok(v) => writeln!(out, "{}", serde_json::to_string(&v)?)?,
                     Err(reason) => anyhow::bail!("cannot embed {text:?}: {reason}"),
@@ -272,7 +283,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Reconcile { fix, json } => {
             let store = store::open(&config).await?;
             let status = store.status().await?;
-            let requeued = if fix { Some(store.reconcile().await?) } else { None };
+            let requeued = if fix {
+                Some(store.reconcile().await?)
+            } else {
+                None
+            };
             if json {
                 let mut v = serde_json::json!({ "drift": status.drift });
                 if let Some(n) = requeued {
@@ -440,7 +455,10 @@ fn print_status(s: &Status) {
     let per_min = &s.completions_per_minute;
     if per_min.iter().any(|&n| n > 0) {
         let recent: u64 = per_min.iter().sum();
-        println!("last 10 minutes: {recent} rows embedded ({:?} per minute)", per_min);
+        println!(
+            "last 10 minutes: {recent} rows embedded ({:?} per minute)",
+            per_min
+        );
     }
     let d = &s.drift;
     if d.done_without_vector + d.vector_without_state + d.unqueued > 0 {
@@ -450,7 +468,10 @@ fn print_status(s: &Status) {
         );
     }
     for f in &s.failures {
-        println!("  failed row {}: {} (attempts: {})", f.id, f.reason, f.attempts);
+        println!(
+            "  failed row {}: {} (attempts: {})",
+            f.id, f.reason, f.attempts
+        );
     }
 }
 
@@ -504,7 +525,15 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
     config.validate()?;
     let store = store::open(&config).await?;
     let embedder = embed::from_config(&config)?;
-    let summary = process(&config, store.clone(), embedder.clone(), Mode::Drain, None, None).await?;
+    let summary = process(
+        &config,
+        store.clone(),
+        embedder.clone(),
+        Mode::Drain,
+        None,
+        None,
+    )
+    .await?;
     print_summary(&summary);
     println!();
     print_status(&store.status().await?);

@@ -27,7 +27,12 @@ impl FakeEmbedder {
         let mut v: Vec<f32> = (0..self.dimensions)
             .map(|_| rng.gen_range(-1.0f32..1.0))
             .collect();
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::EPSILON);
+        let norm = v
+            .iter()
+            .map(|x| x * x)
+            .sum::<f32>()
+            .sqrt()
+            .max(f32::EPSILON);
         v.iter_mut().for_each(|x| *x /= norm);
         v
     }

@@ -52,7 +52,9 @@ where
         None | Some("") => Ok(default),
         Some(v) => match v.parse::<T>() {
             Ok(n) if n >= T::from(1) && n <= max => Ok(n),
-            _ => Err(format!("{name}: expected a whole number from 1 to {max}, got {v:?}")),
+            _ => Err(format!(
+                "{name}: expected a whole number from 1 to {max}, got {v:?}"
+            )),
         },
     }
 }

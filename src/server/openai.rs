@@ -89,42 +89,41 @@ fn serves_model(state: &AppState, model: &str) -> bool {
 /// The inputs of a request, or the error to answer.
 #[allow(clippy::result_large_err)]
 fn inputs(body: &Value) -> Result<Vec<String>, Response> {
-    let texts: Vec<String> = match body.get("input") {
-        None | Some(Value::Null) => {
-            return Err(invalid(
-                "you must provide an 'input' parameter (a string or an array of strings)",
-                Some("input"),
-            ))
-        }
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => {
-            let mut texts = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                match item {
-                    Value::String(s) => texts.push(s.clone()),
-                    Value::Number(_) | Value::Array(_) => {
-                        return Err(invalid(
+    let texts: Vec<String> =
+        match body.get("input") {
+            None | Some(Value::Null) => {
+                return Err(invalid(
+                    "you must provide an 'input' parameter (a string or an array of strings)",
+                    Some("input"),
+                ))
+            }
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => {
+                let mut texts = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(s) => texts.push(s.clone()),
+                        Value::Number(_) | Value::Array(_) => return Err(invalid(
                             "token arrays are not supported by this server: send the input as text",
                             Some("input"),
-                        ))
-                    }
-                    _ => {
-                        return Err(invalid(
-                            format!("'input[{i}]' must be a string"),
-                            Some("input"),
-                        ))
+                        )),
+                        _ => {
+                            return Err(invalid(
+                                format!("'input[{i}]' must be a string"),
+                                Some("input"),
+                            ))
+                        }
                     }
                 }
+                texts
             }
-            texts
-        }
-        Some(_) => {
-            return Err(invalid(
-                "'input' must be a string or an array of strings",
-                Some("input"),
-            ))
-        }
-    };
+            Some(_) => {
+                return Err(invalid(
+                    "'input' must be a string or an array of strings",
+                    Some("input"),
+                ))
+            }
+        };
     if texts.is_empty() {
         return Err(invalid(
             "'input' is empty: send at least one string",
@@ -251,7 +250,10 @@ pub(super) async fn embeddings(
         Err(EmbedError::Transient(reason)) => {
             return oai_error(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("the embedder is unavailable, retry later: {}", state.redact(&reason)),
+                format!(
+                    "the embedder is unavailable, retry later: {}",
+                    state.redact(&reason)
+                ),
                 "server_error",
                 None,
                 None,

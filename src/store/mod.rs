@@ -208,8 +208,7 @@ pub async fn open(config: &Config) -> Result<Arc<dyn Store>> {
             options,
         )?)),
         Some(StoreKind::Postgres(url)) => Ok(Arc::new(
-            postgres::PostgresStore::connect(&url, &config.schema, &config.source, options)
-                .await?,
+            postgres::PostgresStore::connect(&url, &config.schema, &config.source, options).await?,
         )),
         None => Err(crate::config_error!("database_url: unsupported URL")),
     }

@@ -100,8 +100,8 @@ fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
 
 impl Sql {
     fn new(source: &SourceConfig) -> Result<Sql> {
-        let template = Template::parse(&source.template)
-            .map_err(|e| config_error!("source.template: {e}"))?;
+        let template =
+            Template::parse(&source.template).map_err(|e| config_error!("source.template: {e}"))?;
         let render = template.to_sql(
             |c| format!("coalesce(CAST(s.{} AS TEXT), '')", quote_ident(c)),
             sql_string_literal,
@@ -167,7 +167,9 @@ fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
         Some((s, t)) => (quote_ident(s), t),
         None => ("main".to_string(), name),
     };
-    let q = format!("SELECT count(*) FROM {schema}.sqlite_master WHERE type IN ('table','view') AND name = ?1");
+    let q = format!(
+        "SELECT count(*) FROM {schema}.sqlite_master WHERE type IN ('table','view') AND name = ?1"
+    );
     Ok(conn.query_row(&q, [table], |r| r.get::<_, i64>(0))? > 0)
 }
 
@@ -177,7 +179,10 @@ fn columns(conn: &Connection, table: &str) -> Result<Vec<(String, String)>> {
         Some((s, t)) => (quote_ident(s), t),
         None => ("main".to_string(), table),
     };
-    let mut stmt = conn.prepare(&format!("PRAGMA {schema}.table_info({})", quote_ident(table)))?;
+    let mut stmt = conn.prepare(&format!(
+        "PRAGMA {schema}.table_info({})",
+        quote_ident(table)
+    ))?;
     let rows = stmt
         .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -186,7 +191,10 @@ fn columns(conn: &Connection, table: &str) -> Result<Vec<(String, String)>> {
 
 fn create_bookkeeping(conn: &Connection, id_type: &str) -> Result<()> {
     // row_id takes the source id's declared type so joins compare like with like.
-    let id_type = if id_type.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ') {
+    let id_type = if id_type
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == ' ')
+    {
         id_type
     } else {
         ""
@@ -378,7 +386,9 @@ impl Store for SqliteStore {
                      RETURNING row_id"
                 ))?;
                 let ids = stmt
-                    .query_map(params![t + lease.as_secs_f64(), t, limit as i64], |r| r.get(0))?
+                    .query_map(params![t + lease.as_secs_f64(), t, limit as i64], |r| {
+                        r.get(0)
+                    })?
                     .collect::<rusqlite::Result<_>>()?;
                 ids
             };
@@ -392,10 +402,16 @@ impl Store for SqliteStore {
                     table = sql.table,
                     filter = sql.filter,
                 ))?;
-                let mut forget = tx.prepare_cached(&format!("DELETE FROM {QUEUE} WHERE row_id = ?1"))?;
+                let mut forget =
+                    tx.prepare_cached(&format!("DELETE FROM {QUEUE} WHERE row_id = ?1"))?;
                 for id in &ids {
                     let row = fetch
-                        .query_row([id], |r| Ok(ClaimedRow { id: r.get(0)?, text: r.get(1)? }))
+                        .query_row([id], |r| {
+                            Ok(ClaimedRow {
+                                id: r.get(0)?,
+                                text: r.get(1)?,
+                            })
+                        })
                         .optional()?;
                     match row {
                         Some(row) => rows.push(row),
