@@ -452,12 +452,14 @@ fn print_status(s: &Status) {
         "queue:     {} pending, {} leased, {} failed",
         s.queue.pending, s.queue.leased, s.queue.failed
     );
-    let per_min = &s.completions_per_minute;
-    if per_min.iter().any(|&n| n > 0) {
-        let recent: u64 = per_min.iter().sum();
+    if s.throughput_per_minute > 0.0 {
+        let eta = s
+            .eta_seconds
+            .map(|e| format!(", queue empty in ~{:.0}s", e))
+            .unwrap_or_default();
         println!(
-            "last 10 minutes: {recent} rows embedded ({:?} per minute)",
-            per_min
+            "rate:      {:.1} rows/min over the last 10 minutes {:?}{eta}",
+            s.throughput_per_minute, s.completions_per_minute
         );
     }
     let d = &s.drift;

@@ -120,6 +120,28 @@ pub struct Status {
     pub drift: Drift,
     /// Rows embedded in each of the last 10 minutes, oldest first.
     pub completions_per_minute: Vec<u64>,
+    /// Average rows embedded per minute over those 10 minutes.
+    pub throughput_per_minute: f64,
+    /// Seconds until the queue is empty at that rate (None when nothing is moving).
+    pub eta_seconds: Option<f64>,
+}
+
+impl Status {
+    /// Fills what follows from the counts: stale, coverage, throughput and ETA.
+    pub fn derive(&mut self) {
+        self.stale = self.total.saturating_sub(self.embedded + self.missing);
+        self.coverage = if self.total == 0 {
+            1.0
+        } else {
+            self.embedded as f64 / self.total as f64
+        };
+        let minutes = self.completions_per_minute.len().max(1) as f64;
+        self.throughput_per_minute =
+            self.completions_per_minute.iter().sum::<u64>() as f64 / minutes;
+        let left = (self.queue.pending + self.queue.leased) as f64;
+        self.eta_seconds =
+            (self.throughput_per_minute > 0.0).then(|| 60.0 * left / self.throughput_per_minute);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1717,12 +1717,6 @@ impl Store for PostgresStore {
                 }
             }
         }
-        st.stale = st.total - st.embedded - st.missing;
-        st.coverage = if st.total == 0 {
-            1.0
-        } else {
-            st.embedded as f64 / st.total as f64
-        };
         st.queue = QueueCounts {
             pending: queue_row.get::<_, i64>(0) as u64,
             leased: queue_row.get::<_, i64>(1) as u64,
@@ -1743,6 +1737,7 @@ impl Store for PostgresStore {
                 st.completions_per_minute[9 - ago as usize] = count as u64;
             }
         }
+        st.derive();
         Ok(st)
     }
 

@@ -616,26 +616,28 @@ impl Store for SqliteStore {
                     }
                 }
             }
-            let total = total as u64;
-            let embedded = embedded as u64;
-            let missing = missing as u64;
-            Ok(Status {
-                total,
-                embedded,
-                stale: total - embedded - missing,
-                missing,
+            let mut status = Status {
+                total: total as u64,
+                embedded: embedded as u64,
+                missing: missing as u64,
                 failed: failed as u64,
-                coverage: if total == 0 { 1.0 } else { embedded as f64 / total as f64 },
                 model: options.model_id.clone(),
                 failures,
-                queue: QueueCounts { pending: pending as u64, leased: leased as u64, failed: failed as u64 },
+                queue: QueueCounts {
+                    pending: pending as u64,
+                    leased: leased as u64,
+                    failed: failed as u64,
+                },
                 drift: Drift {
                     done_without_vector: done_without_vector as u64,
                     vector_without_state: vector_without_state as u64,
                     unqueued: unqueued as u64,
                 },
                 completions_per_minute,
-            })
+                ..Status::default()
+            };
+            status.derive();
+            Ok(status)
         })
         .await
     }
