@@ -86,63 +86,42 @@ fn serves_model(state: &AppState, model: &str) -> bool {
     model == state.config().embedder.model.trim() || model == state.embedder().model_id()
 }
 
-/// The inputs of a request, or the error to answer.
-#[allow(clippy::result_large_err)]
-fn inputs(body: &Value) -> Result<Vec<String>, Response> {
-    let texts: Vec<String> =
-        match body.get("input") {
-            None | Some(Value::Null) => {
-                return Err(invalid(
-                    "you must provide an 'input' parameter (a string or an array of strings)",
-                    Some("input"),
-                ))
-            }
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => {
-                let mut texts = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    match item {
-                        Value::String(s) => texts.push(s.clone()),
-                        Value::Number(_) | Value::Array(_) => return Err(invalid(
-                            "token arrays are not supported by this server: send the input as text",
-                            Some("input"),
-                        )),
-                        _ => {
-                            return Err(invalid(
-                                format!("'input[{i}]' must be a string"),
-                                Some("input"),
-                            ))
-                        }
-                    }
+/// The inputs of a request, or why they are refused (the error's `param` is `input`).
+fn inputs(body: &Value) -> Result<Vec<String>, String> {
+    const TOKEN_ARRAYS: &str =
+        "token arrays are not supported by this server: send the input as text";
+    let texts: Vec<String> = match body.get("input") {
+        None | Some(Value::Null) => {
+            return Err(
+                "you must provide an 'input' parameter (a string or an array of strings)".into(),
+            )
+        }
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => {
+            let mut texts = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Value::String(s) => texts.push(s.clone()),
+                    Value::Number(_) | Value::Array(_) => return Err(TOKEN_ARRAYS.into()),
+                    _ => return Err(format!("'input[{i}]' must be a string")),
                 }
-                texts
             }
-            Some(_) => {
-                return Err(invalid(
-                    "'input' must be a string or an array of strings",
-                    Some("input"),
-                ))
-            }
-        };
+            texts
+        }
+        Some(_) => return Err("'input' must be a string or an array of strings".into()),
+    };
     if texts.is_empty() {
-        return Err(invalid(
-            "'input' is empty: send at least one string",
-            Some("input"),
-        ));
+        return Err("'input' is empty: send at least one string".into());
     }
     if texts.len() > MAX_INPUTS {
-        return Err(invalid(
-            format!(
-                "'input' has {} items; at most {MAX_INPUTS} inputs per request",
-                texts.len()
-            ),
-            Some("input"),
+        return Err(format!(
+            "'input' has {} items; at most {MAX_INPUTS} inputs per request",
+            texts.len()
         ));
     }
     if let Some(i) = texts.iter().position(|t| t.trim().is_empty()) {
-        return Err(invalid(
-            format!("'input[{i}]' is empty: every input must contain text"),
-            Some("input"),
+        return Err(format!(
+            "'input[{i}]' is empty: every input must contain text"
         ));
     }
     Ok(texts)
@@ -191,7 +170,7 @@ pub(super) async fn embeddings(
     }
     let texts = match inputs(&body) {
         Ok(t) => t,
-        Err(r) => return r,
+        Err(message) => return invalid(message, Some("input")),
     };
     let base64 = match body.get("encoding_format") {
         None | Some(Value::Null) => false,

@@ -58,6 +58,9 @@ const FN_TAG: &str = "$vecsync_fn$";
 pub struct PostgresStore {
     pool: Pool,
     listener: tokio::sync::Mutex<Option<Listener>>,
+    /// Notifications counted when a `wait_for_work` last returned: one that arrived in
+    /// between (while the worker was claiming) wakes the next wait at once.
+    seen: std::sync::atomic::AtomicU64,
     names: Names,
     source: SourceConfig,
     options: StoreOptions,
@@ -733,6 +736,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             listener: tokio::sync::Mutex::new(None),
+            seen: std::sync::atomic::AtomicU64::new(0),
             names: Names::new(schema, source, &template),
             source: source.clone(),
             options,
@@ -1797,7 +1801,8 @@ impl Store for PostgresStore {
                         );
                     }
                     *guard = None;
-                    let notified = Arc::new(watch::channel(0u64).0);
+                    // Starts at the count already seen: only new notifications wake.
+                    let notified = Arc::new(watch::channel(self.seen.load(Ordering::SeqCst)).0);
                     let client =
                         self.pool
                             .spec
@@ -1819,8 +1824,16 @@ impl Store for PostgresStore {
                 }
             }
         };
-        // Any notification after subscribing (a burst counts once), or the timeout.
-        let _ = tokio::time::timeout_at(deadline, notified.changed()).await;
+        // A notification since the last wake-up, or the next one (a burst counts once),
+        // or the timeout.
+        let current = *notified.borrow_and_update();
+        if self.seen.swap(current, Ordering::SeqCst) != current {
+            return Ok(());
+        }
+        if let Ok(Ok(())) = tokio::time::timeout_at(deadline, notified.changed()).await {
+            self.seen
+                .store(*notified.borrow_and_update(), Ordering::SeqCst);
+        }
         Ok(())
     }
 
