@@ -198,7 +198,7 @@ impl Config {
             let msg = e.message().trim().to_string();
             let line = e
                 .span()
-                .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             match line {
                 Some(l) => ConfigError(format!("{origin}:{l}: {msg}")),
                 None => ConfigError(format!("{origin}: {msg}")),

@@ -79,9 +79,9 @@ pub struct FailedRow {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct QueueCounts {
-    /// Waiting to be claimed (includes rows waiting for a retry).
+    /// Waiting to be claimed.
     pub pending: u64,
-    /// Claimed by a worker whose lease has not expired.
+    /// Claimed by a worker whose lease has not expired, or waiting out a retry backoff.
     pub leased: u64,
     pub failed: u64,
 }
