@@ -23,4 +23,4 @@ python3 -c "import openai" 2>/dev/null || python3 -m pip install --quiet openai
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 # Benches are not run here (`make bench`); tests share two cores, so keep threads modest.
-cargo test -- --test-threads "${VECSYNC_TEST_THREADS:-4}"
+cargo test --no-fail-fast -- --test-threads "${VECSYNC_TEST_THREADS:-4}"
