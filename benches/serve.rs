@@ -12,7 +12,6 @@
 //! `VECSYNC_BENCH_QUERIES` (300), `VECSYNC_BENCH_PG` (1; 0 skips PostgreSQL).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::path::PathBuf;

@@ -47,6 +47,7 @@ BASELINE="$baseline" THREADS="$THREADS" BATCH="$BATCH" REPEAT="$REPEAT" OUT="$ou
     "$VENV/bin/python" - <<'EOF'
 import importlib.util, json, os, sys, tempfile, time
 
+sys.dont_write_bytecode = True  # no scripts/__pycache__ from importing the reference script
 root = os.getcwd()
 spec = importlib.util.spec_from_file_location("ref", os.path.join(root, "scripts/make-reference-vectors.py"))
 ref = importlib.util.module_from_spec(spec)

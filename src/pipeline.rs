@@ -213,20 +213,33 @@ async fn worker(shared: Arc<Shared>) -> Result<()> {
         if shared.cancel.is_cancelled() {
             return Ok(());
         }
+        // Reserve rows before claiming so that concurrent workers never claim more than
+        // `limit` between them; what a claim does not use is given back.
         let want = match opts.limit {
             Some(limit) => {
-                let taken = shared.claimed.load(Ordering::SeqCst);
-                if taken >= limit {
-                    return Ok(());
+                let reserve =
+                    shared
+                        .claimed
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |taken| {
+                            (taken < limit)
+                                .then(|| taken + (limit - taken).min(opts.claim_size as u64))
+                        });
+                match reserve {
+                    Ok(taken) => (limit - taken).min(opts.claim_size as u64) as usize,
+                    Err(_) => return Ok(()),
                 }
-                opts.claim_size.min((limit - taken) as usize)
             }
             None => opts.claim_size,
         };
-        let rows = retry_store(&shared.cancel, &shared.on_event, || {
+        let claimed = retry_store(&shared.cancel, &shared.on_event, || {
             shared.store.claim(want, opts.lease)
         })
-        .await?;
+        .await;
+        let unused = want - claimed.as_ref().map_or(0, |rows| rows.len());
+        if opts.limit.is_some() && unused > 0 {
+            shared.claimed.fetch_sub(unused as u64, Ordering::SeqCst);
+        }
+        let rows = claimed?;
         if rows.is_empty() {
             match opts.mode {
                 Mode::Drain => return Ok(()),
@@ -244,9 +257,6 @@ async fn worker(shared: Arc<Shared>) -> Result<()> {
                 }
             }
         }
-        shared
-            .claimed
-            .fetch_add(rows.len() as u64, Ordering::SeqCst);
         process(&shared, rows).await?;
     }
 }

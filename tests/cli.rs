@@ -236,3 +236,21 @@ fn sqlite_backfill_survives_kill_9() {
     let expected = format!("embedded {} rows", 20_000 - before);
     assert!(out.contains(&expected), "{out} (expected {expected})");
 }
+
+/// `--limit` is exact even with several batches in flight.
+#[test]
+fn backfill_limit_is_exact_with_concurrency() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(&dir.path().join("jobs.db"), 100);
+    write_config(
+        dir.path(),
+        "database_url = \"sqlite://jobs.db\"\n[embedder]\nprovider = \"fake\"\ndimensions = 8\n[worker]\nclaim_size = 25\n",
+    );
+    let out = ok(&vecsync(
+        dir.path(),
+        &["backfill", "--limit", "30", "--concurrency", "3"],
+    ));
+    assert!(out.contains("embedded 30 rows"), "{out}");
+    let status = json(&vecsync(dir.path(), &["status", "--json"]));
+    assert_eq!(status["embedded"], 30);
+}

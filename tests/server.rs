@@ -258,9 +258,10 @@ async fn cron_route_processes_exactly_limit_rows_and_reports_remaining() {
         assert_eq!(status, 400, "{bad}: {body}");
         assert!(body["error"].as_str().unwrap().contains("limit"), "{body}");
     }
-    // POST only: a GET does no work.
-    let (status, _) = get(&server, "/api/process-embedding-queue").await;
-    assert_eq!(status, 405);
+    // GET works too (cron schedulers such as Vercel's send GET).
+    let (status, body) = get_json(&server, "/api/process-embedding-queue").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["processed"], 0, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,6 @@
 //! The JSON API, health checks and the metrics endpoint.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{RawQuery, State};
@@ -10,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use super::{AppState, MeteredStore};
+use super::AppState;
 use crate::embed::EmbedError;
 use crate::pipeline::{self, Mode, RunOptions};
 
@@ -77,13 +76,7 @@ pub(super) async fn process_queue(
     };
     let started = Instant::now();
     let embedder = state.embedder();
-    // The pipeline's own `limit` is checked before each claim; with several batches in
-    // flight two claims can pass that check together. The budget makes it exact.
-    let store = Arc::new(MeteredStore::with_budget(
-        state.inner.raw_store.clone(),
-        state.inner.metrics.clone(),
-        limit,
-    ));
+    let store = state.store();
     let mut options = RunOptions::new(
         state.config(),
         Mode::Drain,

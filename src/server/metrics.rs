@@ -11,7 +11,6 @@
 //! - `store.status()` and `embedder.usage()`, read again on each scrape (gauges, and
 //!   counters set to the embedder's own running totals).
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -323,31 +322,16 @@ fn failure_counter<'a>(m: &'a Metrics, f: &Failure) -> &'a Counter {
     }
 }
 
-/// The server's view of the store: every call goes to the real store; failures are
-/// counted by reason, and an optional claim budget makes a run stop after exactly
-/// `limit` rows however many batches are in flight.
+/// The server's view of the store: every call goes to the real store, and failures are
+/// counted by reason.
 pub struct MeteredStore {
     inner: Arc<dyn Store>,
     metrics: Arc<Metrics>,
-    budget: Option<AtomicU64>,
 }
 
 impl MeteredStore {
     pub fn new(inner: Arc<dyn Store>, metrics: Arc<Metrics>) -> MeteredStore {
-        MeteredStore {
-            inner,
-            metrics,
-            budget: None,
-        }
-    }
-
-    /// The same store for one run that may claim at most `rows` rows in total.
-    pub fn with_budget(inner: Arc<dyn Store>, metrics: Arc<Metrics>, rows: u64) -> MeteredStore {
-        MeteredStore {
-            inner,
-            metrics,
-            budget: Some(AtomicU64::new(rows)),
-        }
+        MeteredStore { inner, metrics }
     }
 }
 
@@ -374,25 +358,7 @@ impl Store for MeteredStore {
     }
 
     async fn claim(&self, limit: usize, lease: Duration) -> Result<Vec<ClaimedRow>> {
-        let Some(budget) = &self.budget else {
-            return self.inner.claim(limit, lease).await;
-        };
-        // Reserve before claiming, so concurrent workers never claim more than the budget.
-        let want = limit as u64;
-        let reserved = match budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-            Some(left - left.min(want))
-        }) {
-            Ok(left) | Err(left) => left.min(want),
-        };
-        if reserved == 0 {
-            return Ok(Vec::new());
-        }
-        let result = self.inner.claim(reserved as usize, lease).await;
-        let got = result.as_ref().map_or(0, |rows| rows.len() as u64);
-        if got < reserved {
-            budget.fetch_add(reserved - got, Ordering::SeqCst);
-        }
-        result
+        self.inner.claim(limit, lease).await
     }
 
     async fn complete(&self, done: &[Completion], failed: &[Failure]) -> Result<WriteOutcome> {

@@ -72,8 +72,6 @@ struct Inner {
     config: Config,
     /// The real store wrapped in [`MeteredStore`].
     store: Arc<dyn Store>,
-    /// The real store, for runs that wrap it with a claim budget.
-    raw_store: Arc<dyn Store>,
     embedder: Arc<dyn Embedder>,
     secret: Option<Secret>,
     redactor: Redactor,
@@ -111,8 +109,7 @@ impl AppState {
         let redactor = Redactor::new(&config, secret.as_ref());
         AppState {
             inner: Arc::new(Inner {
-                store: Arc::new(MeteredStore::new(store.clone(), metrics.clone())),
-                raw_store: store,
+                store: Arc::new(MeteredStore::new(store, metrics.clone())),
                 config,
                 embedder,
                 secret,
@@ -266,7 +263,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(api::metrics))
         .route("/api/status", get(api::status))
         .route("/api/search", get(api::search))
-        .route("/api/process-embedding-queue", post(api::process_queue))
+        // POST per the original route; GET too, since Vercel-style cron schedulers send GET.
+        .route(
+            "/api/process-embedding-queue",
+            post(api::process_queue).get(api::process_queue),
+        )
         .route(
             "/v1/embeddings",
             post(openai::embeddings).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
