@@ -28,10 +28,13 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pg_root="$repo_root/.pg"
 dist="$pg_root/dist"
 bin="$dist/pgserver/pginstall/bin"
-data="$pg_root/data"
-sock="$pg_root/sock"
-log="$pg_root/postgres.log"
-pwfile="$pg_root/password"
+# Data, socket, log and password of this server; VECSYNC_PG_STATE_DIR gives a second,
+# private server (tests that restart PostgreSQL) that shares the binaries.
+state="${VECSYNC_PG_STATE_DIR:-$pg_root}"
+data="$state/data"
+sock="$state/sock"
+log="$state/postgres.log"
+pwfile="$state/password"
 
 say() { echo "start-postgres: $*"; }
 die() {
@@ -41,8 +44,8 @@ die() {
 
 [[ "$PORT" =~ ^[0-9]+$ ]] && ((PORT > 0 && PORT < 65536)) || die "VECSYNC_PG_PORT must be a port number, got '$PORT'"
 
-mkdir -p "$pg_root"
-chmod 755 "$pg_root"
+mkdir -p "$pg_root" "$state"
+chmod 755 "$pg_root" "$state"
 
 # One start at a time (parallel test processes all call this script).
 if command -v flock >/dev/null 2>&1; then
@@ -101,13 +104,14 @@ if [[ "$(id -u)" == 0 ]]; then
     fi
     as_pg() { runuser -u "$OS_USER" -- "$@"; }
     # Every directory above the data directory must be traversable by that user.
-    d="$pg_root"
-    while [[ "$d" != "/" ]]; do
-        if ! as_pg test -x "$d"; then
-            say "allowing $OS_USER to traverse $d (chmod o+x)"
-            chmod o+x "$d"
-        fi
-        d="$(dirname "$d")"
+    for d in "$pg_root" "$state"; do
+        while [[ "$d" != "/" ]]; do
+            if ! as_pg test -x "$d"; then
+                say "allowing $OS_USER to traverse $d (chmod o+x)"
+                chmod o+x "$d"
+            fi
+            d="$(dirname "$d")"
+        done
     done
 else
     as_pg() { "$@"; }
@@ -126,13 +130,13 @@ if [[ ! -f "$data/PG_VERSION" ]]; then
     mkdir -p "$data"
     chmod 700 "$data"
     [[ "$(id -u)" == 0 ]] && chown "$OS_USER" "$data"
-    initpw="$(mktemp "$pg_root/.initpw.XXXXXX")"
+    initpw="$(mktemp "$state/.initpw.XXXXXX")"
     printf '%s\n' "$password" >"$initpw"
     [[ "$(id -u)" == 0 ]] && chown "$OS_USER" "$initpw"
     if ! as_pg "$bin/initdb" -D "$data" -U "$DB_USER" --pwfile="$initpw" --auth=scram-sha-256 \
-        -E UTF8 --no-locale --no-data-checksums >"$pg_root/initdb.log" 2>&1; then
+        -E UTF8 --no-locale --no-data-checksums >"$state/initdb.log" 2>&1; then
         rm -f "$initpw"
-        cat "$pg_root/initdb.log"
+        cat "$state/initdb.log"
         rm -rf "$data"
         die "initdb failed (log above)"
     fi

@@ -8,7 +8,7 @@ OS_USER="${VECSYNC_PG_OS_USER:-vecsyncpg}"
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pg_root="$repo_root/.pg"
 bin="$pg_root/dist/pgserver/pginstall/bin"
-data="$pg_root/data"
+data="${VECSYNC_PG_STATE_DIR:-$pg_root}/data"
 
 if [[ ! -x "$bin/pg_ctl" || ! -f "$data/PG_VERSION" ]]; then
     echo "stop-postgres: no server set up in $pg_root" >&2

@@ -550,3 +550,152 @@ async fn bad_configuration_and_secrets() {
         .iter()
         .any(|r| r.key.as_deref() == Some(API_KEY)));
 }
+
+/// A private PostgreSQL (own data directory and port) that a test may restart; stopped
+/// when dropped.
+struct PrivateServer {
+    state: tempfile::TempDir,
+    port: u16,
+}
+
+impl PrivateServer {
+    fn script(&self, name: &str) -> Output {
+        Command::new("bash")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/").to_string() + name)
+            .env("VECSYNC_PG_STATE_DIR", self.state.path())
+            .env("VECSYNC_PG_PORT", self.port.to_string())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn start(&self) -> String {
+        let out = self.script("start-postgres.sh");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn stop(&self) {
+        let out = self.script("stop-postgres.sh");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        let _ = self.script("stop-postgres.sh");
+    }
+}
+
+/// Scenario 2: PostgreSQL restarts twice during a backfill; the backfill reconnects with
+/// backoff, says so, and finishes at 100% with nothing stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_restart_during_backfill() {
+    let rows = 4_000;
+    let server = PrivateServer {
+        state: tempfile::tempdir().unwrap(),
+        port: 55_400 + (std::process::id() % 90) as u16,
+    };
+    let url = server.start();
+    let client = common::postgres::connect(&url).await;
+    client
+        .batch_execute(&common::postgres::jobs_table_sql(DIMS))
+        .await
+        .unwrap();
+    let postings = vecsync::demo::generate(rows, vecsync::demo::DEFAULT_SEED);
+    common::postgres::insert_postings(&client, &postings).await;
+    drop(client);
+    let mock = MockOpenAi::start(Knobs {
+        latency: Duration::from_millis(100),
+        dims: DIMS,
+        ..Knobs::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("vecsync.toml"),
+        format!(
+            "database_url = \"{url}\"\n[embedder]\nprovider = \"openai\"\nmodel = \"mock-embed\"\n\
+             base_url = \"{}\"\ndimensions = {DIMS}\nmax_inputs_per_request = 32\n\
+             [worker]\nclaim_size = 32\nlease_seconds = 3\n",
+            mock.base_url()
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let backfill = command(dir.path(), &["backfill"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        server.stop();
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        server.start();
+    }
+    let out = backfill.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("retrying"),
+        "no reconnect was logged: {stderr}"
+    );
+    let password = url::Url::parse(&url)
+        .unwrap()
+        .password()
+        .unwrap()
+        .to_string();
+    assert_no_secret("logs", &stderr, &[password.as_str()]);
+    let client = common::postgres::connect(&url).await;
+    let missing: i64 = client
+        .query_one("SELECT count(*) FROM jobs WHERE embedding IS NULL", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let failed: i64 = client
+        .query_one(
+            "SELECT count(*) FROM vecsync.queue WHERE status = 'failed'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    // Every vector belongs to its row's text.
+    let mut stale = 0;
+    for r in client
+        .query(
+            "SELECT title, company, location, description, embedding FROM jobs",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        let text = format!(
+            "{} at {}\n{}\n\n{}",
+            r.get::<_, String>(0),
+            r.get::<_, String>(1),
+            r.get::<_, String>(2),
+            r.get::<_, String>(3)
+        );
+        let v: pgvector::Vector = r.get(4);
+        let want = MockOpenAi::vector(&text, DIMS);
+        let dot: f32 = want.iter().zip(v.as_slice()).map(|(a, b)| a * b).sum();
+        if dot < 0.9999 {
+            stale += 1;
+        }
+    }
+    println!(
+        "database restart: 2 restarts survived, {rows} rows in {:.1?}, {missing} missing, {failed} failed, {stale} stale",
+        started.elapsed()
+    );
+    assert_eq!((missing, failed, stale), (0, 0, 0));
+}
