@@ -18,5 +18,6 @@ pub mod demo;
 pub mod embed;
 pub mod pipeline;
 pub mod server;
+pub mod signal;
 pub mod store;
 pub mod template;

@@ -344,7 +344,10 @@ async fn process(
     concurrency: Option<usize>,
 ) -> Result<pipeline::Summary> {
     let cancel = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(cancel.clone()));
+    tokio::spawn(crate::signal::cancel_on_signal(
+        cancel.clone(),
+        "stopping: finishing the batches in flight…",
+    ));
     let mut options = RunOptions::new(config, mode, embedder.suggested_concurrency());
     options.limit = limit;
     if let Some(n) = concurrency {
@@ -355,24 +358,6 @@ async fn process(
     let result = pipeline::run(store, embedder, options, cancel, move |e| p.handle(e)).await;
     progress.finish();
     result
-}
-
-async fn cancel_on_signal(cancel: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            return;
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
-    eprintln!("stopping: finishing the batches in flight…");
-    cancel.cancel();
 }
 
 async fn embed_texts(

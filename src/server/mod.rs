@@ -332,7 +332,10 @@ pub async fn serve(config: Config, bind: &str, work: bool) -> Result<()> {
     );
 
     let shutdown = state.shutdown_token();
-    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    tokio::spawn(crate::signal::cancel_on_signal(
+        shutdown.clone(),
+        "vecsync serve: stopping (finishing the batches in flight)…",
+    ));
     let upkeep = tokio::spawn({
         let state = state.clone();
         let shutdown = shutdown.clone();
@@ -358,28 +361,6 @@ pub async fn serve(config: Config, bind: &str, work: bool) -> Result<()> {
     server.context("HTTP server")?;
     eprintln!("vecsync serve: stopped");
     Ok(())
-}
-
-async fn cancel_on_signal(cancel: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            return;
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-            _ = cancel.cancelled() => return,
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = cancel.cancelled() => return,
-    }
-    eprintln!("vecsync serve: stopping (finishing the batches in flight)…");
-    cancel.cancel();
 }
 
 /// The background worker of `serve --work`: `pipeline::run` in follow mode until
