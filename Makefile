@@ -29,3 +29,4 @@ bench: model
 	scripts/bench-local-model.sh
 	$(CARGO) bench --bench write_path
 	$(CARGO) bench --bench openai_backfill
+	$(CARGO) bench --bench serve
