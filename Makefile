@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: demo test lint model postgres build bench clean-pg
+.PHONY: demo test lint model postgres build bench
 
 demo: model
 	$(CARGO) build --release
