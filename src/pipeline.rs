@@ -373,6 +373,7 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
     let embed_time = embed_started.elapsed();
 
     let write_started = Instant::now();
+    // Not tied to `cancel`: a stop request still writes the batch it already embedded.
     let outcome = retry_store(&CancellationToken::new(), &shared.on_event, || {
         shared.store.complete(&done, &failed)
     })
