@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::embed::{EmbedError, Embedder, Usage};
-use crate::store::{ClaimedRow, Completion, Failure, Store, WriteOutcome};
+use crate::store::{ClaimedRow, Completion, Failure, Store, UsageTotals, WriteOutcome};
 use crate::template::{text_hash, Template};
 
 #[derive(Debug, Clone)]
@@ -148,6 +148,8 @@ struct Shared {
     claimed: AtomicU64,
     totals: Mutex<Summary>,
     cache: Mutex<DedupCache>,
+    /// Embedder usage already added to the store's totals.
+    recorded_usage: Mutex<Usage>,
     on_event: Box<dyn Fn(Event) + Send + Sync>,
 }
 
@@ -177,6 +179,7 @@ pub async fn run(
         cancel,
         claimed: AtomicU64::new(0),
         totals: Mutex::new(Summary::default()),
+        recorded_usage: Mutex::new(Usage::default()),
         on_event: Box::new(on_event),
     });
     let workers: Vec<_> = (0..options.concurrency.max(1))
@@ -396,7 +399,32 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
         t.tokens_saved += report.tokens_saved;
     }
     (shared.on_event)(Event::Batch(report));
+    record_usage(shared).await;
     Ok(())
+}
+
+/// Adds what the embedder used since the last call to the store's usage totals, so that
+/// `status` can report tokens and cost across runs. Losing a record is not worth failing
+/// a batch over: it is logged.
+async fn record_usage(shared: &Shared) {
+    let now = shared.embedder.usage();
+    let delta = {
+        let mut last = shared.recorded_usage.lock().unwrap();
+        let delta = UsageTotals {
+            requests: now.requests.saturating_sub(last.requests),
+            tokens: now.tokens.saturating_sub(last.tokens),
+            cost: (now.cost.unwrap_or(0.0) - last.cost.unwrap_or(0.0)).max(0.0),
+        };
+        if delta.requests == 0 && delta.tokens == 0 {
+            return;
+        }
+        *last = now;
+        delta
+    };
+    let model = shared.embedder.model_id();
+    if let Err(e) = shared.store.record_usage(model, &delta).await {
+        tracing::warn!("could not record provider usage: {e:#}");
+    }
 }
 
 fn fail_all(

@@ -547,6 +547,14 @@ async fn bad_configuration_and_secrets() {
         assert_no_secret("status", &String::from_utf8_lossy(&out.stdout), &secrets);
         assert_no_secret("status", &String::from_utf8_lossy(&out.stderr), &secrets);
     }
+    // Provider usage is recorded and reported by status.
+    let status: serde_json::Value =
+        serde_json::from_slice(&run(dir.path(), &["status", "--json"]).stdout).unwrap();
+    assert!(status["usage"]["tokens"].as_u64().unwrap() > 0, "{status}");
+    assert!(
+        status["usage"]["requests"].as_u64().unwrap() > 0,
+        "{status}"
+    );
     // The key really was sent (so the check above means something).
     assert!(mock
         .requests()

@@ -589,6 +589,9 @@ impl Store for DownStore {
     async fn release(&self, _: &[RowId]) -> anyhow::Result<()> {
         Err(anyhow!("connection refused"))
     }
+    async fn record_usage(&self, _: &str, _: &vecsync::store::UsageTotals) -> anyhow::Result<()> {
+        Err(anyhow!("connection refused"))
+    }
     async fn retry_failed(&self) -> anyhow::Result<u64> {
         Err(anyhow!("connection refused"))
     }

@@ -98,6 +98,10 @@ macro_rules! conformance {
                 checks::search_ranks_by_cosine_with_display_fields(&$make(40).await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn usage_totals_add_up() {
+                checks::usage_totals_add_up(&$make(3).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn setup_errors_name_the_setting() {
                 checks::setup_errors_name_the_setting(&$make(5).await).await
             }
@@ -418,6 +422,22 @@ mod checks {
             assert!(h.fields.contains_key("company"));
         }
         assert_eq!(fake.dimensions(), DIMS);
+    }
+
+    pub async fn usage_totals_add_up(db: &dyn TestDb) {
+        let store = open(db).await;
+        store.prepare(DIMS).await.unwrap();
+        assert_eq!(store.status().await.unwrap().usage, Default::default());
+        for (requests, tokens, cost) in [(2, 1000, 0.5), (1, 234, 0.25)] {
+            let usage = vecsync::store::UsageTotals {
+                requests,
+                tokens,
+                cost,
+            };
+            store.record_usage("m", &usage).await.unwrap();
+        }
+        let u = store.status().await.unwrap().usage;
+        assert_eq!((u.requests, u.tokens, u.cost), (3, 1234, 0.75));
     }
 
     pub async fn setup_errors_name_the_setting(db: &dyn TestDb) {

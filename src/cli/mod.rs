@@ -447,6 +447,12 @@ fn print_status(s: &Status) {
             s.throughput_per_minute, s.completions_per_minute
         );
     }
+    if s.usage.tokens > 0 {
+        println!(
+            "provider:  {} requests, {} tokens, ${:.4} recorded so far",
+            s.usage.requests, s.usage.tokens, s.usage.cost
+        );
+    }
     let d = &s.drift;
     if d.done_without_vector + d.vector_without_state + d.unqueued > 0 {
         println!(

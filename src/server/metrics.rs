@@ -371,6 +371,10 @@ impl Store for MeteredStore {
         self.inner.release(ids).await
     }
 
+    async fn record_usage(&self, model: &str, usage: &crate::store::UsageTotals) -> Result<()> {
+        self.inner.record_usage(model, usage).await
+    }
+
     async fn retry_failed(&self) -> Result<u64> {
         self.inner.retry_failed().await
     }

@@ -124,6 +124,17 @@ pub struct Status {
     pub throughput_per_minute: f64,
     /// Seconds until the queue is empty at that rate (None when nothing is moving).
     pub eta_seconds: Option<f64>,
+    /// Provider usage recorded by every run so far (all models).
+    pub usage: UsageTotals,
+}
+
+/// Provider usage, as recorded by runs ([`Store::record_usage`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct UsageTotals {
+    pub requests: u64,
+    pub tokens: u64,
+    /// US dollars, for providers with a known price.
+    pub cost: f64,
 }
 
 impl Status {
@@ -197,6 +208,9 @@ pub trait Store: Send + Sync {
         tokio::time::sleep(timeout).await;
         Ok(())
     }
+
+    /// Adds provider usage (requests, tokens, cost) to the totals `status` reports.
+    async fn record_usage(&self, model: &str, usage: &UsageTotals) -> Result<()>;
 
     /// Queues the rows found by [`Status::drift`]'s `unqueued` and clears state that
     /// claims a vector the table does not have; returns how many rows were requeued.

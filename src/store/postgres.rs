@@ -51,7 +51,7 @@ const ENQUEUE_CHUNK: i64 = 10_000;
 /// retries store calls with its own, longer budget).
 const RECONNECT_BUDGET: Duration = Duration::from_secs(5);
 /// Version of the objects [`Store::init`] installs; see [`MIGRATIONS`].
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 /// Dollar-quote tag of generated function bodies.
 const FN_TAG: &str = "$vecsync_fn$";
 
@@ -76,6 +76,7 @@ struct Names {
     qs: String,
     queue: String,
     state: String,
+    usage: String,
     meta: String,
     migrations: String,
     /// `NOTIFY` channel (raw; quoted where used as an identifier).
@@ -126,6 +127,7 @@ impl Names {
             schema: schema.to_string(),
             queue: format!("{qs}.queue"),
             state: format!("{qs}.state"),
+            usage: format!("{qs}.usage"),
             meta: format!("{qs}.meta"),
             migrations: format!("{qs}.migrations"),
             qs,
@@ -885,10 +887,11 @@ impl PostgresStore {
     fn migrations(&self, shape: &Shape) -> Vec<(i32, String)> {
         let n = &self.names;
         let id_type = &shape.id_type;
-        vec![(
-            1,
-            format!(
-                "CREATE TABLE {queue} (
+        vec![
+            (
+                1,
+                format!(
+                    "CREATE TABLE {queue} (
                     row_id {id_type} PRIMARY KEY,
                     status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'failed')),
                     enqueued_at timestamptz NOT NULL DEFAULT now(),
@@ -918,11 +921,25 @@ impl PostgresStore {
                     installed_at timestamptz NOT NULL DEFAULT now(),
                     updated_at timestamptz NOT NULL DEFAULT now()
                  );",
-                queue = n.queue,
-                state = n.state,
-                meta = n.meta,
+                    queue = n.queue,
+                    state = n.state,
+                    meta = n.meta,
+                ),
             ),
-        )]
+            (
+                2,
+                format!(
+                    "CREATE TABLE {usage} (
+                    recorded_at timestamptz NOT NULL DEFAULT now(),
+                    model text NOT NULL,
+                    requests bigint NOT NULL,
+                    tokens bigint NOT NULL,
+                    cost double precision NOT NULL
+                 );",
+                    usage = n.usage,
+                ),
+            ),
+        ]
     }
 
     /// The trigger functions and triggers for the current config and table shape.
@@ -1049,7 +1066,7 @@ CREATE TRIGGER {t_trunc} AFTER TRUNCATE ON {table}
         (SELECT format('relation %I', c.relname) FROM pg_class c
            JOIN pg_namespace ns ON ns.oid = c.relnamespace
           WHERE ns.nspname = $1::text AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-            AND c.relname NOT IN ('queue', 'state', 'meta', 'migrations')
+            AND c.relname NOT IN ('queue', 'state', 'meta', 'migrations', 'usage')
           LIMIT 1),
         (SELECT format('function %I', p.proname) FROM pg_proc p
            JOIN pg_namespace ns ON ns.oid = p.pronamespace
@@ -1630,6 +1647,25 @@ impl Store for PostgresStore {
         Ok(n)
     }
 
+    async fn record_usage(&self, model: &str, usage: &UsageTotals) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO {} (model, requests, tokens, cost) VALUES ($1, $2, $3, $4)",
+            self.names.usage
+        );
+        let mut c = self.pool.get().await?;
+        c.execute(
+            &sql,
+            &[
+                &model,
+                &(usage.requests as i64),
+                &(usage.tokens as i64),
+                &usage.cost,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn status(&self) -> Result<Status> {
         let n = &self.names;
         // One pass over the source: each row falls in one category; md5 of the text is
@@ -1674,7 +1710,14 @@ impl Store for PostgresStore {
         let s_queue = c.prepare(&queue).await?;
         let s_failures = c.prepare(&failures).await?;
         let s_per_minute = c.prepare(&per_minute).await?;
-        // One snapshot for all counts; the four queries are pipelined.
+        let s_usage = c
+            .prepare(&format!(
+                "SELECT coalesce(sum(requests), 0)::bigint, coalesce(sum(tokens), 0)::bigint,
+                        coalesce(sum(cost), 0)::float8 FROM {}",
+                n.usage
+            ))
+            .await?;
+        // One snapshot for all counts; the queries are pipelined.
         let tx = c
             .client
             .build_transaction()
@@ -1685,11 +1728,12 @@ impl Store for PostgresStore {
             .pg()?;
         let model: [&(dyn ToSql + Sync); 1] = [&self.options.model_id];
         let none: [&(dyn ToSql + Sync); 0] = [];
-        let (cat_rows, queue_row, failure_rows, minute_rows) = futures::try_join!(
+        let (cat_rows, queue_row, failure_rows, minute_rows, usage_row) = futures::try_join!(
             tx.query(&s_categories, &model),
             tx.query_one(&s_queue, &none),
             tx.query(&s_failures, &none),
             tx.query(&s_per_minute, &none),
+            tx.query_one(&s_usage, &none),
         )
         .pg()?;
         tx.commit().await.pg()?;
@@ -1697,6 +1741,11 @@ impl Store for PostgresStore {
         let mut st = Status {
             model: self.options.model_id.clone(),
             completions_per_minute: vec![0; 10],
+            usage: UsageTotals {
+                requests: usage_row.get::<_, i64>(0) as u64,
+                tokens: usage_row.get::<_, i64>(1) as u64,
+                cost: usage_row.get(2),
+            },
             ..Status::default()
         };
         for r in &cat_rows {

@@ -44,6 +44,7 @@ struct Sql {
 
 const QUEUE: &str = "vecsync_queue";
 const STATE: &str = "vecsync_state";
+const USAGE: &str = "vecsync_usage";
 
 fn now() -> f64 {
     SystemTime::now()
@@ -216,7 +217,14 @@ fn create_bookkeeping(conn: &Connection, id_type: &str) -> Result<()> {
             model TEXT NOT NULL,
             embedded_at REAL NOT NULL
          );
-         CREATE INDEX IF NOT EXISTS {STATE}_embedded_at ON {STATE} (embedded_at);"
+         CREATE INDEX IF NOT EXISTS {STATE}_embedded_at ON {STATE} (embedded_at);
+         CREATE TABLE IF NOT EXISTS {USAGE} (
+            recorded_at REAL NOT NULL,
+            model TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            tokens INTEGER NOT NULL,
+            cost REAL NOT NULL
+         );"
     ))?;
     Ok(())
 }
@@ -246,7 +254,7 @@ impl Store for SqliteStore {
     async fn uninstall(&self) -> Result<()> {
         self.with_conn(|conn, _, _| {
             conn.execute_batch(&format!(
-                "DROP TABLE IF EXISTS {QUEUE}; DROP TABLE IF EXISTS {STATE};"
+                "DROP TABLE IF EXISTS {QUEUE}; DROP TABLE IF EXISTS {STATE}; DROP TABLE IF EXISTS {USAGE};"
             ))?;
             Ok(())
         })
@@ -616,7 +624,19 @@ impl Store for SqliteStore {
                     }
                 }
             }
+            let usage = conn.query_row(
+                &format!("SELECT coalesce(sum(requests), 0), coalesce(sum(tokens), 0), coalesce(sum(cost), 0) FROM {USAGE}"),
+                [],
+                |r| {
+                    Ok(UsageTotals {
+                        requests: r.get::<_, i64>(0)? as u64,
+                        tokens: r.get::<_, i64>(1)? as u64,
+                        cost: r.get(2)?,
+                    })
+                },
+            )?;
             let mut status = Status {
+                usage,
                 total: total as u64,
                 embedded: embedded as u64,
                 missing: missing as u64,
@@ -683,6 +703,18 @@ impl Store for SqliteStore {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(hits)
+        })
+        .await
+    }
+
+    async fn record_usage(&self, model: &str, usage: &UsageTotals) -> Result<()> {
+        let (model, usage) = (model.to_string(), usage.clone());
+        self.with_conn(move |conn, _, _| {
+            conn.execute(
+                &format!("INSERT INTO {USAGE} (recorded_at, model, requests, tokens, cost) VALUES (?1, ?2, ?3, ?4, ?5)"),
+                params![now(), model, usage.requests as i64, usage.tokens as i64, usage.cost],
+            )?;
+            Ok(())
         })
         .await
     }
