@@ -12,6 +12,8 @@ mkdir -p test-output
 # tests/browser.rs drives Debian's headless Chromium against the status page.
 if ! command -v chromium >/dev/null 2>&1; then
     if [[ $(id -u) == 0 ]]; then
+        # A fresh machine may have no package lists yet.
+        apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
     else
         echo "test.sh: tests/browser.rs needs chromium: sudo apt-get install -y chromium" >&2
