@@ -14,7 +14,6 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,15 +28,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn model_dir() -> PathBuf {
-    std::env::var_os("VECSYNC_MODEL_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2")
-        })
 }
 
 /// Serves `state` on 127.0.0.1:0; returns the base URL.
@@ -197,7 +187,7 @@ async fn main() {
     let db = common::sqlite_db_dims(1, 384);
     bench_embeddings("fake, 384 dims", db.config(), 5).await;
 
-    let dir = model_dir();
+    let dir = common::model_dir();
     if dir.join("model.safetensors").exists() {
         let db = common::sqlite_db_dims(1, 384);
         let mut config = db.config();

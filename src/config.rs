@@ -211,44 +211,41 @@ impl Config {
     pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
         // .env first so that DATABASE_URL etc. can come from it; real env vars win.
         let _ = dotenvy::dotenv();
-        let mut config = match path {
+        let file = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+        };
+        let mut config = match file {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| {
+                let text = std::fs::read_to_string(&p).map_err(|e| {
                     ConfigError(format!("cannot read config file {}: {e}", p.display()))
                 })?;
                 Config::from_toml(&text, &p.display().to_string())?
             }
-            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
-                let text = std::fs::read_to_string(DEFAULT_CONFIG_FILE).map_err(|e| {
-                    ConfigError(format!(
-                        "cannot read config file {DEFAULT_CONFIG_FILE}: {e}"
-                    ))
-                })?;
-                Config::from_toml(&text, DEFAULT_CONFIG_FILE)?
-            }
             None => Config::default(),
         };
-        if let Ok(url) = std::env::var("DATABASE_URL") {
-            if !url.is_empty() {
-                config.database_url = url;
-            }
-        }
-        if let Some(dir) = std::env::var_os("VECSYNC_MODEL_DIR") {
-            if !dir.is_empty() {
-                config.embedder.model_dir = Some(PathBuf::from(dir));
-            }
+        if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            config.database_url = url;
         }
         if let Some(url) = &overrides.database_url {
             config.database_url = url.clone();
         }
-        if let Some(dir) = &overrides.model_dir {
-            config.embedder.model_dir = Some(dir.clone());
-        }
+        config.apply_model_dir(overrides);
         if let Some(n) = overrides.batch_size {
             config.embedder.batch_size = n;
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// The local model folder from `VECSYNC_MODEL_DIR`, then `--model-dir` (which wins).
+    pub fn apply_model_dir(&mut self, overrides: &Overrides) {
+        if let Some(dir) = std::env::var_os("VECSYNC_MODEL_DIR").filter(|d| !d.is_empty()) {
+            self.embedder.model_dir = Some(PathBuf::from(dir));
+        }
+        if let Some(dir) = &overrides.model_dir {
+            self.embedder.model_dir = Some(dir.clone());
+        }
     }
 
     /// Checks what can be checked without a database or a model.

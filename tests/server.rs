@@ -7,7 +7,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,15 +25,6 @@ use vecsync::store::{self, ClaimedRow, Completion, Failure, RowId, SearchHit, St
 
 const BIN: &str = env!("CARGO_BIN_EXE_vecsync");
 const CRON_SECRET: &str = "cron-s3cret-7f3a9c";
-
-fn model_dir() -> PathBuf {
-    std::env::var_os("VECSYNC_MODEL_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2")
-        })
-}
 
 /// A server bound on 127.0.0.1:0, stopped when dropped.
 struct Server {
@@ -174,7 +165,7 @@ fn vecsync_cmd(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
         .current_dir(dir)
-        .env("VECSYNC_MODEL_DIR", model_dir())
+        .env("VECSYNC_MODEL_DIR", common::model_dir())
         .env_remove("DATABASE_URL")
         .env_remove("CRON_SECRET");
     cmd
@@ -813,7 +804,7 @@ async fn v1_embeddings_answers_like_openai() {
 fn local_config(db: &common::SqliteDb) -> Config {
     let mut config = db.config();
     config.embedder = vecsync::config::EmbedderConfig {
-        model_dir: Some(model_dir()),
+        model_dir: Some(common::model_dir()),
         ..Default::default()
     };
     config.validate().unwrap();

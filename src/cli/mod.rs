@@ -508,13 +508,7 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
         database_url: format!("sqlite://{}", db.display()),
         ..Config::default()
     };
-    if let Some(dir) = overrides.model_dir.clone().or_else(|| {
-        std::env::var_os("VECSYNC_MODEL_DIR")
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-    }) {
-        config.embedder.model_dir = Some(dir);
-    }
+    config.apply_model_dir(overrides);
     config.validate()?;
     let store = store::open(&config).await?;
     let embedder = embed::from_config(&config)?;

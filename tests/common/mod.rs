@@ -77,6 +77,16 @@ pub async fn backfill(db: &dyn TestDb) -> Summary {
         .expect("backfill")
 }
 
+/// The local model files: `VECSYNC_MODEL_DIR` (set by the test script) or the repository's.
+pub fn model_dir() -> PathBuf {
+    std::env::var_os("VECSYNC_MODEL_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2")
+        })
+}
+
 pub const LEASE: Duration = Duration::from_secs(60);
 
 pub struct SqliteDb {
