@@ -1,0 +1,276 @@
+//! Connection settings and TLS: a `postgres://` URL becomes tokio-postgres settings plus the
+//! TLS connector its `sslmode` asks for (libpq's values, done with rustls), and each opened
+//! connection gets a driver task that forwards `NOTIFY`s.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use futures::StreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+use tokio_postgres::tls::TlsStream;
+use tokio_postgres::{AsyncMessage, Client, Connection, NoTls, Socket};
+
+use super::errors::describe;
+use crate::config::redact_url;
+use crate::config_error;
+
+/// How to connect: tokio-postgres settings plus the TLS connector `sslmode` asks for.
+#[derive(Clone)]
+pub(super) struct ConnectSpec {
+    pub(super) pg: tokio_postgres::Config,
+    pub(super) tls: Tls,
+    /// The URL with its password hidden, for logs and errors.
+    pub(super) redacted: String,
+}
+
+#[derive(Clone)]
+pub(super) enum Tls {
+    None,
+    Rustls(tokio_postgres_rustls::MakeRustlsConnect),
+}
+
+impl ConnectSpec {
+    /// Parses a `postgres://` URL. libpq's `sslmode` values are honoured (tokio-postgres
+    /// itself knows only disable/prefer/require):
+    /// - no `sslmode`: plain TCP to localhost / 127.0.0.1 / ::1 / unix sockets, `prefer`
+    ///   elsewhere (libpq's default);
+    /// - `prefer`, `require`: TLS without certificate verification, like libpq (unless
+    ///   `sslrootcert` is given);
+    /// - `verify-ca`, `verify-full`: TLS verified against the Mozilla roots and
+    ///   `sslrootcert` (a PEM file), host name included.
+    pub(super) fn parse(url: &str) -> Result<ConnectSpec> {
+        let redacted = redact_url(url);
+        let bad = |why: String| config_error!("database_url: {why} ({redacted})");
+        let mut parsed = url::Url::parse(url).map_err(|e| bad(format!("not a valid URL: {e}")))?;
+        let mut sslmode: Option<String> = None;
+        let mut rootcert: Option<String> = None;
+        let kept: Vec<(String, String)> = parsed
+            .query_pairs()
+            .filter_map(|(k, v)| match k.as_ref() {
+                "sslmode" => {
+                    sslmode = Some(v.into_owned());
+                    None
+                }
+                "sslrootcert" => {
+                    rootcert = Some(v.into_owned());
+                    None
+                }
+                _ => Some((k.into_owned(), v.into_owned())),
+            })
+            .collect();
+        if kept.is_empty() {
+            parsed.set_query(None);
+        } else {
+            parsed.query_pairs_mut().clear().extend_pairs(kept);
+        }
+        let mut pg: tokio_postgres::Config = parsed
+            .as_str()
+            .parse()
+            .map_err(|e: tokio_postgres::Error| bad(describe(&e)))?;
+        if pg.get_application_name().is_none() {
+            pg.application_name("vecsync");
+        }
+        pg.connect_timeout(Duration::from_secs(10));
+        pg.keepalives(true);
+        let local = pg.get_hosts().iter().all(|h| match h {
+            tokio_postgres::config::Host::Tcp(h) => {
+                matches!(h.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]")
+            }
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(_) => true,
+        });
+        use tokio_postgres::config::SslMode;
+        let (mode, verify) = match sslmode.as_deref() {
+            None if local => (SslMode::Disable, false),
+            None | Some("prefer") | Some("allow") => (SslMode::Prefer, rootcert.is_some()),
+            Some("disable") => (SslMode::Disable, false),
+            Some("require") => (SslMode::Require, rootcert.is_some()),
+            Some("verify-ca") | Some("verify-full") => (SslMode::Require, true),
+            Some(other) => {
+                return Err(bad(format!(
+                    "sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
+                )))
+            }
+        };
+        pg.ssl_mode(mode);
+        let tls = match mode {
+            SslMode::Disable => Tls::None,
+            _ => Tls::Rustls(tokio_postgres_rustls::MakeRustlsConnect::new(
+                rustls_config(verify, rootcert.as_deref()).map_err(|e| bad(format!("{e:#}")))?,
+            )),
+        };
+        Ok(ConnectSpec { pg, tls, redacted })
+    }
+
+    /// Opens a connection; its driver task runs on the runtime and forwards notifications
+    /// to `notify` when given.
+    pub(super) async fn open(
+        &self,
+        notify: Option<Arc<watch::Sender<u64>>>,
+    ) -> std::result::Result<Client, tokio_postgres::Error> {
+        match &self.tls {
+            Tls::None => {
+                let (client, conn) = self.pg.connect(NoTls).await?;
+                drive(conn, notify);
+                Ok(client)
+            }
+            Tls::Rustls(make) => {
+                let (client, conn) = self.pg.connect(make.clone()).await?;
+                drive(conn, notify);
+                Ok(client)
+            }
+        }
+    }
+}
+
+/// Runs a connection's I/O until it closes, forwarding `NOTIFY`s.
+fn drive<T>(mut conn: Connection<Socket, T>, notify: Option<Arc<watch::Sender<u64>>>)
+where
+    T: TlsStream + AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut messages = futures::stream::poll_fn(move |cx| conn.poll_message(cx));
+        while let Some(message) = messages.next().await {
+            match message {
+                Ok(AsyncMessage::Notification(_)) => {
+                    if let Some(tx) = &notify {
+                        tx.send_modify(|n| *n = n.wrapping_add(1));
+                    }
+                }
+                Ok(AsyncMessage::Notice(n)) => {
+                    tracing::debug!("postgres notice: {}", n.message());
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!("postgres connection ended: {}", describe(&e));
+                    break;
+                }
+            }
+        }
+    });
+}
+
+fn rustls_config(verify: bool, rootcert: Option<&str>) -> Result<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .context("TLS setup")?;
+    let config = if verify {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(path) = rootcert {
+            use rustls::pki_types::pem::PemObject;
+            let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+                .with_context(|| format!("sslrootcert: cannot read {path}"))?;
+            for cert in certs {
+                let cert = cert.with_context(|| format!("sslrootcert: bad PEM in {path}"))?;
+                roots
+                    .add(cert)
+                    .with_context(|| format!("sslrootcert: bad certificate in {path}"))?;
+            }
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoCertificateCheck(provider)))
+            .with_no_client_auth()
+    };
+    Ok(config)
+}
+
+/// libpq's `sslmode=require`: encrypt, but do not check who is at the other end.
+#[derive(Debug)]
+struct NoCertificateCheck(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoCertificateCheck {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_postgres::config::SslMode;
+
+    fn spec(url: &str) -> ConnectSpec {
+        ConnectSpec::parse(url).unwrap_or_else(|e| panic!("{url}: {e:#}"))
+    }
+
+    #[test]
+    fn sslmode_defaults_and_libpq_values() {
+        let local = spec("postgres://u:p@127.0.0.1:5432/db");
+        assert_eq!(local.pg.get_ssl_mode(), SslMode::Disable);
+        assert!(matches!(local.tls, Tls::None));
+        let remote = spec("postgres://u:p@db.example.com:5432/db");
+        assert_eq!(remote.pg.get_ssl_mode(), SslMode::Prefer);
+        assert!(matches!(remote.tls, Tls::Rustls(_)));
+        let req = spec("postgres://u:p@127.0.0.1/db?sslmode=require&application_name=x");
+        assert_eq!(req.pg.get_ssl_mode(), SslMode::Require);
+        assert_eq!(req.pg.get_application_name(), Some("x"));
+        let full = spec("postgresql://u:p@h/db?sslmode=verify-full");
+        assert_eq!(full.pg.get_ssl_mode(), SslMode::Require);
+        let off = spec("postgres://u:p@h/db?sslmode=disable");
+        assert!(matches!(off.tls, Tls::None));
+    }
+
+    #[test]
+    fn bad_urls_are_config_errors_without_the_password() {
+        for url in [
+            "postgres://u:s3cret@h/db?sslmode=maybe",
+            "postgres://u:s3cret@h/db?sslmode=verify-full&sslrootcert=/nonexistent.pem",
+            "postgres://u:s3cret@h/db?bogus_option=1",
+        ] {
+            let e = ConnectSpec::parse(url).err().expect(url);
+            let msg = e
+                .downcast_ref::<crate::config::ConfigError>()
+                .expect("ConfigError")
+                .0
+                .clone();
+            assert!(msg.starts_with("database_url: "), "{msg}");
+            assert!(!msg.contains("s3cret"), "{msg}");
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! What `init` installs and `uninstall` removes: vecsync's schema, its tables (numbered
+//! migrations in `migrations/`), the trigger functions and triggers on the source table
+//! (`sql/install/triggers/`), and, on request, the HNSW index.
+
+use anyhow::Result;
+
+use super::catalog::Shape;
+use super::errors::PgResultExt;
+use super::PostgresStore;
+use crate::config::quote_ident;
+use crate::config_error;
+
+/// Versioned migrations, applied in order, once each, by `init`.
+const MIGRATIONS: [(i32, &str); 2] = [
+    (1, include_str!("migrations/001_queue_state_meta.sql")),
+    (2, include_str!("migrations/002_usage.sql")),
+];
+/// Version of the objects `init` installs.
+const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+/// Serializes `init` and `uninstall` of one schema (several workers starting at once).
+const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtext($1::text))";
+
+impl PostgresStore {
+    fn trigger_name(&self, op: &str) -> String {
+        let schema = &self.names.schema;
+        quote_ident(&format!("{}_{op}", &schema[..schema.len().min(50)]))
+    }
+
+    /// The trigger functions and triggers for the current config and table shape (see the
+    /// header of each file in `sql/install/triggers/`).
+    pub(super) fn trigger_ddl(&self, shape: &Shape) -> String {
+        let n = &self.names;
+        // The filter sees the row under the table's own name, so `is_active` and
+        // `jobs.is_active` both work.
+        let alias = quote_ident(self.source.table.rsplit('.').next().unwrap_or_default());
+        let passes = |rec: &str| match &self.source.filter {
+            Some(_) => format!(
+                "EXISTS (SELECT 1 FROM (SELECT {rec}.*) AS {alias} WHERE {})",
+                n.filter
+            ),
+            None => "true".to_string(),
+        };
+        let template_changed = self
+            .template
+            .columns()
+            .iter()
+            .map(|c| format!("OLD.{c} IS DISTINCT FROM NEW.{c}", c = quote_ident(c)))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let watched = shape
+            .watched
+            .iter()
+            .map(|c| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let vars = n
+            .vars()
+            .with("template_changed", template_changed)
+            .with("old_passes", passes("OLD"))
+            .with("new_passes", passes("NEW"))
+            .with("alias", alias)
+            .with("watched", watched)
+            .with("insert_trigger", self.trigger_name("insert"))
+            .with("update_trigger", self.trigger_name("update"))
+            .with("delete_trigger", self.trigger_name("delete"))
+            .with("truncate_trigger", self.trigger_name("truncate"));
+        [
+            include_str!("sql/install/triggers/on_insert.sql"),
+            include_str!("sql/install/triggers/on_update.sql"),
+            include_str!("sql/install/triggers/on_delete.sql"),
+            include_str!("sql/install/triggers/on_truncate.sql"),
+            include_str!("sql/install/triggers/create.sql"),
+        ]
+        .map(|sql| vars.fill(sql))
+        .join("\n")
+    }
+
+    /// Builds an HNSW index (cosine) on the embedding column without blocking writes
+    /// (`CREATE INDEX CONCURRENTLY`); an invalid index left by an interrupted build is
+    /// dropped and rebuilt. Large tables build much faster with a bigger
+    /// `maintenance_work_mem` (set it for the role or the database).
+    pub async fn create_hnsw_index(&self) -> Result<()> {
+        let shape = self.ready().await?.shape.clone();
+        let mut c = self.pool.get().await?;
+        let table_name = self.source.table.rsplit('.').next().unwrap_or_default();
+        let raw = format!("{table_name}_{}_hnsw", self.source.embedding_column);
+        let name = &raw[..raw.len().min(63)];
+        let invalid = c
+            .query(
+                include_str!("sql/install/invalid_index.sql"),
+                &[&shape.oid, &name],
+            )
+            .await?;
+        if let Some(row) = invalid.first() {
+            let qualified: String = row.get(0);
+            tracing::warn!("dropping the invalid index {qualified} left by an interrupted build");
+            c.client
+                .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified}"))
+                .await
+                .pg()?;
+        }
+        let create = self
+            .names
+            .vars()
+            .with("index", quote_ident(name))
+            .fill(include_str!("sql/install/hnsw_index.sql"));
+        c.client.batch_execute(&create).await.pg()?;
+        Ok(())
+    }
+}
+
+/// Creates vecsync's schema and tables (migrations not applied yet) and installs the
+/// triggers when they are missing or differ from what the config asks for; records what
+/// the schema is installed for. Refuses a schema that holds someone else's objects or
+/// serves another table.
+pub(super) async fn init(store: &PostgresStore) -> Result<()> {
+    let mut c = store.pool.get().await?;
+    let (oid, cols) = store.inspect(&mut c).await?;
+    let shape = store.shape_of(oid, &cols)?;
+    store.check_unique_id(&mut c, oid).await?;
+    let n = &store.names;
+    let vars = n.vars().with("id_type", shape.id_type.clone());
+    let tx = c.client.transaction().await.pg()?;
+    tx.execute(LOCK_SQL, &[&format!("vecsync:{}", n.schema)])
+        .await
+        .pg()?;
+    let foreign: Option<String> = tx
+        .query_one(include_str!("sql/install/foreign_object.sql"), &[&n.schema])
+        .await
+        .pg()?
+        .get(0);
+    if let Some(object) = foreign {
+        return Err(config_error!(
+            "schema: {:?} already holds {object}, which vecsync did not create; choose a schema of vecsync's own",
+            n.schema
+        ));
+    }
+    tx.batch_execute(&vars.fill(include_str!("sql/install/bootstrap.sql")))
+        .await
+        .pg()?;
+    let current: i32 = tx
+        .query_one(
+            &vars.fill("SELECT coalesce(max(version), 0) FROM {migrations}"),
+            &[],
+        )
+        .await
+        .pg()?
+        .get(0);
+    if current > SCHEMA_VERSION {
+        return Err(config_error!(
+            "schema: {:?} was set up by a newer vecsync (version {current}, this one knows {SCHEMA_VERSION}); upgrade vecsync",
+            n.schema
+        ));
+    }
+    for (version, sql) in MIGRATIONS {
+        if version > current {
+            tx.batch_execute(&vars.fill(sql)).await.pg()?;
+            tx.execute(
+                &vars.fill("INSERT INTO {migrations} (version) VALUES ($1)"),
+                &[&version],
+            )
+            .await
+            .pg()?;
+        }
+    }
+    let meta = tx
+        .query(
+            &vars.fill("SELECT source_table, source_oid, triggers_hash FROM {meta}"),
+            &[],
+        )
+        .await
+        .pg()?;
+    let ddl = store.trigger_ddl(&shape);
+    let hash = crate::template::text_hash(&ddl);
+    let mut up_to_date = false;
+    if let Some(row) = meta.first() {
+        let (table, old_oid, old_hash): (String, u32, String) =
+            (row.get(0), row.get(1), row.get(2));
+        if old_oid != oid && table != store.source.table {
+            return Err(config_error!(
+                "schema: {:?} is installed for table {table:?}, not {:?}; run `vecsync uninstall` with the settings it was installed with, or choose another schema",
+                n.schema,
+                store.source.table
+            ));
+        }
+        up_to_date = old_oid == oid && old_hash == hash;
+    }
+    let installed: i64 = tx
+        .query_one(
+            include_str!("sql/install/trigger_count.sql"),
+            &[&oid, &n.schema],
+        )
+        .await
+        .pg()?
+        .get(0);
+    if !up_to_date || installed != 4 {
+        tracing::info!("installing vecsync triggers on {}", store.source.table);
+        tx.batch_execute(&ddl).await.pg()?;
+    }
+    let source = &store.source;
+    tx.execute(
+        &vars.fill(include_str!("sql/install/meta_upsert.sql")),
+        &[
+            &source.table,
+            &oid,
+            &source.id_column,
+            &source.embedding_column,
+            &source.template,
+            &source.filter,
+            &hash,
+        ],
+    )
+    .await
+    .pg()?;
+    tx.commit().await.pg()?;
+    Ok(())
+}
+
+/// Drops vecsync's triggers (on any table) and its schema, and nothing else; refuses a
+/// schema that holds objects vecsync did not create. Nothing installed: nothing to do.
+pub(super) async fn uninstall(store: &PostgresStore) -> Result<()> {
+    let n = &store.names;
+    {
+        let mut c = store.pool.get().await?;
+        let tx = c.client.transaction().await.pg()?;
+        tx.execute(LOCK_SQL, &[&format!("vecsync:{}", n.schema)])
+            .await
+            .pg()?;
+        let exists: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1::text)",
+                &[&n.schema],
+            )
+            .await
+            .pg()?
+            .get(0);
+        if !exists {
+            return Ok(());
+        }
+        let ours: bool = tx
+            .query_one("SELECT to_regclass($1::text) IS NOT NULL", &[&n.migrations])
+            .await
+            .pg()?
+            .get(0);
+        let foreign: Option<String> = tx
+            .query_one(include_str!("sql/install/foreign_object.sql"), &[&n.schema])
+            .await
+            .pg()?
+            .get(0);
+        if !ours || foreign.is_some() {
+            return Err(config_error!(
+                "schema: {:?} holds {}, which vecsync did not create; not dropping it",
+                n.schema,
+                foreign.unwrap_or_else(|| "objects".into())
+            ));
+        }
+        let triggers = tx
+            .query(
+                include_str!("sql/install/triggers_to_drop.sql"),
+                &[&n.schema],
+            )
+            .await
+            .pg()?;
+        for t in &triggers {
+            let (name, table): (String, String) = (t.get(0), t.get(1));
+            tx.batch_execute(&format!(
+                "DROP TRIGGER IF EXISTS {} ON {table}",
+                quote_ident(&name)
+            ))
+            .await
+            .pg()?;
+        }
+        tx.batch_execute(&format!("DROP SCHEMA {} CASCADE", n.qs))
+            .await
+            .pg()?;
+        tx.commit().await.pg()?;
+    }
+    store.pool.reset();
+    store.listen.forget().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order() {
+        for (i, (version, _)) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(*version, i as i32 + 1);
+        }
+        assert_eq!(SCHEMA_VERSION, 2);
+    }
+}

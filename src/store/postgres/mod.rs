@@ -1,0 +1,267 @@
+//! PostgreSQL + pgvector.
+//!
+//! vecsync's bookkeeping lives in its own schema (`vecsync` by default):
+//!
+//! - `<schema>.queue`: rows that need work, with a lease (`locked_until`), attempts and the
+//!   last error; claims take the oldest pending rows with `FOR UPDATE SKIP LOCKED`, so any
+//!   number of workers can share it;
+//! - `<schema>.state`: per embedded row, the MD5 of the text that was embedded and the model;
+//! - `<schema>.meta`: the source table (and settings) this schema was installed for;
+//! - `<schema>.migrations`: versions applied;
+//! - triggers on the source table that queue new rows and rows whose template columns
+//!   changed (or that started to pass the filter), and forget deleted rows, then
+//!   `NOTIFY <schema>_work` so that `vecsync work` wakes up at once.
+//!
+//! The template is rendered by the database ([`Template::to_sql`]): the same expression
+//! gives the text to embed (claim), the hash that says whether a row needs work, and the
+//! write guard of [`Store::complete`], so the three cannot disagree.
+//!
+//! Connections come from a small pool (claims and writes of concurrent batches run in
+//! parallel); a connection that broke is replaced with a log line naming the redacted URL.
+//! `sslmode=disable|prefer|require|verify-ca|verify-full` is honoured with rustls.
+//!
+//! Layout: one file per concern, and the SQL in `.sql` files next to it (`sql/`,
+//! `migrations/`; see [`statements`]):
+//!
+//! | file | concern |
+//! |---|---|
+//! | `errors.rs` | error text, which connection errors are permanent |
+//! | `connect.rs` | URL, `sslmode`, TLS, connection driver |
+//! | `pool.rs` | connection pool and prepared-statement cache |
+//! | `listen.rs` | `LISTEN`/`NOTIFY` |
+//! | `statements.rs` | quoted identifiers, `{placeholder}` filling, vector parameters |
+//! | `catalog.rs` | inspecting the source table, checking it against the config |
+//! | `install.rs` | `init`, `uninstall`, migrations, triggers, the HNSW index |
+//! | `queue.rs` | enqueue, peek, claim, complete, release, retry, usage, reconcile |
+//! | `status.rs`, `search.rs` | `status`, `search` |
+
+mod catalog;
+mod connect;
+mod errors;
+mod install;
+mod listen;
+mod pool;
+mod queue;
+mod search;
+mod statements;
+mod status;
+
+use std::time::Duration;
+
+use anyhow::Result;
+use async_trait::async_trait;
+use tokio::sync::OnceCell;
+
+use super::*;
+use crate::config::SourceConfig;
+use crate::config_error;
+use crate::template::Template;
+use catalog::Shape;
+use connect::ConnectSpec;
+use pool::Pool;
+use statements::Names;
+
+/// Dollar-quote tag of the trigger function bodies (`sql/install/triggers/`).
+const FN_TAG: &str = "$vecsync_fn$";
+
+pub struct PostgresStore {
+    pool: Pool,
+    listen: listen::Listen,
+    names: Names,
+    source: SourceConfig,
+    options: StoreOptions,
+    template: Template,
+    /// The table's shape and the statements built from it, on first use.
+    ready: OnceCell<Ready>,
+}
+
+/// What the queue, status and search need once the table has been inspected: its shape and
+/// every statement, filled in once.
+struct Ready {
+    shape: Shape,
+    queue: queue::Statements,
+    status: status::Statements,
+    search: search::Statements,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (checking the URL and the password at once). `schema` holds
+    /// vecsync's objects; it must be vecsync's own.
+    pub async fn connect(
+        url: &str,
+        schema: &str,
+        source: &SourceConfig,
+        options: StoreOptions,
+    ) -> Result<PostgresStore> {
+        let store = PostgresStore::new(ConnectSpec::parse(url)?, schema, source, options)?;
+        let client = store
+            .pool
+            .connect_with_backoff(Duration::from_secs(3))
+            .await
+            .map_err(|e| config_error!("database_url: {e:#}"))?;
+        store.pool.keep(client);
+        Ok(store)
+    }
+
+    /// Checks the settings and builds the store, without connecting.
+    fn new(
+        spec: ConnectSpec,
+        schema: &str,
+        source: &SourceConfig,
+        options: StoreOptions,
+    ) -> Result<PostgresStore> {
+        crate::config::validate_identifier("schema", schema)?;
+        let lower = schema.to_ascii_lowercase();
+        if lower == "public" || lower == "information_schema" || lower.starts_with("pg_") {
+            return Err(config_error!(
+                "schema: {schema:?} is not vecsync's own schema; `vecsync uninstall` drops the whole schema, so choose a dedicated one (e.g. \"vecsync\")"
+            ));
+        }
+        if let Some((table_schema, _)) = source.table.split_once('.') {
+            if table_schema == schema {
+                return Err(config_error!(
+                    "schema: {schema:?} is the schema of source.table {:?}; vecsync needs a schema of its own",
+                    source.table
+                ));
+            }
+        }
+        let template =
+            Template::parse(&source.template).map_err(|e| config_error!("source.template: {e}"))?;
+        if source.filter.as_deref().is_some_and(|f| f.contains(FN_TAG)) {
+            return Err(config_error!("source.filter: must not contain {FN_TAG}"));
+        }
+        Ok(PostgresStore {
+            pool: Pool::new(spec, schema),
+            listen: listen::Listen::default(),
+            names: Names::new(schema, source, &template),
+            source: source.clone(),
+            options,
+            template,
+            ready: OnceCell::new(),
+        })
+    }
+
+    /// The table's shape and the statements, built on first use.
+    async fn ready(&self) -> Result<&Ready> {
+        self.ready
+            .get_or_try_init(|| async {
+                let mut c = self.pool.get().await?;
+                let (oid, cols) = self.inspect(&mut c).await?;
+                let shape = self.shape_of(oid, &cols)?;
+                Ok(self.build(shape))
+            })
+            .await
+    }
+
+    fn build(&self, shape: Shape) -> Ready {
+        let vars = self
+            .names
+            .vars()
+            .with("id_type", shape.id_type.clone())
+            .with("vector", shape.vec_type.clone());
+        Ready {
+            queue: queue::Statements::new(&vars),
+            status: status::Statements::new(&vars),
+            search: search::Statements::new(&vars),
+            shape,
+        }
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn init(&self) -> Result<()> {
+        install::init(self).await
+    }
+
+    async fn uninstall(&self) -> Result<()> {
+        install::uninstall(self).await
+    }
+
+    async fn prepare(&self, dimensions: usize) -> Result<()> {
+        {
+            let mut c = self.pool.get().await?;
+            self.check_source(&mut c, dimensions).await?;
+        }
+        install::init(self).await
+    }
+
+    async fn enqueue_needed(&self) -> Result<u64> {
+        queue::enqueue_needed(self).await
+    }
+
+    async fn peek_needed(&self, after: Option<&RowId>, limit: usize) -> Result<Vec<ClaimedRow>> {
+        queue::peek_needed(self, after, limit).await
+    }
+
+    async fn claim(&self, limit: usize, lease: Duration) -> Result<Vec<ClaimedRow>> {
+        queue::claim(self, limit, lease).await
+    }
+
+    async fn complete(&self, done: &[Completion], failed: &[Failure]) -> Result<WriteOutcome> {
+        queue::complete(self, done, failed).await
+    }
+
+    async fn release(&self, ids: &[RowId]) -> Result<()> {
+        queue::release(self, ids).await
+    }
+
+    async fn retry_failed(&self) -> Result<u64> {
+        queue::retry_failed(self).await
+    }
+
+    async fn record_usage(&self, model: &str, usage: &UsageTotals) -> Result<()> {
+        queue::record_usage(self, model, usage).await
+    }
+
+    async fn status(&self) -> Result<Status> {
+        status::status(self).await
+    }
+
+    async fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>> {
+        search::search(self, query, k).await
+    }
+
+    async fn wait_for_work(&self, timeout: Duration) -> Result<()> {
+        listen::wait_for_work(self, timeout).await
+    }
+
+    async fn reconcile(&self) -> Result<u64> {
+        queue::reconcile(self).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every statement fills (no placeholder without a value), with and without a filter.
+    #[test]
+    fn every_statement_is_filled() {
+        for filter in [None, Some("is_active AND title <> '{x}'".to_string())] {
+            let source = SourceConfig {
+                filter,
+                display_columns: vec!["title".into()],
+                ..SourceConfig::default()
+            };
+            let options = StoreOptions {
+                model_id: "m".into(),
+                max_attempts: 3,
+            };
+            let spec = ConnectSpec::parse("postgres://u@127.0.0.1/db").unwrap();
+            let store = PostgresStore::new(spec, "vecsync", &source, options).unwrap();
+            let shape = Shape {
+                oid: 1,
+                id_type: "bigint".into(),
+                vec_type: "vector".into(),
+                watched: vec!["id".into(), "title".into()],
+            };
+            // Filling panics on a placeholder without a value.
+            let ready = store.build(shape.clone());
+            assert_eq!(ready.shape.id_type, "bigint");
+            let ddl = store.trigger_ddl(&shape);
+            assert!(ddl.contains("CREATE OR REPLACE FUNCTION \"vecsync\".on_update()"));
+            assert!(!ddl.contains("{alias}"));
+        }
+    }
+}

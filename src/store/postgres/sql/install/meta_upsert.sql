@@ -1,0 +1,16 @@
+-- What this schema is installed for; one row.
+-- $1 text: source.table; $2 oid: its oid; $3 text: source.id_column;
+-- $4 text: source.embedding_column; $5 text: source.template; $6 text: source.filter (NULL
+-- for none); $7 text: MD5 of the trigger DDL that was installed
+INSERT INTO {meta} (source_table, source_oid, id_column, embedding_column, template, filter,
+                    triggers_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (singleton) DO UPDATE SET
+    source_table = EXCLUDED.source_table,
+    source_oid = EXCLUDED.source_oid,
+    id_column = EXCLUDED.id_column,
+    embedding_column = EXCLUDED.embedding_column,
+    template = EXCLUDED.template,
+    filter = EXCLUDED.filter,
+    triggers_hash = EXCLUDED.triggers_hash,
+    updated_at = now()

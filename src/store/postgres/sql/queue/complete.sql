@@ -1,0 +1,76 @@
+-- Complete: write a batch of vectors and record a batch of failures. One statement, so
+-- one round trip and one transaction (data-modifying CTEs).
+--   incoming:          the vectors, with the hash of the text each was made from;
+--   written:           the guarded write: a vector is written only where the row's current
+--                      text still hashes to what was embedded (not for changed or deleted rows);
+--   state_upserted:    state for exactly the written rows;
+--   written_dequeued:  their queue rows are done;
+--   not_written:       the rest, and whether their source row still exists;
+--   requeued_changed:  a row whose text changed stays queued for its new text (lease and
+--                      attempts reset);
+--   dequeued_deleted,
+--   forgotten_deleted: a deleted row leaves no queue or state row behind;
+--   failures:          the failed rows;
+--   failures_recorded: a failure counts only on a row still leased (a row a trigger requeued
+--                      since the claim is left alone); permanent failures, and rows that
+--                      reached $8 attempts, become 'failed'; others are retried after
+--                      1, 2, 4 ... seconds, at most 300.
+-- $1 text[]:   ids of the embedded rows ($2 and $3 in the same order)
+-- $2 vector[]: their vectors
+-- $3 text[]:   MD5 (hex) of the text each vector was made from
+-- $4 text:     the model id recorded in state
+-- $5 text[]:   ids of the failed rows ($6 and $7 in the same order)
+-- $6 text[]:   why each failed
+-- $7 bool[]:   whether each failure is permanent
+-- $8 int:      max attempts
+-- Returns one row of bigints: (written, vectors sent, now failed, retrying).
+WITH incoming AS (
+    SELECT x.id::{id_type} AS id, x.vec, x.hash
+    FROM unnest($1::text[], $2::{vector}[], $3::text[]) AS x(id, vec, hash)
+), written AS (
+    UPDATE {table} AS s SET {embedding} = incoming.vec
+    FROM incoming
+    WHERE s.{id} = incoming.id AND md5({render}) = incoming.hash
+    RETURNING s.{id} AS id, incoming.hash
+), state_upserted AS (
+    INSERT INTO {state} (row_id, text_hash, model, embedded_at)
+    SELECT id, hash, $4, now() FROM written
+    ON CONFLICT (row_id) DO UPDATE SET text_hash = EXCLUDED.text_hash,
+        model = EXCLUDED.model, embedded_at = EXCLUDED.embedded_at
+), written_dequeued AS (
+    DELETE FROM {queue} WHERE row_id = ANY(ARRAY(SELECT id FROM written))
+), not_written AS (
+    SELECT incoming.id,
+           EXISTS (SELECT 1 FROM {table} AS s WHERE s.{id} = incoming.id) AS present
+    FROM incoming
+    WHERE NOT EXISTS (SELECT 1 FROM written WHERE written.id = incoming.id)
+), requeued_changed AS (
+    UPDATE {queue} SET locked_until = NULL, attempts = 0, enqueued_at = now()
+    WHERE row_id = ANY(ARRAY(SELECT id FROM not_written WHERE present))
+      AND status = 'pending'
+), dequeued_deleted AS (
+    DELETE FROM {queue}
+    WHERE row_id = ANY(ARRAY(SELECT id FROM not_written WHERE NOT present))
+), forgotten_deleted AS (
+    DELETE FROM {state}
+    WHERE row_id = ANY(ARRAY(SELECT id FROM not_written WHERE NOT present))
+), failures AS (
+    SELECT x.id::{id_type} AS id, x.reason, x.permanent
+    FROM unnest($5::text[], $6::text[], $7::bool[]) AS x(id, reason, permanent)
+), failures_recorded AS (
+    UPDATE {queue} AS q SET
+        status = CASE WHEN f.permanent OR q.attempts >= $8 THEN 'failed' ELSE 'pending' END,
+        failed_at = CASE WHEN f.permanent OR q.attempts >= $8 THEN now() END,
+        locked_until = CASE WHEN f.permanent OR q.attempts >= $8 THEN NULL
+            ELSE now() + make_interval(
+                secs => least(300, power(2, least(greatest(q.attempts, 1), 10) - 1)))
+            END,
+        last_error = f.reason
+    FROM failures AS f
+    WHERE q.row_id = f.id AND q.locked_until IS NOT NULL
+    RETURNING q.status
+)
+SELECT (SELECT count(*) FROM written),
+       (SELECT count(*) FROM incoming),
+       (SELECT count(*) FROM failures_recorded WHERE status = 'failed'),
+       (SELECT count(*) FROM failures_recorded WHERE status = 'pending')

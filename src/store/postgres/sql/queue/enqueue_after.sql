@@ -1,0 +1,22 @@
+-- Enqueue, next chunk: like `enqueue_first.sql`, for the $2 ids after $3.
+-- $1 text:   the current model id
+-- $2 bigint: ids per chunk
+-- $3 text:   the last id of the previous chunk
+-- Returns one row: (hi as text, NULL past the end of the table; rows queued).
+WITH chunk AS (
+    SELECT max(x.id) AS hi FROM (
+        SELECT {id} AS id FROM {table}
+        WHERE {id} > $3::text::{id_type}
+        ORDER BY {id} LIMIT $2
+    ) x
+), queued AS (
+    INSERT INTO {queue} (row_id)
+    SELECT s.{id}
+    FROM {source} AS s LEFT JOIN {state} st ON st.row_id = s.{id}
+    WHERE s.{id} > $3::text::{id_type} AND s.{id} <= (SELECT hi FROM chunk)
+      AND (s.{embedding} IS NULL OR st.row_id IS NULL
+           OR st.text_hash <> md5({render}) OR st.model <> $1)
+    ON CONFLICT (row_id) DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT hi::text FROM chunk), (SELECT count(*) FROM queued)

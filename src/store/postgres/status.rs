@@ -1,0 +1,116 @@
+//! `status`: exact counts from one snapshot. Five read-only statements from `sql/status/`,
+//! pipelined in one repeatable-read transaction.
+
+use anyhow::Result;
+use tokio_postgres::types::ToSql;
+
+use super::errors::PgResultExt;
+use super::statements::Vars;
+use super::PostgresStore;
+use crate::store::{FailedRow, QueueCounts, Status, UsageTotals};
+
+/// The status statements for one store.
+pub(super) struct Statements {
+    categories: String,
+    queue: String,
+    failures: String,
+    per_minute: String,
+    usage: String,
+}
+
+impl Statements {
+    pub(super) fn new(vars: &Vars) -> Statements {
+        Statements {
+            categories: vars.fill(include_str!("sql/status/categories.sql")),
+            queue: vars.fill(include_str!("sql/status/queue.sql")),
+            failures: vars.fill(include_str!("sql/status/failures.sql")),
+            per_minute: vars.fill(include_str!("sql/status/per_minute.sql")),
+            usage: vars.fill(include_str!("sql/status/usage.sql")),
+        }
+    }
+}
+
+pub(super) async fn status(store: &PostgresStore) -> Result<Status> {
+    let sql = &store.ready().await?.status;
+    let mut c = store.pool.get().await?;
+    let s_categories = c.prepare(&sql.categories).await?;
+    let s_queue = c.prepare(&sql.queue).await?;
+    let s_failures = c.prepare(&sql.failures).await?;
+    let s_per_minute = c.prepare(&sql.per_minute).await?;
+    let s_usage = c.prepare(&sql.usage).await?;
+    // One snapshot for all counts; the queries are pipelined.
+    let tx = c
+        .client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .pg()?;
+    let model: [&(dyn ToSql + Sync); 1] = [&store.options.model_id];
+    let none: [&(dyn ToSql + Sync); 0] = [];
+    let (cat_rows, queue_row, failure_rows, minute_rows, usage_row) = futures::try_join!(
+        tx.query(&s_categories, &model),
+        tx.query_one(&s_queue, &none),
+        tx.query(&s_failures, &none),
+        tx.query(&s_per_minute, &none),
+        tx.query_one(&s_usage, &none),
+    )
+    .pg()?;
+    tx.commit().await.pg()?;
+
+    let mut st = Status {
+        model: store.options.model_id.clone(),
+        completions_per_minute: vec![0; 10],
+        usage: UsageTotals {
+            requests: usage_row.get::<_, i64>(0) as u64,
+            tokens: usage_row.get::<_, i64>(1) as u64,
+            cost: usage_row.get(2),
+        },
+        ..Status::default()
+    };
+    for r in &cat_rows {
+        let (has_vector, has_state, current, queued, count): (bool, bool, bool, bool, i64) =
+            (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+        let count = count as u64;
+        st.total += count;
+        if current {
+            st.embedded += count;
+        } else {
+            if !queued {
+                st.drift.unqueued += count;
+            }
+            if has_vector {
+                st.drift.vector_without_state += count;
+            }
+        }
+        if !has_vector {
+            st.missing += count;
+            if has_state {
+                st.drift.done_without_vector += count;
+            }
+        }
+    }
+    st.queue = QueueCounts {
+        pending: queue_row.get::<_, i64>(0) as u64,
+        leased: queue_row.get::<_, i64>(1) as u64,
+        failed: queue_row.get::<_, i64>(2) as u64,
+    };
+    st.failed = st.queue.failed;
+    st.failures = failure_rows
+        .iter()
+        .map(|r| FailedRow {
+            id: r.get(0),
+            reason: r.get(1),
+            attempts: r.get::<_, i32>(2).max(0) as u32,
+        })
+        .collect();
+    for r in &minute_rows {
+        let (ago, count): (i32, i64) = (r.get(0), r.get(1));
+        if (0..10).contains(&ago) {
+            st.completions_per_minute[9 - ago as usize] = count as u64;
+        }
+    }
+    st.derive();
+    Ok(st)
+}
