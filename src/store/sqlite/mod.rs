@@ -1,0 +1,164 @@
+//! The embedded default store: a SQLite file.
+//!
+//! Vectors are little-endian f32 BLOBs (sqlite-vec's layout). vecsync's bookkeeping lives
+//! in `vecsync_queue` and `vecsync_state` beside the user's table. There are no triggers
+//! here: `enqueue_needed` finds new and changed rows by comparing each row's current text
+//! hash with the state, which is cheap at the sizes SQLite is used for.
+//!
+//! rusqlite is synchronous, so every call runs on the blocking pool with the one
+//! connection (SQLite has a single writer anyway).
+//!
+//! One file per concern: [`setup`] (checks and vecsync's tables), [`queue`] (enqueue,
+//! claim, complete), [`status`], [`search`]; their SQL is in `sql/*.sql`
+//! ([`statements`]), and [`functions`] holds the SQL functions registered on the
+//! connection.
+
+mod functions;
+mod queue;
+mod search;
+mod setup;
+mod statements;
+mod status;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use rusqlite::Connection;
+
+pub use functions::{blob_to_vector, vector_to_blob};
+use statements::Statements;
+
+use super::*;
+use crate::config::SourceConfig;
+
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    sql: Arc<Statements>,
+    source: SourceConfig,
+    options: StoreOptions,
+}
+
+/// Unix time in seconds: the clock of every time column in vecsync's SQLite tables.
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path, source: &SourceConfig, options: StoreOptions) -> Result<SqliteStore> {
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        // WAL: readers (status, search) never block the writer; NORMAL sync is durable
+        // across process crashes (kill -9), which is what resume relies on.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        functions::register(&conn)?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+            sql: Arc::new(Statements::new(source)?),
+            source: source.clone(),
+            options,
+        })
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn with_conn<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection, &Statements, &StoreOptions) -> Result<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        let sql = self.sql.clone();
+        let options = self.options.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn, &sql, &options)
+        })
+        .await?
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn init(&self) -> Result<()> {
+        let source = self.source.clone();
+        self.with_conn(move |conn, sql, _| setup::init(conn, sql, &source))
+            .await
+    }
+
+    async fn uninstall(&self) -> Result<()> {
+        self.with_conn(|conn, sql, _| setup::uninstall(conn, sql))
+            .await
+    }
+
+    async fn prepare(&self, dimensions: usize) -> Result<()> {
+        let source = self.source.clone();
+        self.with_conn(move |conn, sql, options| {
+            setup::prepare(conn, sql, &source, options, dimensions)
+        })
+        .await
+    }
+
+    async fn enqueue_needed(&self) -> Result<u64> {
+        self.with_conn(queue::enqueue_needed).await
+    }
+
+    async fn peek_needed(&self, after: Option<&RowId>, limit: usize) -> Result<Vec<ClaimedRow>> {
+        let after = after.cloned();
+        self.with_conn(move |conn, sql, options| {
+            queue::peek_needed(conn, sql, options, after, limit)
+        })
+        .await
+    }
+
+    async fn claim(&self, limit: usize, lease: Duration) -> Result<Vec<ClaimedRow>> {
+        self.with_conn(move |conn, sql, _| queue::claim(conn, sql, limit, lease))
+            .await
+    }
+
+    async fn complete(&self, done: &[Completion], failed: &[Failure]) -> Result<WriteOutcome> {
+        let (done, failed) = (done.to_vec(), failed.to_vec());
+        self.with_conn(move |conn, sql, options| {
+            queue::complete(conn, sql, options, &done, &failed)
+        })
+        .await
+    }
+
+    async fn release(&self, ids: &[RowId]) -> Result<()> {
+        let ids = ids.to_vec();
+        self.with_conn(move |conn, sql, _| queue::release(conn, sql, &ids))
+            .await
+    }
+
+    async fn retry_failed(&self) -> Result<u64> {
+        self.with_conn(|conn, sql, _| queue::retry_failed(conn, sql))
+            .await
+    }
+
+    async fn status(&self) -> Result<Status> {
+        self.with_conn(status::status).await
+    }
+
+    async fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>> {
+        let query = query.to_vec();
+        let display = self.source.display_columns.clone();
+        self.with_conn(move |conn, sql, _| search::search(conn, sql, &display, &query, k))
+            .await
+    }
+
+    async fn record_usage(&self, model: &str, usage: &UsageTotals) -> Result<()> {
+        let (model, usage) = (model.to_string(), usage.clone());
+        self.with_conn(move |conn, sql, _| status::record_usage(conn, sql, &model, &usage))
+            .await
+    }
+
+    async fn reconcile(&self) -> Result<u64> {
+        self.with_conn(queue::reconcile).await
+    }
+}

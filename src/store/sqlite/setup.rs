@@ -1,0 +1,159 @@
+//! Setup: checks of the source table against the config, and vecsync's own tables.
+
+use anyhow::Result;
+use rusqlite::{named_params, Connection, OptionalExtension};
+
+use super::statements::{fill, Statements};
+use crate::config::SourceConfig;
+use crate::config_error;
+use crate::store::StoreOptions;
+use crate::template::Template;
+
+/// The table name without its schema (what `sqlite_master` and `table_info` know it by),
+/// and the schema ("main" unless the config names one).
+fn split_table(table: &str) -> (&str, &str) {
+    match table.split_once('.') {
+        Some((schema, name)) => (schema, name),
+        None => ("main", table),
+    }
+}
+
+fn check_table_exists(conn: &Connection, sql: &Statements, source: &SourceConfig) -> Result<()> {
+    let (_, name) = split_table(&source.table);
+    let exists: bool = conn.query_row(
+        &sql.setup.table_exists,
+        named_params! {":name": name},
+        |r| r.get(0),
+    )?;
+    if exists {
+        Ok(())
+    } else {
+        Err(config_error!(
+            "source.table: table {:?} does not exist in this database",
+            source.table
+        ))
+    }
+}
+
+/// Declared column types of the source table: (name, type) in table order.
+fn columns(
+    conn: &Connection,
+    sql: &Statements,
+    source: &SourceConfig,
+) -> Result<Vec<(String, String)>> {
+    let (schema, name) = split_table(&source.table);
+    let mut stmt = conn.prepare(&sql.setup.columns)?;
+    let rows = stmt
+        .query_map(named_params! {":name": name, ":schema": schema}, |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Creates vecsync's tables if missing; `id_type` is the source id column's declared type.
+fn create_bookkeeping(conn: &Connection, sql: &Statements, id_type: &str) -> Result<()> {
+    // A declared type is a name (with spaces, e.g. "UNSIGNED BIG INT"); anything else
+    // (parentheses, quotes) is left out rather than pasted into DDL.
+    let id_type = if id_type
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == ' ')
+    {
+        id_type
+    } else {
+        ""
+    };
+    conn.execute_batch(&fill(
+        &sql.setup.bookkeeping,
+        &[("id_type", id_type.to_string())],
+    ))?;
+    Ok(())
+}
+
+/// [`crate::store::Store::init`]: vecsync's tables, for an existing source table.
+pub(super) fn init(conn: &mut Connection, sql: &Statements, source: &SourceConfig) -> Result<()> {
+    check_table_exists(conn, sql, source)?;
+    let cols = columns(conn, sql, source)?;
+    let id_type = cols
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(&source.id_column))
+        .map(|(_, t)| t.clone())
+        .unwrap_or_default();
+    create_bookkeeping(conn, sql, &id_type)
+}
+
+pub(super) fn uninstall(conn: &mut Connection, sql: &Statements) -> Result<()> {
+    conn.execute_batch(&sql.setup.uninstall)?;
+    Ok(())
+}
+
+/// [`crate::store::Store::prepare`]: every column the config names exists, the embedding
+/// column can hold BLOBs, the filter is valid SQL, and no vector of the current model
+/// has another length than the embedder makes. Then creates the bookkeeping.
+pub(super) fn prepare(
+    conn: &mut Connection,
+    sql: &Statements,
+    source: &SourceConfig,
+    options: &StoreOptions,
+    dimensions: usize,
+) -> Result<()> {
+    check_table_exists(conn, sql, source)?;
+    let cols = columns(conn, sql, source)?;
+    let find = |name: &str| cols.iter().find(|(n, _)| n.eq_ignore_ascii_case(name));
+    let template =
+        Template::parse(&source.template).map_err(|e| config_error!("source.template: {e}"))?;
+    let mut wanted: Vec<(&str, &str)> = vec![
+        ("source.id_column", source.id_column.as_str()),
+        ("source.embedding_column", source.embedding_column.as_str()),
+    ];
+    wanted.extend(
+        template
+            .columns()
+            .into_iter()
+            .map(|c| ("source.template", c)),
+    );
+    wanted.extend(
+        source
+            .display_columns
+            .iter()
+            .map(|c| ("source.display_columns", c.as_str())),
+    );
+    for (setting, column) in wanted {
+        if find(column).is_none() {
+            return Err(config_error!(
+                "{setting}: column {column:?} does not exist in table {:?}",
+                source.table
+            ));
+        }
+    }
+    let (_, emb_type) = find(&source.embedding_column).expect("checked above");
+    let emb_type = emb_type.to_ascii_uppercase();
+    if !(emb_type.is_empty() || emb_type == "BLOB") {
+        return Err(config_error!(
+            "source.embedding_column: column {:?} is declared {emb_type}; vecsync stores vectors as BLOB (little-endian f32)",
+            source.embedding_column
+        ));
+    }
+    if let Some(f) = &source.filter {
+        conn.prepare(&sql.setup.filter_probe)
+            .map_err(|e| config_error!("source.filter: {f:?} is not valid here: {e}"))?;
+    }
+    let (_, id_type) = find(&source.id_column).expect("checked above");
+    create_bookkeeping(conn, sql, id_type)?;
+    // A vector of another length is only acceptable if it belongs to another model
+    // (then it is stale and will be replaced).
+    let bad: Option<(String, i64)> = conn
+        .query_row(
+            &sql.setup.wrong_dimensions,
+            named_params! {":bytes": (dimensions * 4) as i64, ":model": options.model_id},
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((id, len)) = bad {
+        return Err(config_error!(
+            "source.embedding_column: row {id} holds a {}-dimension vector but the model makes {dimensions}",
+            len / 4
+        ));
+    }
+    Ok(())
+}

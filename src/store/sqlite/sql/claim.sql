@@ -1,0 +1,32 @@
+-- Claim: lease the oldest claimable queue rows and render their text. Run in one
+-- IMMEDIATE transaction: lease, then fetch each leased row (forgetting the rows that were
+-- deleted or no longer pass the filter).
+--
+-- Placeholders: {table}, {id} the quoted source table and id column; {render} the
+-- template rendered for source row `s`; {filter} "(filter)" or "1".
+
+-- name: lease
+-- Leases up to :limit pending rows whose lease (or retry backoff) is over, oldest first;
+-- each claim counts an attempt.
+-- Parameters: :now (Unix seconds), :until (:now + lease), :limit.
+-- Returns the leased row ids (as stored, so they compare with the source id).
+UPDATE vecsync_queue SET locked_until = :until, attempts = attempts + 1
+WHERE row_id IN (
+    SELECT row_id FROM vecsync_queue
+    WHERE status = 'pending' AND (locked_until IS NULL OR locked_until < :now)
+    ORDER BY enqueued_at
+    LIMIT :limit
+)
+RETURNING row_id
+
+-- name: fetch
+-- The leased row's id and text, if it still exists and passes the filter.
+-- Parameters: :row_id.
+SELECT CAST(s.{id} AS TEXT) AS id, {render} AS text
+FROM {table} AS s
+WHERE s.{id} = :row_id AND {filter}
+
+-- name: forget
+-- Drops a leased row that has nothing to embed (deleted, or filtered out).
+-- Parameters: :row_id.
+DELETE FROM vecsync_queue WHERE row_id = :row_id

@@ -1,0 +1,270 @@
+//! The store's SQL: the `.sql` files in `sql/`, with the config's identifiers substituted
+//! once when the store opens. Values are always bound parameters.
+//!
+//! A file holds one concern's statements. Each statement starts at a `-- name: NAME`
+//! line; the comment lines after it say what it does and which parameters it takes.
+//! Placeholders in braces (`{table}`, `{id}`, `{render}`…) stand for identifiers (quoted
+//! and validated by the config) or SQL built from them, never for values.
+
+use anyhow::Result;
+
+use crate::config::{quote_ident, quote_qualified, SourceConfig};
+use crate::config_error;
+use crate::template::{sql_string_literal, Template};
+
+/// Every statement the store runs, built once per store.
+pub(super) struct Statements {
+    pub setup: Setup,
+    pub enqueue: Enqueue,
+    pub claim: Claim,
+    pub complete: Complete,
+    pub status: StatusSql,
+    pub search: Search,
+}
+
+pub(super) struct Setup {
+    pub table_exists: String,
+    pub columns: String,
+    pub filter_probe: String,
+    pub wrong_dimensions: String,
+    /// Still holds `{id_type}`, known only from the catalog: see [`fill`].
+    pub bookkeeping: String,
+    pub uninstall: String,
+}
+
+pub(super) struct Enqueue {
+    pub needed: String,
+    pub peek: String,
+}
+
+pub(super) struct Claim {
+    pub lease: String,
+    pub fetch: String,
+    pub forget: String,
+}
+
+pub(super) struct Complete {
+    pub write: String,
+    pub record_state: String,
+    pub dequeue: String,
+    pub source_exists: String,
+    pub requeue: String,
+    pub forget_state: String,
+    pub fail: String,
+    pub release: String,
+    pub retry_failed: String,
+    pub reconcile_forget: String,
+}
+
+pub(super) struct StatusSql {
+    pub table_counts: String,
+    pub queue_counts: String,
+    pub done_without_vector: String,
+    pub recent_failures: String,
+    pub completions_per_minute: String,
+    pub usage_totals: String,
+    pub record_usage: String,
+}
+
+pub(super) struct Search {
+    pub nearest: String,
+}
+
+impl Statements {
+    pub fn new(source: &SourceConfig) -> Result<Statements> {
+        let template =
+            Template::parse(&source.template).map_err(|e| config_error!("source.template: {e}"))?;
+        let render = template.to_sql(
+            |c| format!("coalesce(CAST(s.{} AS TEXT), '')", quote_ident(c)),
+            sql_string_literal,
+            |pieces| format!("({})", pieces.join(" || ")),
+        );
+        let filter = match &source.filter {
+            Some(f) => format!("({f})"),
+            None => "1".into(),
+        };
+        let table_schema = match source.table.split_once('.') {
+            Some((schema, _)) => quote_ident(schema),
+            None => "main".into(),
+        };
+        let display_columns: String = source
+            .display_columns
+            .iter()
+            .map(|c| format!(", s.{}", quote_ident(c)))
+            .collect();
+        let mut vars = vec![
+            ("table", quote_qualified(&source.table)),
+            ("table_schema", table_schema),
+            ("id", quote_ident(&source.id_column)),
+            ("emb", quote_ident(&source.embedding_column)),
+            ("render", render),
+            ("filter", filter),
+            ("display_columns", display_columns),
+        ];
+        let needs_work = fill(&strip_comments(include_str!("sql/needs_work.sql")), &vars);
+        vars.push(("needs_work", needs_work));
+
+        let mut f = File::load("setup.sql", include_str!("sql/setup.sql"), &vars);
+        let setup = Setup {
+            table_exists: f.take("table_exists"),
+            columns: f.take("columns"),
+            filter_probe: f.take("filter_probe"),
+            wrong_dimensions: f.take("wrong_dimensions"),
+            bookkeeping: f.take("bookkeeping"),
+            uninstall: f.take("uninstall"),
+        };
+        let mut f = File::load("enqueue.sql", include_str!("sql/enqueue.sql"), &vars);
+        let enqueue = Enqueue {
+            needed: f.take("needed"),
+            peek: f.take("peek"),
+        };
+        let mut f = File::load("claim.sql", include_str!("sql/claim.sql"), &vars);
+        let claim = Claim {
+            lease: f.take("lease"),
+            fetch: f.take("fetch"),
+            forget: f.take("forget"),
+        };
+        let mut f = File::load("complete.sql", include_str!("sql/complete.sql"), &vars);
+        let complete = Complete {
+            write: f.take("write"),
+            record_state: f.take("record_state"),
+            dequeue: f.take("dequeue"),
+            source_exists: f.take("source_exists"),
+            requeue: f.take("requeue"),
+            forget_state: f.take("forget_state"),
+            fail: f.take("fail"),
+            release: f.take("release"),
+            retry_failed: f.take("retry_failed"),
+            reconcile_forget: f.take("reconcile_forget"),
+        };
+        let mut f = File::load("status.sql", include_str!("sql/status.sql"), &vars);
+        let status = StatusSql {
+            table_counts: f.take("table_counts"),
+            queue_counts: f.take("queue_counts"),
+            done_without_vector: f.take("done_without_vector"),
+            recent_failures: f.take("recent_failures"),
+            completions_per_minute: f.take("completions_per_minute"),
+            usage_totals: f.take("usage_totals"),
+            record_usage: f.take("record_usage"),
+        };
+        let mut f = File::load("search.sql", include_str!("sql/search.sql"), &vars);
+        let search = Search {
+            nearest: f.take("nearest"),
+        };
+        Ok(Statements {
+            setup,
+            enqueue,
+            claim,
+            complete,
+            status,
+            search,
+        })
+    }
+}
+
+/// The named statements of one `.sql` file, placeholders filled.
+struct File {
+    name: &'static str,
+    statements: Vec<(String, String)>,
+}
+
+impl File {
+    fn load(name: &'static str, text: &str, vars: &[(&str, String)]) -> File {
+        let mut statements = Vec::new();
+        let mut current: Option<(String, String)> = None;
+        for line in text.lines() {
+            if let Some(n) = line.strip_prefix("-- name:") {
+                statements.extend(current.take());
+                current = Some((n.trim().to_string(), String::new()));
+            } else if let Some((_, body)) = current.as_mut() {
+                body.push_str(line);
+                body.push('\n');
+            }
+        }
+        statements.extend(current);
+        let statements = statements
+            .into_iter()
+            .map(|(n, body)| (n, fill(&strip_comments(&body), vars)))
+            .collect();
+        File { name, statements }
+    }
+
+    /// The statement `name`; a missing one is a bug in this crate (every statement runs in
+    /// the test suite).
+    fn take(&mut self, name: &str) -> String {
+        let i = self
+            .statements
+            .iter()
+            .position(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("sql/{}: no statement named {name}", self.name));
+        self.statements.swap_remove(i).1
+    }
+}
+
+/// The SQL without its comment lines (they document the file, not the statement).
+fn strip_comments(sql: &str) -> String {
+    sql.lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+/// Replaces every `{name}` whose name is in `vars`, in one pass: substituted text (a
+/// filter, or a template literal holding braces) is never scanned again. Unknown
+/// placeholders are left as they are, for a later `fill` (e.g. `{id_type}`).
+pub(super) fn fill(sql: &str, vars: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (v, close))
+        });
+        match value {
+            Some((v, close)) => {
+                out.push_str(v);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_is_one_pass() {
+        let vars = vec![("a", "{b}".to_string()), ("b", "x".to_string())];
+        assert_eq!(fill("{a} {b} {c} {", &vars), "{b} x {c} {");
+    }
+
+    #[test]
+    fn every_statement_is_filled() {
+        let source = SourceConfig {
+            filter: Some("is_active AND title <> '{x}'".into()),
+            ..SourceConfig::default()
+        };
+        let s = Statements::new(&source).unwrap();
+        assert!(s.claim.fetch.contains("(is_active AND title <> '{x}')"));
+        assert!(s
+            .claim
+            .fetch
+            .contains("coalesce(CAST(s.\"title\" AS TEXT), '')"));
+        assert!(!s.status.table_counts.contains("{needs_work}"));
+        assert!(s.setup.bookkeeping.contains("{id_type}"));
+        assert!(!s.complete.fail.contains("--"));
+    }
+}
