@@ -880,7 +880,7 @@ mod tests {
         let e = OpenAiEmbedder::new(&config("https://api.example.invalid/v1")).unwrap_err();
         let e = e.downcast::<crate::config::ConfigError>().unwrap();
         assert_eq!(
-            e.0,
+            e.to_string(),
             "embedder.api_key_env: environment variable VECSYNC_TEST_UNSET_KEY_VAR is not set"
         );
     }
