@@ -17,8 +17,8 @@
 //! traits, and the pipeline only through [`pipeline::run`].
 
 mod api;
+mod embeddings;
 mod metrics;
-mod openai;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -270,9 +270,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/embeddings",
-            post(openai::embeddings).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+            post(embeddings::embeddings).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
-        .route("/v1/models", get(openai::models))
+        .route("/v1/models", get(embeddings::models))
         .with_state(state)
 }
 

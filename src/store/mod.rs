@@ -26,7 +26,8 @@ use anyhow::Result;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::config::{Config, StoreKind};
+use crate::config::{Config, SourceConfig, StoreKind};
+use crate::template::Template;
 
 /// Source row ids travel as text; each store casts them back to the column's type.
 pub type RowId = String;
@@ -217,6 +218,33 @@ pub trait Store: Send + Sync {
     async fn reconcile(&self) -> Result<u64>;
 }
 
+/// Every column of the source table the config names, each with the setting that names
+/// it: the id, the embedding column, the template's columns, then the display columns
+/// (a column named twice is listed twice). `prepare` checks each exists, so that an error
+/// names the setting to fix.
+pub fn required_columns<'a>(
+    source: &'a SourceConfig,
+    template: &'a Template,
+) -> Vec<(&'static str, &'a str)> {
+    let mut wanted = vec![
+        ("source.id_column", source.id_column.as_str()),
+        ("source.embedding_column", source.embedding_column.as_str()),
+    ];
+    wanted.extend(
+        template
+            .columns()
+            .into_iter()
+            .map(|c| ("source.template", c)),
+    );
+    wanted.extend(
+        source
+            .display_columns
+            .iter()
+            .map(|c| ("source.display_columns", c.as_str())),
+    );
+    wanted
+}
+
 /// What a store needs to know besides the database URL.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -247,5 +275,30 @@ pub async fn open(config: &Config) -> Result<Arc<dyn Store>> {
             postgres::PostgresStore::connect(&url, &config.schema, &config.source, options).await?,
         )),
         None => Err(crate::config_error!("database_url: unsupported URL")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_columns_name_their_setting() {
+        let source = SourceConfig {
+            template: "{title}: {body} {title}".into(),
+            display_columns: vec!["title".into()],
+            ..SourceConfig::default()
+        };
+        let template = Template::parse(&source.template).unwrap();
+        assert_eq!(
+            required_columns(&source, &template),
+            [
+                ("source.id_column", "id"),
+                ("source.embedding_column", "embedding"),
+                ("source.template", "title"),
+                ("source.template", "body"),
+                ("source.display_columns", "title"),
+            ]
+        );
     }
 }

@@ -75,16 +75,12 @@ pub fn decode_base64(s: &str) -> Result<Vec<f32>, String> {
             bytes.len()
         ));
     }
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
+    Ok(crate::vector::from_le_bytes(&bytes))
 }
 
 /// Encodes little-endian f32s as base64 (what the API returns for `encoding_format: base64`).
 pub fn encode_base64(v: &[f32]) -> String {
-    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    base64::engine::general_purpose::STANDARD.encode(crate::vector::to_le_bytes(v))
 }
 
 /// A checked response: one vector per input, in input order.
