@@ -18,6 +18,7 @@ pub mod config;
 pub mod demo;
 pub mod embed;
 pub mod pipeline;
+pub mod redact;
 pub mod server;
 pub mod signal;
 pub mod store;

@@ -15,7 +15,9 @@ use common::TestDb;
 use vecsync::config::{Config, ConfigError};
 use vecsync::embed::fake::FakeEmbedder;
 use vecsync::store::postgres::PostgresStore;
-use vecsync::store::{ClaimedRow, Completion, Failure, Store, StoreOptions, WriteOutcome};
+use vecsync::store::{
+    ClaimedRow, Completion, Failure, FailureKind, Store, StoreOptions, WriteOutcome,
+};
 use vecsync::template::{text_hash, Template};
 
 const DIMS: usize = 8;
@@ -570,7 +572,11 @@ async fn failures_retry_then_fail_until_retry_failed() {
         let fail = |id: &str, permanent: bool| Failure {
             id: id.to_string(),
             reason: format!("boom {id}"),
-            permanent,
+            kind: if permanent {
+                FailureKind::Rejected
+            } else {
+                FailureKind::Transient
+            },
         };
         let rows = s.claim(10, LEASE).await.unwrap();
         assert_eq!(rows.len(), 3);

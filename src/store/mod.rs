@@ -51,10 +51,33 @@ pub struct Completion {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     pub id: RowId,
+    /// One line for `status`, naming the cause (never a secret).
     pub reason: String,
-    /// Permanent failures (empty text, an input the provider rejects) are marked `failed`
-    /// at once; others count an attempt and are retried until `max_attempts`.
-    pub permanent: bool,
+    pub kind: FailureKind,
+}
+
+/// Why a row failed, which decides what happens to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The row renders to no text (every template column empty): nothing to embed.
+    Empty,
+    /// The embedder refuses this row's text alone (the rest of its batch was embedded).
+    Rejected,
+    /// A stored value of this row cannot be read as text.
+    Undecodable,
+    /// The embedder or its answer failed for the whole batch (rate limit, outage, a
+    /// malformed answer): worth another attempt later.
+    Transient,
+}
+
+impl FailureKind {
+    /// Permanent failures are marked `failed` at once (no attempt can succeed until the
+    /// row changes or `retry-failed`); transient ones count an attempt and are retried
+    /// until `max_attempts`.
+    pub fn is_permanent(self) -> bool {
+        !matches!(self, FailureKind::Transient)
+    }
 }
 
 /// What [`Store::complete`] did.

@@ -505,7 +505,7 @@ impl Store for SqliteStore {
                     let backoff = retry_backoff(attempts.unwrap_or(1) as u32);
                     let status: Option<String> = fail
                         .query_row(
-                            params![f.id, f.reason, f.permanent, options.max_attempts, t, backoff],
+                            params![f.id, f.reason, f.kind.is_permanent(), options.max_attempts, t, backoff],
                             |r| r.get(0),
                         )
                         .optional()?;

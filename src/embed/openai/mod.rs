@@ -9,7 +9,7 @@
 //! `max_tokens_per_request`, sends them concurrently, and maps each response back by its
 //! `index`. Rate limits (429), server errors and timeouts are retried with the server's
 //! `retry-after-ms`/`retry-after` or exponential backoff with full jitter; a bad key, a
-//! wrong URL or an unknown model stops the run at once ([`EmbedError::Fatal`]); a 400
+//! wrong URL or an unknown model stops the run at once ([`EmbedError::Setup`]); a 400
 //! that blames the input is bisected until the offending inputs are isolated, and only
 //! those fail. Any doubt about a response (count, index, dimensions, NaN, bad JSON) fails
 //! the request — it is retried — rather than risk writing a vector to the wrong row.

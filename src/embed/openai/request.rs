@@ -31,15 +31,17 @@ enum Attempt {
         vectors: Vec<Vec<f32>>,
         prompt_tokens: Option<u64>,
     },
+    /// Worth another try: `cause` is what the call fails with once retries run out
+    /// ([`EmbedError::RateLimited`], `Unavailable`, `Malformed` or `Dimensions`).
     Retry {
-        reason: String,
+        cause: EmbedError,
         wait: Option<Duration>,
-        rate_limited: bool,
         /// No connection could be made (wrong host or port, server down).
         unreachable: bool,
     },
     /// The server blames the input (400/413/422): bisect.
     Refused(String),
+    /// A setup mistake: stops the run.
     Fatal(String),
     /// The server refuses `encoding_format: base64`.
     WantsFloats,
@@ -55,14 +57,14 @@ impl OpenAiEmbedder {
     /// [`crate::embed::Embedder::embed`]: one result per text, in order.
     pub(super) async fn embed_all(&self, texts: &[String]) -> Result<Vec<InputResult>, EmbedError> {
         if let Some(m) = self.fatal.get() {
-            return Err(EmbedError::Fatal(m.clone()));
+            return Err(EmbedError::Setup(m.clone()));
         }
         let prepare = || {
             let mut results: Vec<Option<InputResult>> = (0..texts.len()).map(|_| None).collect();
             let mut items = Vec::with_capacity(texts.len());
             for (index, text) in texts.iter().enumerate() {
                 if text.is_empty() {
-                    results[index] = Some(Err("empty text".into()));
+                    results[index] = Some(Err(EmbedError::Empty { index }));
                     continue;
                 }
                 let p = self.tokenizer.prepare(text);
@@ -96,7 +98,9 @@ impl OpenAiEmbedder {
         }
         Ok(results
             .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err("not embedded".into())))
+            .map(|r| {
+                r.unwrap_or_else(|| Err(EmbedError::Malformed("no answer for this input".into())))
+            })
             .collect())
     }
 
@@ -138,7 +142,7 @@ impl OpenAiEmbedder {
             let first = results
                 .iter()
                 .find_map(|r| r.as_ref().err())
-                .cloned()
+                .map(ToString::to_string)
                 .unwrap_or_default();
             return Err(self.set_fatal(format!(
                 "the API refused each of the {} inputs of a request on its own ({first}); this looks like a setup problem, not bad input",
@@ -157,7 +161,10 @@ impl OpenAiEmbedder {
         Box::pin(async move {
             match self.send(job).await? {
                 Sent::Vectors(vectors) => Ok(vectors.into_iter().map(Ok).collect()),
-                Sent::Refused(message) if job.len() == 1 => Ok(vec![Err(message)]),
+                Sent::Refused(reason) if job.len() == 1 => Ok(vec![Err(EmbedError::Rejected {
+                    index: job[0].index,
+                    reason,
+                })]),
                 Sent::Refused(message) => {
                     if refusals.fetch_add(1, Ordering::Relaxed) + 1 > budget {
                         return Err(self.set_fatal(format!(
@@ -183,7 +190,7 @@ impl OpenAiEmbedder {
     fn set_fatal(&self, message: String) -> EmbedError {
         let message = self.redact(&message);
         let _ = self.fatal.set(message.clone());
-        EmbedError::Fatal(self.fatal.get().cloned().unwrap_or(message))
+        EmbedError::Setup(self.fatal.get().cloned().unwrap_or(message))
     }
 
     /// Sends one request, with retries.
@@ -193,7 +200,7 @@ impl OpenAiEmbedder {
         let mut float_switches = 0;
         loop {
             if let Some(m) = self.fatal.get() {
-                return Err(EmbedError::Fatal(m.clone()));
+                return Err(EmbedError::Setup(m.clone()));
             }
             let outcome = {
                 let _probe = if self.answered.load(Ordering::Acquire)
@@ -208,9 +215,9 @@ impl OpenAiEmbedder {
                     .permits
                     .acquire()
                     .await
-                    .map_err(|_| EmbedError::Fatal("embedder closed".into()))?;
+                    .map_err(|_| EmbedError::Setup("embedder closed".into()))?;
                 if let Some(m) = self.fatal.get() {
-                    return Err(EmbedError::Fatal(m.clone()));
+                    return Err(EmbedError::Setup(m.clone()));
                 }
                 let ticket = self.limiter.acquire(tokens).await;
                 let outcome = self.attempt(job, &ticket).await;
@@ -249,12 +256,12 @@ impl OpenAiEmbedder {
                     )))
                 }
                 Attempt::Retry {
-                    reason,
+                    cause,
                     wait,
-                    rate_limited,
                     unreachable,
                 } => {
-                    let reason = self.redact(&reason);
+                    let rate_limited = matches!(cause, EmbedError::RateLimited { .. });
+                    let reason = self.redact(&cause.to_string());
                     // A server never reached since start is a setup mistake (wrong
                     // base_url), not an outage: say so quickly instead of retrying for
                     // minutes and charging every row an attempt.
@@ -267,10 +274,7 @@ impl OpenAiEmbedder {
                         )));
                     }
                     if retry >= self.max_retries {
-                        return Err(EmbedError::Transient(format!(
-                            "{reason} (gave up after {} attempts)",
-                            retry + 1
-                        )));
+                        return Err(gave_up(cause, retry + 1, |m| self.redact(m)));
                     }
                     let wait = wait.unwrap_or_else(|| self.backoff(retry));
                     if rate_limited {
@@ -331,10 +335,16 @@ impl OpenAiEmbedder {
                     vectors: p.vectors,
                     prompt_tokens: p.prompt_tokens,
                 },
-                Err(reason) => Attempt::Retry {
-                    reason: format!("{status} with an unusable body: {reason}"),
+                Err(EmbedError::Malformed(reason)) => Attempt::Retry {
+                    cause: EmbedError::Malformed(format!(
+                        "{status} with an unusable body: {reason}"
+                    )),
                     wait: None,
-                    rate_limited: false,
+                    unreachable: false,
+                },
+                Err(cause) => Attempt::Retry {
+                    cause,
+                    wait: None,
                     unreachable: false,
                 },
             };
@@ -359,17 +369,19 @@ impl OpenAiEmbedder {
             }
             429 => {
                 self.rate_limited.fetch_add(1, Ordering::Relaxed);
+                let wait = retry_after(&headers);
                 Attempt::Retry {
-                    reason: format!("rate limited ({status}): {message}"),
-                    wait: retry_after(&headers),
-                    rate_limited: true,
+                    cause: EmbedError::RateLimited {
+                        retry_after: wait,
+                        message: format!("{status}: {message}"),
+                    },
+                    wait,
                     unreachable: false,
                 }
             }
             408 | 500..=599 => Attempt::Retry {
-                reason: format!("{status}: {message}"),
+                cause: EmbedError::Unavailable(format!("{status}: {message}")),
                 wait: retry_after(&headers),
-                rate_limited: false,
                 unreachable: false,
             },
             401 | 403 => Attempt::Fatal(format!(
@@ -418,9 +430,8 @@ impl OpenAiEmbedder {
             format!("request failed: {}", error_chain(&e))
         };
         Attempt::Retry {
-            reason,
+            cause: EmbedError::Unavailable(reason),
             wait: None,
-            rate_limited: false,
             unreachable: e.is_connect(),
         }
     }
@@ -428,6 +439,24 @@ impl OpenAiEmbedder {
 
 /// Connection attempts to a server that never answered before the run stops.
 const UNREACHABLE_RETRIES: u32 = 2;
+
+/// The error a request fails with after `attempts` attempts ended with `cause`; `redact`
+/// cleans the provider's text.
+fn gave_up(cause: EmbedError, attempts: u32, redact: impl Fn(&str) -> String) -> EmbedError {
+    let text = |m: String| format!("{} (gave up after {attempts} attempts)", redact(&m));
+    match cause {
+        EmbedError::RateLimited {
+            retry_after,
+            message,
+        } => EmbedError::RateLimited {
+            retry_after,
+            message: text(message),
+        },
+        EmbedError::Unavailable(m) => EmbedError::Unavailable(text(m)),
+        EmbedError::Malformed(m) => EmbedError::Malformed(text(m)),
+        other => other,
+    }
+}
 
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
