@@ -10,23 +10,62 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// A mistake in the user's setup (a setting, a table, a column, a missing file): the
-/// CLI prints it on one line and exits with status 2. The message names the setting.
+/// CLI prints it on one line and exits with status 2.
+///
+/// `setting` names what is wrong (`source.table`, `embedder.model`, `serve --bind`, or a
+/// file location such as `vecsync.toml:3`); `message` says what is wrong with it and what
+/// to do. Displayed as `setting: message` (just `message` when no setting applies).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(pub String);
+pub struct ConfigError {
+    pub setting: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(setting: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            setting: setting.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Reads `"setting: message"` text, the form [`config_error!`] takes without
+    /// `setting =`: the setting is what comes before the first `": "`.
+    pub fn from_text(text: impl Into<String>) -> ConfigError {
+        let text = text.into();
+        match text.split_once(": ") {
+            Some((setting, message)) => ConfigError::new(setting, message),
+            None => ConfigError::new("", text),
+        }
+    }
+}
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        if self.setting.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.setting, self.message)
+        }
     }
 }
 
 impl std::error::Error for ConfigError {}
 
-/// Builds an `anyhow::Error` wrapping a [`ConfigError`].
+/// Builds an `anyhow::Error` wrapping a [`ConfigError`](crate::config::ConfigError).
+///
+/// - `config_error!(setting = "embedder.model", "{model:?} is not served here")` names the
+///   setting apart from the message; new code uses this form.
+/// - `config_error!("embedder.model: {model:?} is not served here")` is one formatted
+///   text whose setting is everything before the first `": "` (see
+///   [`ConfigError::from_text`](crate::config::ConfigError::from_text)).
 #[macro_export]
 macro_rules! config_error {
-    ($($arg:tt)*) => {
-        anyhow::Error::new($crate::config::ConfigError(format!($($arg)*)))
+    (setting = $setting:expr, $($arg:tt)+) => {
+        anyhow::Error::new($crate::config::ConfigError::new($setting, format!($($arg)+)))
+    };
+    ($($arg:tt)+) => {
+        anyhow::Error::new($crate::config::ConfigError::from_text(format!($($arg)+)))
     };
 }
 
@@ -200,8 +239,8 @@ impl Config {
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
             match line {
-                Some(l) => ConfigError(format!("{origin}:{l}: {msg}")),
-                None => ConfigError(format!("{origin}: {msg}")),
+                Some(l) => ConfigError::new(format!("{origin}:{l}"), msg),
+                None => ConfigError::new(origin, msg),
             }
         })
     }
@@ -218,7 +257,7 @@ impl Config {
         let mut config = match file {
             Some(p) => {
                 let text = std::fs::read_to_string(&p).map_err(|e| {
-                    ConfigError(format!("cannot read config file {}: {e}", p.display()))
+                    ConfigError::new("", format!("cannot read config file {}: {e}", p.display()))
                 })?;
                 Config::from_toml(&text, &p.display().to_string())?
             }
@@ -250,14 +289,17 @@ impl Config {
 
     /// Checks what can be checked without a database or a model.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let err = |m: String| Err(ConfigError(m));
+        let err = |setting: &str, message: String| Err(ConfigError::new(setting, message));
         match self.store_kind() {
             Some(_) => {}
             None => {
-                return err(format!(
-                    "database_url: expected sqlite://PATH or postgres://…, got {:?}",
-                    redact_url(&self.database_url)
-                ))
+                return err(
+                    "database_url",
+                    format!(
+                        "expected sqlite://PATH or postgres://…, got {:?}",
+                        redact_url(&self.database_url)
+                    ),
+                )
             }
         }
         validate_qualified_identifier("source.table", &self.source.table)?;
@@ -268,52 +310,67 @@ impl Config {
             validate_identifier("source.display_columns", c)?;
         }
         let template = crate::template::Template::parse(&self.source.template)
-            .map_err(|e| ConfigError(format!("source.template: {e}")))?;
+            .map_err(|e| ConfigError::new("source.template", e.to_string()))?;
         for c in template.columns() {
             validate_identifier("source.template", c)?;
         }
         if let Some(f) = &self.source.filter {
             if f.trim().is_empty() {
-                return err("source.filter: is empty; remove it or give a SQL condition".into());
+                return err(
+                    "source.filter",
+                    "is empty; remove it or give a SQL condition".into(),
+                );
             }
             if f.contains(';') {
-                return err("source.filter: must be one SQL expression (no ';')".into());
+                return err(
+                    "source.filter",
+                    "must be one SQL expression (no ';')".into(),
+                );
             }
         }
         match self.embedder.provider.as_str() {
             "local" | "openai" | "fake" => {}
             other => {
-                return err(format!(
-                    "embedder.provider: unknown provider {other:?} (expected \"local\", \"openai\" or \"fake\")"
-                ))
+                return err(
+                    "embedder.provider",
+                    format!(
+                        "unknown provider {other:?} (expected \"local\", \"openai\" or \"fake\")"
+                    ),
+                )
             }
         }
         if self.embedder.provider == "fake" && self.embedder.dimensions.is_none() {
-            return err("embedder.dimensions: required for provider \"fake\"".into());
+            return err(
+                "embedder.dimensions",
+                "required for provider \"fake\"".into(),
+            );
         }
         if self.embedder.batch_size == 0 {
-            return err("embedder.batch_size: must be at least 1".into());
+            return err("embedder.batch_size", "must be at least 1".into());
         }
         if self.embedder.dimensions == Some(0) {
-            return err("embedder.dimensions: must be at least 1".into());
+            return err("embedder.dimensions", "must be at least 1".into());
         }
         if self.embedder.max_inputs_per_request == 0 {
-            return err("embedder.max_inputs_per_request: must be at least 1".into());
+            return err(
+                "embedder.max_inputs_per_request",
+                "must be at least 1".into(),
+            );
         }
         if self.embedder.max_concurrency == 0 {
-            return err("embedder.max_concurrency: must be at least 1".into());
+            return err("embedder.max_concurrency", "must be at least 1".into());
         }
         if self.worker.max_attempts == 0 {
-            return err("worker.max_attempts: must be at least 1".into());
+            return err("worker.max_attempts", "must be at least 1".into());
         }
         if self.worker.lease_seconds == 0 {
-            return err("worker.lease_seconds: must be at least 1".into());
+            return err("worker.lease_seconds", "must be at least 1".into());
         }
         if self.worker.concurrency == 0 {
-            return err("worker.concurrency: must be at least 1".into());
+            return err("worker.concurrency", "must be at least 1".into());
         }
         if self.worker.claim_size == Some(0) {
-            return err("worker.claim_size: must be at least 1".into());
+            return err("worker.claim_size", "must be at least 1".into());
         }
         Ok(())
     }
@@ -362,9 +419,10 @@ pub fn validate_identifier(setting: &str, name: &str) -> Result<(), ConfigError>
     if ok {
         Ok(())
     } else {
-        Err(ConfigError(format!(
-            "{setting}: {name:?} is not a valid identifier (use letters, digits and _, at most 63 characters)"
-        )))
+        Err(ConfigError::new(
+            setting,
+            format!("{name:?} is not a valid identifier (use letters, digits and _, at most 63 characters)"),
+        ))
     }
 }
 
@@ -380,9 +438,12 @@ pub fn validate_qualified_identifier(setting: &str, name: &str) -> Result<(), Co
 }
 
 fn bad_qualified(setting: &str, name: &str) -> ConfigError {
-    ConfigError(format!(
-        "{setting}: {name:?} is not a valid table name (use table or schema.table; letters, digits and _)"
-    ))
+    ConfigError::new(
+        setting,
+        format!(
+            "{name:?} is not a valid table name (use table or schema.table; letters, digits and _)"
+        ),
+    )
 }
 
 /// Double-quotes an identifier that passed [`validate_identifier`] (quotes doubled anyway,
@@ -427,8 +488,9 @@ mod tests {
     #[test]
     fn unknown_key_names_setting() {
         let e = Config::from_toml("[source]\ntabel = \"x\"\n", "vecsync.toml").unwrap_err();
-        assert!(e.0.contains("tabel"), "{e}");
-        assert!(e.0.contains("vecsync.toml:2"), "{e}");
+        assert!(e.message.contains("tabel"), "{e}");
+        assert_eq!(e.setting, "vecsync.toml:2", "{e}");
+        assert!(e.to_string().starts_with("vecsync.toml:2: "), "{e}");
     }
 
     #[test]
@@ -437,18 +499,35 @@ mod tests {
             let mut c = Config::default();
             c.source.table = bad.into();
             let e = c.validate().unwrap_err();
-            assert!(e.0.starts_with("source.table:"), "{e}");
+            assert_eq!(e.setting, "source.table", "{e}");
+            assert!(e.to_string().starts_with("source.table: "), "{e}");
         }
         let mut c = Config::default();
         c.source.embedding_column = "emb\"; --".into();
-        assert!(c
-            .validate()
-            .unwrap_err()
-            .0
-            .starts_with("source.embedding_column"));
+        assert_eq!(c.validate().unwrap_err().setting, "source.embedding_column");
         let mut c = Config::default();
         c.source.template = "{title} {bad col}".into();
-        assert!(c.validate().unwrap_err().0.starts_with("source.template"));
+        assert_eq!(c.validate().unwrap_err().setting, "source.template");
+    }
+
+    #[test]
+    fn config_error_macro_forms() {
+        let d = 7;
+        let text = crate::config_error!("embedder.dimensions: got {d}: too many");
+        let e = text.downcast_ref::<ConfigError>().unwrap();
+        assert_eq!(
+            e,
+            &ConfigError::new("embedder.dimensions", "got 7: too many")
+        );
+        assert_eq!(e.to_string(), "embedder.dimensions: got 7: too many");
+        let named = crate::config_error!(setting = "embedder.dimensions", "got {d}: too many");
+        assert_eq!(named.downcast_ref::<ConfigError>(), Some(e));
+        let bare = crate::config_error!("no setting here");
+        let e = bare.downcast_ref::<ConfigError>().unwrap();
+        assert_eq!(
+            (e.setting.as_str(), e.to_string()),
+            ("", "no setting here".into())
+        );
     }
 
     #[test]
@@ -469,6 +548,6 @@ mod tests {
     fn unknown_provider() {
         let mut c = Config::default();
         c.embedder.provider = "cohere".into();
-        assert!(c.validate().unwrap_err().0.starts_with("embedder.provider"));
+        assert_eq!(c.validate().unwrap_err().setting, "embedder.provider");
     }
 }

@@ -7,7 +7,8 @@
 //! - [`embed`]: what turns text into vectors (the local MiniLM model, OpenAI-compatible APIs);
 //! - [`pipeline`]: claim → embed → guarded write, reporting progress as events;
 //! - [`cli`]: the `vecsync` command, which renders those events for a terminal;
-//! - [`server`]: `vecsync serve`, which renders them as metrics and a status page.
+//! - [`server`]: `vecsync serve`, which renders them as metrics and a status page;
+//! - [`vector`]: the little-endian f32 byte layout shared by SQLite BLOBs and base64 answers.
 //!
 //! Stores and embedders never know each other; only the pipeline (and the CLI that wires
 //! them) sees both.
@@ -17,7 +18,9 @@ pub mod config;
 pub mod demo;
 pub mod embed;
 pub mod pipeline;
+pub mod redact;
 pub mod server;
 pub mod signal;
 pub mod store;
 pub mod template;
+pub mod vector;

@@ -23,7 +23,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::embed::{EmbedError, Embedder, Usage};
-use crate::store::{ClaimedRow, Completion, Failure, Store, UsageTotals, WriteOutcome};
+use crate::store::{
+    ClaimedRow, Completion, Failure, FailureKind, Store, UsageTotals, WriteOutcome,
+};
 use crate::template::{text_hash, Template};
 
 #[derive(Debug, Clone)]
@@ -281,7 +283,7 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
                 failed.push(Failure {
                     id: row.id.clone(),
                     reason: "empty text".into(),
-                    permanent: true,
+                    kind: FailureKind::Empty,
                 });
                 continue;
             }
@@ -309,14 +311,48 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
 
     let embed_started = Instant::now();
     if !to_embed.is_empty() {
-        match shared.embedder.embed(&to_embed).await {
-            Ok(results) if results.len() == to_embed.len() => {
+        let results = match shared.embedder.embed(&to_embed).await {
+            Ok(results) if results.len() == to_embed.len() => Ok(results),
+            Ok(results) => Err(EmbedError::Malformed(format!(
+                "embedder returned {} results for {} inputs",
+                results.len(),
+                to_embed.len()
+            ))),
+            Err(e) => Err(e),
+        };
+        // A setup error stops the run, whether the call or one input reports it.
+        let setup = match &results {
+            Err(e) if e.is_setup() => Some(e.clone()),
+            Ok(r) => r
+                .iter()
+                .find_map(|r| r.as_ref().err().filter(|e| e.is_setup()).cloned()),
+            Err(_) => None,
+        };
+        if let Some(e) = setup {
+            let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+            if let Err(e) = shared.store.release(&ids).await {
+                tracing::warn!("could not release {} rows: {e:#}", ids.len());
+            }
+            shared.cancel.cancel();
+            return Err(crate::config_error!("embedder: {e}"));
+        }
+        match results {
+            Ok(results) => {
                 let mut cache = shared.cache.lock().unwrap();
                 for (hash, waiters) in waiting {
-                    let index = waiters[0].1;
-                    match &results[index] {
-                        Ok(v) if v.len() == dims && v.iter().all(|x| x.is_finite()) => {
-                            let v = Arc::new(v.clone());
+                    let outcome = match &results[waiters[0].1] {
+                        Ok(v) if v.len() != dims => Err(EmbedError::Dimensions {
+                            expected: dims,
+                            got: v.len(),
+                        }),
+                        Ok(v) if !v.iter().all(|x| x.is_finite()) => Err(EmbedError::Malformed(
+                            "embedder returned a non-finite value".into(),
+                        )),
+                        Ok(v) => Ok(Arc::new(v.clone())),
+                        Err(e) => Err(e.clone()),
+                    };
+                    match outcome {
+                        Ok(v) => {
                             cache.insert(hash.clone(), v.clone());
                             for (id, _) in waiters {
                                 done.push(Completion {
@@ -326,50 +362,19 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
                                 });
                             }
                         }
-                        Ok(v) => {
-                            let reason = format!(
-                                "embedder returned {} values (expected {dims}) or a non-finite value",
-                                v.len()
-                            );
+                        Err(e) => {
                             for (id, _) in waiters {
-                                failed.push(Failure {
-                                    id,
-                                    reason: reason.clone(),
-                                    permanent: false,
-                                });
-                            }
-                        }
-                        Err(reason) => {
-                            for (id, _) in waiters {
-                                failed.push(Failure {
-                                    id,
-                                    reason: reason.clone(),
-                                    permanent: true,
-                                });
+                                failed.push(failure(id, &e));
                             }
                         }
                     }
                 }
             }
-            Ok(results) => {
-                let reason = format!(
-                    "embedder returned {} results for {} inputs",
-                    results.len(),
-                    to_embed.len()
-                );
-                fail_all(&mut failed, waiting, &reason);
-            }
-            Err(EmbedError::Transient(reason)) => {
-                tracing::warn!("batch of {} rows will be retried: {reason}", rows.len());
-                fail_all(&mut failed, waiting, &reason);
-            }
-            Err(EmbedError::Fatal(reason)) => {
-                let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
-                if let Err(e) = shared.store.release(&ids).await {
-                    tracing::warn!("could not release {} rows: {e:#}", ids.len());
+            Err(e) => {
+                tracing::warn!("batch of {} rows will be retried: {e}", rows.len());
+                for (id, _) in waiting.into_values().flatten() {
+                    failed.push(failure(id, &e));
                 }
-                shared.cancel.cancel();
-                return Err(crate::config_error!("embedder: {reason}"));
             }
         }
     }
@@ -427,19 +432,18 @@ async fn record_usage(shared: &Shared) {
     }
 }
 
-fn fail_all(
-    failed: &mut Vec<Failure>,
-    waiting: HashMap<String, Vec<(String, usize)>>,
-    reason: &str,
-) {
-    for (_, waiters) in waiting {
-        for (id, _) in waiters {
-            failed.push(Failure {
-                id,
-                reason: reason.to_string(),
-                permanent: false,
-            });
-        }
+/// How a row that hit `e` is recorded: an empty or refused input fails alone and for
+/// good; anything else about the call or its answer is worth another attempt.
+fn failure(id: String, e: &EmbedError) -> Failure {
+    let kind = match e {
+        EmbedError::Empty { .. } => FailureKind::Empty,
+        EmbedError::Rejected { .. } => FailureKind::Rejected,
+        _ => FailureKind::Transient,
+    };
+    Failure {
+        id,
+        reason: e.to_string(),
+        kind,
     }
 }
 

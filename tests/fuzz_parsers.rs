@@ -57,7 +57,7 @@ proptest! {
     #[test]
     fn config_errors_are_one_line(text in ".{0,200}") {
         if let Err(e) = Config::from_toml(&text, "fuzz.toml") {
-            prop_assert!(e.0.starts_with("fuzz.toml"));
+            prop_assert!(e.to_string().starts_with("fuzz.toml"));
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use mock_openai::{Fault, Knobs, MockOpenAi, RetryHint, POISON, POISON_MESSAGE};
 use vecsync::config::EmbedderConfig;
 use vecsync::embed::openai::OpenAiEmbedder;
-use vecsync::embed::{EmbedError, Embedder};
+use vecsync::embed::{EmbedError, Embedder, InputResult};
 
 const KEY_ENV: &str = "VECSYNC_TEST_MOCK_OPENAI_KEY";
 const SECRET: &str = "sk-test-S3CR3T-abcdefghijklmnop0123456789";
@@ -52,7 +52,7 @@ fn texts(n: usize, prefix: &str) -> Vec<String> {
 }
 
 /// Every input got its own vector.
-fn assert_own_vectors(texts: &[String], results: &[Result<Vec<f32>, String>]) {
+fn assert_own_vectors(texts: &[String], results: &[InputResult]) {
     assert_eq!(texts.len(), results.len());
     for (t, r) in texts.iter().zip(results) {
         let v = r.as_ref().unwrap_or_else(|e| panic!("{t:?} failed: {e}"));
@@ -162,7 +162,7 @@ async fn exhausted_retries_are_transient() {
     mock.set(|k| k.always = Some(Fault::Status(500)));
     let e = embedder(&config(&mock, |c| c.max_retries = 2));
     let err = e.embed(&texts(3, "e")).await.unwrap_err();
-    assert!(matches!(err, EmbedError::Transient(_)), "{err:?}");
+    assert!(matches!(err, EmbedError::Unavailable(_)), "{err:?}");
     assert!(err.to_string().contains("500"), "{err}");
     assert_eq!(mock.request_count(), 3);
 }
@@ -226,7 +226,17 @@ async fn wrong_count_or_dims_is_an_error_not_a_write() {
         .await;
         let e = embedder(&config(&mock, |c| c.max_retries = 2));
         let err = e.embed(&texts(4, "i")).await.unwrap_err();
-        assert!(matches!(err, EmbedError::Transient(_)), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                EmbedError::Malformed(_)
+                    | EmbedError::Dimensions {
+                        expected: 8,
+                        got: 9
+                    }
+            ),
+            "{err:?}"
+        );
         assert!(err.to_string().contains(words), "{err}");
         assert_eq!(mock.request_count(), 3);
     }
@@ -243,7 +253,11 @@ async fn poison_inputs_are_isolated_by_bisection() {
     for (i, (text, result)) in t.iter().zip(&r).enumerate() {
         if i == 5 || i == 11 {
             let err = result.as_ref().unwrap_err();
-            assert!(err.contains(POISON_MESSAGE), "{err}");
+            assert!(
+                matches!(err, EmbedError::Rejected { index, .. } if *index == i),
+                "{err:?}"
+            );
+            assert!(err.to_string().contains(POISON_MESSAGE), "{err}");
         } else {
             assert_eq!(result.as_ref().unwrap(), &MockOpenAi::vector(text, DIMS));
         }
@@ -262,7 +276,7 @@ async fn a_400_for_every_input_is_fatal_not_a_row_failure() {
     .await;
     let e = embedder(&config(&mock, |c| c.max_inputs_per_request = 8));
     let err = e.embed(&texts(8, "k")).await.unwrap_err();
-    assert!(matches!(err, EmbedError::Fatal(_)), "{err:?}");
+    assert!(matches!(err, EmbedError::Setup(_)), "{err:?}");
     assert!(err.to_string().contains(POISON_MESSAGE), "{err}");
     assert!(mock.request_count() <= 15);
 }
@@ -281,7 +295,7 @@ async fn wrong_key_is_fatal_at_once() {
     }));
     let started = Instant::now();
     let err = e.embed(&texts(40, "l")).await.unwrap_err();
-    assert!(matches!(err, EmbedError::Fatal(_)), "{err:?}");
+    assert!(matches!(err, EmbedError::Setup(_)), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(1));
     assert!(mock.request_count() <= 2, "{}", mock.request_count());
     let msg = err.to_string();
@@ -292,7 +306,7 @@ async fn wrong_key_is_fatal_at_once() {
     let before = mock.request_count();
     assert!(matches!(
         e.embed(&texts(4, "l2")).await,
-        Err(EmbedError::Fatal(_))
+        Err(EmbedError::Setup(_))
     ));
     assert_eq!(mock.request_count(), before);
 }
@@ -306,7 +320,7 @@ async fn exhausted_quota_is_fatal_not_retried() {
     .await;
     let e = embedder(&config(&mock, |_| {}));
     let err = e.embed(&texts(3, "qx")).await.unwrap_err();
-    assert!(matches!(err, EmbedError::Fatal(_)), "{err:?}");
+    assert!(matches!(err, EmbedError::Setup(_)), "{err:?}");
     assert!(err.to_string().contains("quota"), "{err}");
     assert_eq!(mock.request_count(), 1);
 }
@@ -319,7 +333,7 @@ async fn unknown_model_is_fatal() {
         c.max_concurrency = 1;
     }));
     let err = e.embed(&texts(40, "m")).await.unwrap_err();
-    assert!(matches!(err, EmbedError::Fatal(_)), "{err:?}");
+    assert!(matches!(err, EmbedError::Setup(_)), "{err:?}");
     assert!(err.to_string().contains("text-embedding-9-huge"), "{err}");
     assert_eq!(mock.request_count(), 1);
 
@@ -327,7 +341,7 @@ async fn unknown_model_is_fatal() {
     let mut c = config(&mock, |c| c.max_concurrency = 1);
     c.base_url = format!("http://{}/api", mock.addr);
     let err = embedder(&c).embed(&texts(2, "m2")).await.unwrap_err();
-    assert!(matches!(err, EmbedError::Fatal(_)), "{err:?}");
+    assert!(matches!(err, EmbedError::Setup(_)), "{err:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -573,7 +587,8 @@ async fn empty_texts_are_never_sent() {
     let e = embedder(&config(&mock, |_| {}));
     let t = vec!["one".to_string(), String::new(), "three".to_string()];
     let r = e.embed(&t).await.unwrap();
-    assert_eq!(r[1], Err("empty text".to_string()));
+    assert_eq!(r[1], Err(EmbedError::Empty { index: 1 }));
+    assert_eq!(r[1].as_ref().unwrap_err().to_string(), "empty text");
     assert_eq!(r[0].as_ref().unwrap(), &MockOpenAi::vector("one", DIMS));
     assert_eq!(r[2].as_ref().unwrap(), &MockOpenAi::vector("three", DIMS));
     assert!(mock.requests().iter().all(|r| r.inputs.len() == 2));

@@ -15,7 +15,9 @@ use common::TestDb;
 use vecsync::config::{Config, ConfigError};
 use vecsync::embed::fake::FakeEmbedder;
 use vecsync::store::postgres::PostgresStore;
-use vecsync::store::{ClaimedRow, Completion, Failure, Store, StoreOptions, WriteOutcome};
+use vecsync::store::{
+    ClaimedRow, Completion, Failure, FailureKind, Store, StoreOptions, WriteOutcome,
+};
 use vecsync::template::{text_hash, Template};
 
 const DIMS: usize = 8;
@@ -127,8 +129,7 @@ async fn is_queued(db: &PgTestDb, id: i64) -> bool {
 fn config_error_text(e: &anyhow::Error) -> String {
     e.downcast_ref::<ConfigError>()
         .unwrap_or_else(|| panic!("expected a ConfigError, got: {e:#}"))
-        .0
-        .clone()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -571,7 +572,11 @@ async fn failures_retry_then_fail_until_retry_failed() {
         let fail = |id: &str, permanent: bool| Failure {
             id: id.to_string(),
             reason: format!("boom {id}"),
-            permanent,
+            kind: if permanent {
+                FailureKind::Rejected
+            } else {
+                FailureKind::Transient
+            },
         };
         let rows = s.claim(10, LEASE).await.unwrap();
         assert_eq!(rows.len(), 3);
@@ -738,7 +743,7 @@ async fn setup_mistakes_are_one_line_config_errors() {
         for bad in ["jobs\"; DROP TABLE jobs; --", "jobs;", "jo bs"] {
             let mut c = base.clone();
             c.source.table = bad.into();
-            assert!(c.validate().unwrap_err().0.starts_with("source.table"));
+            assert!(c.validate().unwrap_err().to_string().starts_with("source.table"));
         }
         for bad in ["vec\"sync", "x;y", "public", "pg_temp"] {
             let e = PostgresStore::connect(&base.database_url, bad, &base.source, StoreOptions::from_config(&base))
@@ -749,7 +754,7 @@ async fn setup_mistakes_are_one_line_config_errors() {
         }
         let mut c = base.clone();
         c.source.filter = Some("true; DROP TABLE jobs".into());
-        assert!(c.validate().unwrap_err().0.starts_with("source.filter"));
+        assert!(c.validate().unwrap_err().to_string().starts_with("source.filter"));
         assert_eq!(db.scalar("SELECT count(*) FROM jobs").await, 5);
     })
     .await;

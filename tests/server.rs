@@ -421,15 +421,19 @@ impl Embedder for ScriptedEmbedder {
     async fn embed(&self, texts: &[String]) -> Result<Vec<InputResult>, EmbedError> {
         self.requests.fetch_add(1, Ordering::SeqCst);
         if texts.iter().any(|t| t.contains("FLAKY")) {
-            return Err(EmbedError::Transient("provider answered 503".into()));
+            return Err(EmbedError::Unavailable("provider answered 503".into()));
         }
         let tokens: usize = texts.iter().map(|t| self.count_tokens(t)).sum();
         self.tokens.fetch_add(tokens as u64, Ordering::SeqCst);
         Ok(texts
             .iter()
-            .map(|t| {
+            .enumerate()
+            .map(|(index, t)| {
                 if t.contains("POISON") {
-                    Err("the provider rejects this input".to_string())
+                    Err(EmbedError::Rejected {
+                        index,
+                        reason: "the provider rejects this input".into(),
+                    })
                 } else {
                     Ok(self.inner.vector(t))
                 }

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use common::*;
 use vecsync::embed::Embedder;
-use vecsync::store::{Completion, Failure, Store};
+use vecsync::store::{Completion, Failure, FailureKind, Store};
 use vecsync::template::text_hash;
 
 /// The vector the fake embedder makes for `id`'s current text, read back through search:
@@ -286,7 +286,7 @@ mod checks {
         let fail = |reason: &str| Failure {
             id: id.clone(),
             reason: reason.into(),
-            permanent: false,
+            kind: FailureKind::Transient,
         };
         let out = store.complete(&[], &[fail("HTTP 503")]).await.unwrap();
         assert_eq!((out.retrying, out.failed), (1, 0));

@@ -365,7 +365,9 @@ async fn embed_texts(
     texts: &[String],
 ) -> Result<Vec<crate::embed::InputResult>> {
     // Empty texts are never sent to a model.
-    let mut results: Vec<crate::embed::InputResult> = vec![Err("empty text".into()); texts.len()];
+    let mut results: Vec<crate::embed::InputResult> = (0..texts.len())
+        .map(|index| Err(crate::embed::EmbedError::Empty { index }))
+        .collect();
     let (idx, nonempty): (Vec<usize>, Vec<String>) = texts
         .iter()
         .enumerate()

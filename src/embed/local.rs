@@ -290,7 +290,10 @@ impl Inner {
                     ok.push((i, enc.get_ids()));
                     results.push(Ok(Vec::new())); // filled in below
                 }
-                Err(reason) => results.push(Err(reason.clone())),
+                Err(reason) => results.push(Err(EmbedError::Rejected {
+                    index: i,
+                    reason: reason.clone(),
+                })),
             }
         }
 
@@ -394,8 +397,8 @@ impl Embedder for LocalEmbedder {
         // Seconds of CPU work: keep it off the async runtime's threads.
         tokio::task::spawn_blocking(move || inner.embed(&texts))
             .await
-            .map_err(|e| EmbedError::Fatal(format!("local model: {e}")))?
-            .map_err(|e| EmbedError::Fatal(format!("{e:#}")))
+            .map_err(|e| EmbedError::Setup(format!("local model: {e}")))?
+            .map_err(|e| EmbedError::Setup(format!("{e:#}")))
     }
 
     /// Two batches in flight: while one runs through the model (on every core), the

@@ -13,6 +13,7 @@ pub mod local;
 pub mod openai;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Result;
 use async_trait::async_trait;
@@ -20,20 +21,60 @@ use serde::Serialize;
 
 use crate::config::Config;
 
-/// A failure of a whole call.
+/// Why an embedder call failed, or (for [`EmbedError::Empty`] and [`EmbedError::Rejected`])
+/// why one input of it failed. Messages are one line and never carry a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmbedError {
-    /// A setup mistake (bad key, unknown model, wrong URL): stop the run, mark nothing.
+    /// A setup mistake no retry fixes: a bad key, an unknown model, a wrong URL, an
+    /// exhausted quota, a local model that cannot run. The run stops and no row is marked.
     #[error("{0}")]
-    Fatal(String),
-    /// Worth retrying later (rate limits, 5xx, timeouts after the provider's own retries):
-    /// every row of the batch counts a failed attempt with this reason.
+    Setup(String),
+    /// The provider still answered 429 after the client's own retries; `retry_after` is
+    /// its last hint.
+    #[error("rate limited: {message}")]
+    RateLimited {
+        retry_after: Option<Duration>,
+        message: String,
+    },
+    /// The provider could not be reached or answered 5xx or nothing in time, after the
+    /// client's own retries.
     #[error("{0}")]
-    Transient(String),
+    Unavailable(String),
+    /// Input `index` of the call has no text (other inputs are unaffected).
+    #[error("empty text")]
+    Empty { index: usize },
+    /// The provider refuses input `index` alone, with this reason (other inputs are
+    /// unaffected).
+    #[error("{reason}")]
+    Rejected { index: usize, reason: String },
+    /// An answer that cannot be decoded: bad JSON, a wrong count or index, a NaN.
+    #[error("{0}")]
+    Malformed(String),
+    /// Vectors of another size than the embedder's dimensions.
+    #[error(
+        "the embedder returned {got}-dimension vectors, expected {expected} (embedder.dimensions)"
+    )]
+    Dimensions { expected: usize, got: usize },
 }
 
-/// The outcome for one input: its vector, or why this input (alone) cannot be embedded.
-pub type InputResult = std::result::Result<Vec<f32>, String>;
+impl EmbedError {
+    /// True for errors that stop the run: retrying, or trying other rows, cannot help.
+    pub fn is_setup(&self) -> bool {
+        matches!(self, EmbedError::Setup(_))
+    }
+
+    /// The position of the input this error is about, for the per-input errors.
+    pub fn input_index(&self) -> Option<usize> {
+        match self {
+            EmbedError::Empty { index } | EmbedError::Rejected { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+}
+
+/// The outcome for one input: its vector, or why this input (alone) cannot be embedded
+/// (normally [`EmbedError::Empty`] or [`EmbedError::Rejected`] with the input's index).
+pub type InputResult = std::result::Result<Vec<f32>, EmbedError>;
 
 /// Usage counters since the embedder was created.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use super::error::ApiError;
 use super::AppState;
 use crate::embed::EmbedError;
 use crate::pipeline::{self, Mode, RunOptions};
@@ -21,19 +22,9 @@ const MAX_K: usize = 1_000;
 /// How long a health check or a scrape waits for the database.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
-}
-
-fn unauthorized(state: &AppState) -> Response {
+fn unauthorized(state: &AppState) -> ApiError {
     state.metrics().cron_unauthorized.increment(1);
-    let mut r = error(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized: send Authorization: Bearer <CRON_SECRET>",
-    );
-    r.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    r
+    ApiError::unauthorized("unauthorized: send Authorization: Bearer <CRON_SECRET>")
 }
 
 fn params(query: Option<String>) -> HashMap<String, String> {
@@ -43,7 +34,12 @@ fn params(query: Option<String>) -> HashMap<String, String> {
 }
 
 /// Parses an optional positive integer parameter within `1..=max`.
-fn number<T>(params: &HashMap<String, String>, name: &str, default: T, max: T) -> Result<T, String>
+fn number<T>(
+    params: &HashMap<String, String>,
+    name: &str,
+    default: T,
+    max: T,
+) -> Result<T, ApiError>
 where
     T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display + From<u8>,
 {
@@ -51,9 +47,9 @@ where
         None | Some("") => Ok(default),
         Some(v) => match v.parse::<T>() {
             Ok(n) if n >= T::from(1) && n <= max => Ok(n),
-            _ => Err(format!(
+            _ => Err(ApiError::bad_request(format!(
                 "{name}: expected a whole number from 1 to {max}, got {v:?}"
-            )),
+            ))),
         },
     }
 }
@@ -66,14 +62,11 @@ pub(super) async fn process_queue(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, ApiError> {
     if !state.authorized(&headers) {
-        return unauthorized(&state);
+        return Err(unauthorized(&state));
     }
-    let limit = match number(&params(query), "limit", DEFAULT_LIMIT, MAX_LIMIT) {
-        Ok(n) => n,
-        Err(message) => return error(StatusCode::BAD_REQUEST, message),
-    };
+    let limit = number(&params(query), "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let started = Instant::now();
     let embedder = state.embedder();
     let store = state.store();
@@ -93,21 +86,14 @@ pub(super) async fn process_queue(
     )
     .await;
     state.metrics().cron_runs.increment(1);
-    let summary = match result {
-        Ok(s) => s,
-        Err(e) => {
-            let message = state.redact(&format!("{e:#}").replace('\n', " "));
-            tracing::error!("process-embedding-queue: {message}");
-            return error(StatusCode::INTERNAL_SERVER_ERROR, message);
-        }
-    };
+    let summary = result.map_err(|e| {
+        tracing::error!("process-embedding-queue: {e:#}");
+        ApiError::internal(format!("{e:#}"))
+    })?;
     let remaining = match state.store().status().await {
         Ok(s) => Some(s.queue.pending),
         Err(e) => {
-            tracing::warn!(
-                "process-embedding-queue: status after the run: {}",
-                state.redact(&format!("{e:#}"))
-            );
+            tracing::warn!("process-embedding-queue: status after the run: {e:#}");
             None
         }
     };
@@ -117,33 +103,24 @@ pub(super) async fn process_queue(
         summary.failed + summary.retrying,
         remaining
     );
-    Json(json!({
+    Ok(Json(json!({
         "processed": summary.written,
         "failed": summary.failed + summary.retrying,
         "skipped": summary.skipped,
         "remaining": remaining,
         "duration_ms": started.elapsed().as_millis() as u64,
     }))
-    .into_response()
+    .into_response())
 }
 
 /// `GET /api/status`: `vecsync status --json`, plus `embedder` and `worker`.
-pub(super) async fn status(State(state): State<AppState>) -> Response {
-    let status = match state.store().status().await {
-        Ok(s) => s,
-        Err(e) => {
-            state.metrics().record_status(None);
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("status: {}", state.redact(&format!("{e:#}"))),
-            );
-        }
-    };
+pub(super) async fn status(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let status = state.store().status().await.map_err(|e| {
+        state.metrics().record_status(None);
+        ApiError::unavailable("status", &e)
+    })?;
     state.metrics().record_status(Some(&status));
-    let mut v = match serde_json::to_value(&status) {
-        Ok(v) => v,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    };
+    let mut v = serde_json::to_value(&status).map_err(|e| ApiError::internal(e.to_string()))?;
     let embedder = state.embedder();
     let cfg = &state.config().embedder;
     v["embedder"] = json!({
@@ -163,65 +140,44 @@ pub(super) async fn status(State(state): State<AppState>) -> Response {
     let mut r = Json(v).into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    Ok(r)
 }
 
 /// `GET /api/search?q=…&k=10`: hits `{id, score, fields}`, best first.
-pub(super) async fn search(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+pub(super) async fn search(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let started = Instant::now();
     let params = params(query);
     let q = params.get("q").map(|q| q.trim()).unwrap_or_default();
     if q.is_empty() {
-        return error(StatusCode::BAD_REQUEST, "q: the query is empty");
+        return Err(ApiError::bad_request("q: the query is empty"));
     }
-    let k = match number(&params, "k", DEFAULT_K, MAX_K) {
-        Ok(k) => k,
-        Err(message) => return error(StatusCode::BAD_REQUEST, message),
-    };
-    let vector = match state.embedder().embed(&[q.to_string()]).await {
-        Ok(mut results) if results.len() == 1 => match results.pop() {
-            Some(Ok(v)) => v,
-            Some(Err(reason)) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    format!("q: cannot embed the query: {reason}"),
-                )
-            }
-            None => unreachable!("one result"),
-        },
-        Ok(results) => {
-            return error(
-                StatusCode::BAD_GATEWAY,
-                format!("embedder returned {} results for 1 input", results.len()),
-            )
+    let k = number(&params, "k", DEFAULT_K, MAX_K)?;
+    let vector = match state.embedder().embed(&[q.to_string()]).await?.pop() {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            return Err(ApiError::bad_request(format!(
+                "q: cannot embed the query: {e}"
+            )))
         }
-        Err(EmbedError::Transient(reason)) => {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("embedder: {}", state.redact(&reason)),
-            )
-        }
-        Err(EmbedError::Fatal(reason)) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("embedder: {}", state.redact(&reason)),
-            )
+        None => {
+            return Err(ApiError::from(EmbedError::Malformed(
+                "the embedder returned no result for the query".into(),
+            )))
         }
     };
-    let hits = match state.store().search(&vector, k).await {
-        Ok(h) => h,
-        Err(e) => {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("search: {}", state.redact(&format!("{e:#}"))),
-            )
-        }
-    };
+    let hits = state
+        .store()
+        .search(&vector, k)
+        .await
+        .map_err(|e| ApiError::unavailable("search", &e))?;
     state
         .metrics()
         .api_search_seconds
         .record(started.elapsed().as_secs_f64());
-    Json(hits).into_response()
+    Ok(Json(hits).into_response())
 }
 
 /// `GET /healthz`: the process answers.
@@ -230,44 +186,31 @@ pub(super) async fn healthz() -> Response {
 }
 
 /// `GET /readyz`: the database answers a status query and the model is loaded.
-pub(super) async fn readyz(State(state): State<AppState>) -> Response {
+pub(super) async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
     let embedder = state.embedder();
     let model = embedder.model_id().to_string();
     if embedder.dimensions() == 0 {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "error": "the model is not loaded" })),
-        )
-            .into_response();
+        return Err(
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the model is not loaded").probe(),
+        );
     }
-    match tokio::time::timeout(CHECK_TIMEOUT, state.store().status()).await {
-        Ok(Ok(status)) => {
-            state.metrics().record_status(Some(&status));
-            Json(json!({ "status": "ready", "database": "ok", "model": model })).into_response()
-        }
+    let status = match tokio::time::timeout(CHECK_TIMEOUT, state.store().status()).await {
+        Ok(Ok(status)) => status,
         Ok(Err(e)) => {
             state.metrics().record_status(None);
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({
-                    "status": "unavailable",
-                    "error": format!("database: {}", state.redact(&format!("{e:#}"))),
-                })),
-            )
-                .into_response()
+            return Err(ApiError::unavailable("database", &e).probe());
         }
         Err(_) => {
             state.metrics().record_status(None);
-            (
+            return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({
-                    "status": "unavailable",
-                    "error": format!("database: no answer within {CHECK_TIMEOUT:?}"),
-                })),
+                format!("database: no answer within {CHECK_TIMEOUT:?}"),
             )
-                .into_response()
+            .probe());
         }
-    }
+    };
+    state.metrics().record_status(Some(&status));
+    Ok(Json(json!({ "status": "ready", "database": "ok", "model": model })).into_response())
 }
 
 /// `GET /metrics`: status gauges and usage counters are refreshed on each scrape.
@@ -275,10 +218,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
     match tokio::time::timeout(CHECK_TIMEOUT, state.store().status()).await {
         Ok(Ok(status)) => state.metrics().record_status(Some(&status)),
         Ok(Err(e)) => {
-            tracing::warn!(
-                "metrics: status query failed: {}",
-                state.redact(&format!("{e:#}"))
-            );
+            tracing::warn!("metrics: status query failed: {e:#}");
             state.metrics().record_status(None);
         }
         Err(_) => state.metrics().record_status(None),

@@ -22,7 +22,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use crate::embed::Usage;
 use crate::pipeline::Event;
 use crate::store::{
-    ClaimedRow, Completion, Failure, RowId, SearchHit, Status, Store, WriteOutcome,
+    ClaimedRow, Completion, Failure, FailureKind, RowId, SearchHit, Status, Store, WriteOutcome,
 };
 
 /// Latency buckets (seconds) for every histogram: a write of a few rows to a fast model
@@ -310,15 +310,13 @@ impl Metrics {
     }
 }
 
-/// The label of a failure: `empty` (the pipeline's "empty text"), `permanent` (an input
-/// the embedder rejects) or `transient` (retried later).
+/// The label of a failure: `empty` (no text), `permanent` (an input the embedder
+/// rejects, a value that cannot be read) or `transient` (retried later).
 fn failure_counter<'a>(m: &'a Metrics, f: &Failure) -> &'a Counter {
-    if f.permanent && f.reason == "empty text" {
-        &m.failed_empty
-    } else if f.permanent {
-        &m.failed_permanent
-    } else {
-        &m.failed_transient
+    match f.kind {
+        FailureKind::Empty => &m.failed_empty,
+        FailureKind::Rejected | FailureKind::Undecodable => &m.failed_permanent,
+        FailureKind::Transient => &m.failed_transient,
     }
 }
 

@@ -17,8 +17,9 @@
 //! traits, and the pipeline only through [`pipeline::run`].
 
 mod api;
+mod embeddings;
+mod error;
 mod metrics;
-mod openai;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -74,7 +75,6 @@ struct Inner {
     store: Arc<dyn Store>,
     embedder: Arc<dyn Embedder>,
     secret: Option<Secret>,
-    redactor: Redactor,
     metrics: Arc<Metrics>,
     /// Cancelled at shutdown: cron runs stop claiming and finish their batches.
     shutdown: CancellationToken,
@@ -106,14 +106,13 @@ impl AppState {
             .cron_secret
             .filter(|s| !s.is_empty())
             .map(|s| Secret(s.into_bytes()));
-        let redactor = Redactor::new(&config, secret.as_ref());
+        register_secrets(&config, secret.as_ref());
         AppState {
             inner: Arc::new(Inner {
                 store: Arc::new(MeteredStore::new(store, metrics.clone())),
                 config,
                 embedder,
                 secret,
-                redactor,
                 metrics,
                 shutdown: CancellationToken::new(),
                 work: options.work,
@@ -159,11 +158,6 @@ impl AppState {
         move |event| metrics.record_event(&event)
     }
 
-    /// `text` with every secret the server knows replaced by `***`.
-    fn redact(&self, text: &str) -> String {
-        self.inner.redactor.redact(text)
-    }
-
     /// True if the request may use a protected route: no secret is configured, or the
     /// request carries `Authorization: Bearer <secret>` (compared in constant time).
     fn authorized(&self, headers: &HeaderMap) -> bool {
@@ -202,45 +196,23 @@ impl Secret {
     }
 }
 
-/// Replaces known secrets (the cron secret, the database password, the provider's API
-/// key) in text that leaves the process: error messages, log lines.
-struct Redactor {
-    secrets: Vec<String>,
-}
-
-impl Redactor {
-    fn new(config: &Config, secret: Option<&Secret>) -> Redactor {
-        let mut secrets = Vec::new();
-        if let Some(s) = secret {
-            secrets.push(String::from_utf8_lossy(&s.0).into_owned());
-        }
-        if let Ok(url) = url::Url::parse(&config.database_url) {
-            if let Some(p) = url.password() {
-                secrets.push(p.to_string());
-                secrets.push(percent_decode(p));
-            }
-        }
-        let key_env = config.embedder.api_key_env.trim();
-        if config.embedder.provider == "openai" && !key_env.is_empty() {
-            if let Ok(key) = std::env::var(key_env) {
-                secrets.push(key.trim().to_string());
-            }
-        }
-        // Very short "secrets" would redact ordinary words; they are weak anyway.
-        secrets.retain(|s| s.len() >= 4);
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-        Redactor { secrets }
+/// Registers the secrets the server knows (the cron secret, the database password, the
+/// provider's API key) with [`crate::redact`], so that no answer or log line shows them.
+fn register_secrets(config: &Config, secret: Option<&Secret>) {
+    if let Some(s) = secret {
+        crate::redact::register(&String::from_utf8_lossy(&s.0));
     }
-
-    fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), "***");
-            }
+    if let Ok(url) = url::Url::parse(&config.database_url) {
+        if let Some(p) = url.password() {
+            crate::redact::register(p);
+            crate::redact::register(&percent_decode(p));
         }
-        out
+    }
+    let key_env = config.embedder.api_key_env.trim();
+    if config.embedder.provider == "openai" && !key_env.is_empty() {
+        if let Ok(key) = std::env::var(key_env) {
+            crate::redact::register(&key);
+        }
     }
 }
 
@@ -270,9 +242,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/embeddings",
-            post(openai::embeddings).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+            post(embeddings::embeddings).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
-        .route("/v1/models", get(openai::models))
+        .route("/v1/models", get(embeddings::models))
         .with_state(state)
 }
 
@@ -395,7 +367,7 @@ pub async fn run_worker(state: AppState) {
         }
         let error = match result {
             Ok(_) => "the worker stopped unexpectedly".to_string(),
-            Err(e) => state.redact(&format!("{e:#}").replace('\n', " ")),
+            Err(e) => crate::redact::redact(&format!("{e:#}").replace('\n', " ")),
         };
         tracing::error!("worker: {error}; restarting in {backoff:?}");
         state.metrics().worker_restarts.increment(1);
@@ -448,8 +420,8 @@ mod tests {
             database_url: "postgres://u:p%40ss-word@localhost/db".into(),
             ..Config::default()
         };
-        let r = Redactor::new(&config, Some(&Secret(b"cron-secret-1".to_vec())));
-        let out = r.redact("failed: p@ss-word p%40ss-word cron-secret-1 ok");
+        register_secrets(&config, Some(&Secret(b"cron-secret-1".to_vec())));
+        let out = crate::redact::redact("failed: p@ss-word p%40ss-word cron-secret-1 ok");
         assert_eq!(out, "failed: *** *** *** ok");
     }
 

@@ -26,7 +26,8 @@ use anyhow::Result;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::config::{Config, StoreKind};
+use crate::config::{Config, SourceConfig, StoreKind};
+use crate::template::Template;
 
 /// Source row ids travel as text; each store casts them back to the column's type.
 pub type RowId = String;
@@ -50,10 +51,33 @@ pub struct Completion {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     pub id: RowId,
+    /// One line for `status`, naming the cause (never a secret).
     pub reason: String,
-    /// Permanent failures (empty text, an input the provider rejects) are marked `failed`
-    /// at once; others count an attempt and are retried until `max_attempts`.
-    pub permanent: bool,
+    pub kind: FailureKind,
+}
+
+/// Why a row failed, which decides what happens to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The row renders to no text (every template column empty): nothing to embed.
+    Empty,
+    /// The embedder refuses this row's text alone (the rest of its batch was embedded).
+    Rejected,
+    /// A stored value of this row cannot be read as text.
+    Undecodable,
+    /// The embedder or its answer failed for the whole batch (rate limit, outage, a
+    /// malformed answer): worth another attempt later.
+    Transient,
+}
+
+impl FailureKind {
+    /// Permanent failures are marked `failed` at once (no attempt can succeed until the
+    /// row changes or `retry-failed`); transient ones count an attempt and are retried
+    /// until `max_attempts`.
+    pub fn is_permanent(self) -> bool {
+        !matches!(self, FailureKind::Transient)
+    }
 }
 
 /// What [`Store::complete`] did.
@@ -217,6 +241,33 @@ pub trait Store: Send + Sync {
     async fn reconcile(&self) -> Result<u64>;
 }
 
+/// Every column of the source table the config names, each with the setting that names
+/// it: the id, the embedding column, the template's columns, then the display columns
+/// (a column named twice is listed twice). `prepare` checks each exists, so that an error
+/// names the setting to fix.
+pub fn required_columns<'a>(
+    source: &'a SourceConfig,
+    template: &'a Template,
+) -> Vec<(&'static str, &'a str)> {
+    let mut wanted = vec![
+        ("source.id_column", source.id_column.as_str()),
+        ("source.embedding_column", source.embedding_column.as_str()),
+    ];
+    wanted.extend(
+        template
+            .columns()
+            .into_iter()
+            .map(|c| ("source.template", c)),
+    );
+    wanted.extend(
+        source
+            .display_columns
+            .iter()
+            .map(|c| ("source.display_columns", c.as_str())),
+    );
+    wanted
+}
+
 /// What a store needs to know besides the database URL.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -247,5 +298,30 @@ pub async fn open(config: &Config) -> Result<Arc<dyn Store>> {
             postgres::PostgresStore::connect(&url, &config.schema, &config.source, options).await?,
         )),
         None => Err(crate::config_error!("database_url: unsupported URL")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_columns_name_their_setting() {
+        let source = SourceConfig {
+            template: "{title}: {body} {title}".into(),
+            display_columns: vec!["title".into()],
+            ..SourceConfig::default()
+        };
+        let template = Template::parse(&source.template).unwrap();
+        assert_eq!(
+            required_columns(&source, &template),
+            [
+                ("source.id_column", "id"),
+                ("source.embedding_column", "embedding"),
+                ("source.template", "title"),
+                ("source.template", "body"),
+                ("source.display_columns", "title"),
+            ]
+        );
     }
 }

@@ -6,6 +6,8 @@ use base64::Engine;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::embed::EmbedError;
+
 #[derive(Debug, Serialize)]
 pub struct Request<'a> {
     pub model: &'a str,
@@ -75,16 +77,12 @@ pub fn decode_base64(s: &str) -> Result<Vec<f32>, String> {
             bytes.len()
         ));
     }
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
+    Ok(crate::vector::from_le_bytes(&bytes))
 }
 
 /// Encodes little-endian f32s as base64 (what the API returns for `encoding_format: base64`).
 pub fn encode_base64(v: &[f32]) -> String {
-    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    base64::engine::general_purpose::STANDARD.encode(crate::vector::to_le_bytes(v))
 }
 
 /// A checked response: one vector per input, in input order.
@@ -97,49 +95,52 @@ pub struct Parsed {
 /// Parses and checks a 200 body for a request of `inputs` inputs of `dims` dimensions.
 /// Any doubt (count, index, dimension, non-finite value, bad JSON) is an error for the
 /// whole request: a vector is never written to the wrong row.
-pub fn parse_response(body: &[u8], inputs: usize, dims: usize) -> Result<Parsed, String> {
+pub fn parse_response(body: &[u8], inputs: usize, dims: usize) -> Result<Parsed, EmbedError> {
+    let malformed = |m: String| EmbedError::Malformed(m);
     let r: Response = serde_json::from_slice(body).map_err(|e| {
-        format!(
+        malformed(format!(
             "malformed response ({} bytes): {}",
             body.len(),
             one_line(&e.to_string(), 120)
-        )
+        ))
     })?;
     if r.data.len() != inputs {
-        return Err(format!(
+        return Err(malformed(format!(
             "response has {} vectors for {inputs} inputs",
             r.data.len()
-        ));
+        )));
     }
     let mut slots: Vec<Option<Vec<f32>>> = vec![None; inputs];
     for item in r.data {
         let index = item
             .index
-            .ok_or_else(|| "response item without index".to_string())?;
-        let v = item.embedding.0?;
+            .ok_or_else(|| malformed("response item without index".into()))?;
+        let v = item.embedding.0.map_err(malformed)?;
         if v.len() != dims {
-            return Err(format!(
-                "response vector has {} dimensions (expected {dims})",
-                v.len()
-            ));
+            return Err(EmbedError::Dimensions {
+                expected: dims,
+                got: v.len(),
+            });
         }
         if !v.iter().all(|x| x.is_finite()) {
-            return Err("response vector has a NaN or infinite value".into());
+            return Err(malformed(
+                "response vector has a NaN or infinite value".into(),
+            ));
         }
         match slots.get_mut(index) {
             Some(slot @ None) => *slot = Some(v),
-            Some(Some(_)) => return Err(format!("response repeats index {index}")),
+            Some(Some(_)) => return Err(malformed(format!("response repeats index {index}"))),
             None => {
-                return Err(format!(
+                return Err(malformed(format!(
                     "response index {index} out of range ({inputs} inputs)"
-                ))
+                )))
             }
         }
     }
     let vectors = slots
         .into_iter()
         .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| "response misses an index".to_string())?;
+        .ok_or_else(|| malformed("response misses an index".into()))?;
     Ok(Parsed {
         vectors,
         prompt_tokens: r.usage.and_then(|u| u.prompt_tokens.or(u.total_tokens)),
@@ -227,7 +228,13 @@ mod tests {
     fn refuses_doubtful_responses() {
         let two = r#"{"data":[{"index":0,"embedding":[1,2]},{"index":1,"embedding":[1,2]}]}"#;
         assert!(parse_response(two.as_bytes(), 3, 2).is_err()); // count
-        assert!(parse_response(two.as_bytes(), 2, 3).is_err()); // dims
+        assert_eq!(
+            parse_response(two.as_bytes(), 2, 3).unwrap_err(),
+            EmbedError::Dimensions {
+                expected: 3,
+                got: 2
+            }
+        );
         assert!(parse_response(&two.as_bytes()[..30], 2, 2).is_err()); // truncated
         let dup = r#"{"data":[{"index":0,"embedding":[1,2]},{"index":0,"embedding":[1,2]}]}"#;
         assert!(parse_response(dup.as_bytes(), 2, 2).is_err());

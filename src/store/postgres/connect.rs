@@ -267,8 +267,7 @@ mod tests {
             let msg = e
                 .downcast_ref::<crate::config::ConfigError>()
                 .expect("ConfigError")
-                .0
-                .clone();
+                .to_string();
             assert!(msg.starts_with("database_url: "), "{msg}");
             assert!(!msg.contains("s3cret"), "{msg}");
         }

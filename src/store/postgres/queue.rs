@@ -135,7 +135,7 @@ pub(super) async fn complete(
     let hashes: Vec<&str> = done.iter().map(|d| d.text_hash.as_str()).collect();
     let f_ids: Vec<&str> = failed.iter().map(|f| f.id.as_str()).collect();
     let f_reasons: Vec<&str> = failed.iter().map(|f| f.reason.as_str()).collect();
-    let f_permanent: Vec<bool> = failed.iter().map(|f| f.permanent).collect();
+    let f_permanent: Vec<bool> = failed.iter().map(|f| f.kind.is_permanent()).collect();
     let max_attempts = store.options.max_attempts.min(i32::MAX as u32) as i32;
     let mut c = store.pool.get().await?;
     let row = c

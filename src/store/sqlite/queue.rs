@@ -139,7 +139,7 @@ pub(super) fn complete(
                     named_params! {
                         ":row_id": f.id,
                         ":reason": f.reason,
-                        ":permanent": f.permanent,
+                        ":permanent": f.kind.is_permanent(),
                         ":max_attempts": options.max_attempts,
                         ":now": t,
                         ":backoff_base": BACKOFF_BASE_SECONDS,

@@ -14,6 +14,7 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::error::ApiError;
 use super::AppState;
 use crate::embed::openai::wire::encode_base64;
 use crate::embed::EmbedError;
@@ -21,35 +22,13 @@ use crate::embed::EmbedError;
 /// OpenAI's limit on inputs per request.
 pub const MAX_INPUTS: usize = 2048;
 
-fn oai_error(
-    status: StatusCode,
-    message: impl Into<String>,
-    kind: &str,
-    param: Option<&str>,
-    code: Option<&str>,
-) -> Response {
-    (
-        status,
-        Json(json!({
-            "error": {
-                "message": message.into(),
-                "type": kind,
-                "param": param,
-                "code": code,
-            }
-        })),
-    )
-        .into_response()
-}
-
-fn invalid(message: impl Into<String>, param: Option<&str>) -> Response {
-    oai_error(
-        StatusCode::BAD_REQUEST,
-        message,
-        "invalid_request_error",
-        param,
-        None,
-    )
+/// A 400 in OpenAI's shape, blaming request field `param` when known.
+fn invalid(message: impl Into<String>, param: Option<&'static str>) -> ApiError {
+    let e = ApiError::bad_request(message).openai();
+    match param {
+        Some(p) => e.param(p),
+        None => e,
+    }
 }
 
 #[derive(Serialize)]
@@ -131,70 +110,63 @@ pub(super) async fn embeddings(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, ApiError> {
     if !state.authorized(&headers) {
         state.metrics().cron_unauthorized.increment(1);
-        return oai_error(
-            StatusCode::UNAUTHORIZED,
+        return Err(ApiError::unauthorized(
             "Incorrect API key provided: this server expects its CRON_SECRET as the bearer token.",
-            "invalid_request_error",
-            None,
-            Some("invalid_api_key"),
-        );
+        )
+        .code("invalid_api_key")
+        .openai());
     }
     let body: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
-        Ok(_) => return invalid("the request body must be a JSON object", None),
+        Ok(_) => return Err(invalid("the request body must be a JSON object", None)),
         Err(e) => {
-            return invalid(
+            return Err(invalid(
                 format!("We could not parse the JSON body of your request: {e}"),
                 None,
-            )
+            ))
         }
     };
     let model = match body.get("model") {
         Some(Value::String(m)) if !m.trim().is_empty() => m.clone(),
-        _ => return invalid("you must provide a model parameter", Some("model")),
+        _ => return Err(invalid("you must provide a model parameter", Some("model"))),
     };
     if !serves_model(&state, &model) {
-        return oai_error(
+        return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!(
                 "The model `{model}` does not exist: this server embeds with `{}`",
                 state.config().embedder.model
             ),
-            "invalid_request_error",
-            Some("model"),
-            Some("model_not_found"),
-        );
+        )
+        .param("model")
+        .code("model_not_found")
+        .openai());
     }
-    let texts = match inputs(&body) {
-        Ok(t) => t,
-        Err(message) => return invalid(message, Some("input")),
-    };
+    let texts = inputs(&body).map_err(|message| invalid(message, Some("input")))?;
     let base64 = match body.get("encoding_format") {
         None | Some(Value::Null) => false,
         Some(Value::String(f)) if f == "float" => false,
         Some(Value::String(f)) if f == "base64" => true,
         Some(other) => {
-            return invalid(
+            return Err(invalid(
                 format!("'encoding_format' must be \"float\" or \"base64\", got {other}"),
                 Some("encoding_format"),
-            )
+            ))
         }
     };
     let embedder = state.embedder();
+    let dims = embedder.dimensions();
     match body.get("dimensions") {
         None | Some(Value::Null) => {}
-        Some(Value::Number(n)) if n.as_u64() == Some(embedder.dimensions() as u64) => {}
+        Some(Value::Number(n)) if n.as_u64() == Some(dims as u64) => {}
         Some(other) => {
-            return invalid(
-                format!(
-                    "'dimensions' must be {} for this model, got {other}",
-                    embedder.dimensions()
-                ),
+            return Err(invalid(
+                format!("'dimensions' must be {dims} for this model, got {other}"),
                 Some("dimensions"),
-            )
+            ))
         }
     }
 
@@ -211,65 +183,37 @@ pub(super) async fn embeddings(
     };
     let (result, tokens) = tokio::join!(embedder.embed(&texts), counter);
     let tokens = tokens.unwrap_or(0);
-    let results = match result {
-        Ok(r) if r.len() == texts.len() => r,
-        Ok(r) => {
-            return oai_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!(
-                    "the embedder returned {} results for {} inputs",
-                    r.len(),
-                    texts.len()
-                ),
-                "server_error",
-                None,
-                None,
-            )
-        }
-        Err(EmbedError::Transient(reason)) => {
-            return oai_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "the embedder is unavailable, retry later: {}",
-                    state.redact(&reason)
-                ),
-                "server_error",
-                None,
-                None,
-            )
-        }
-        Err(EmbedError::Fatal(reason)) => {
-            return oai_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the embedder failed: {}", state.redact(&reason)),
-                "server_error",
-                None,
-                None,
-            )
-        }
-    };
-    let dims = embedder.dimensions();
+    let results = result.map_err(|e| ApiError::from(e).openai())?;
+    if results.len() != texts.len() {
+        return Err(ApiError::from(EmbedError::Malformed(format!(
+            "the embedder returned {} results for {} inputs",
+            results.len(),
+            texts.len()
+        )))
+        .openai());
+    }
     let mut data = Vec::with_capacity(results.len());
     for (index, r) in results.into_iter().enumerate() {
         let v = match r {
-            Ok(v) if v.len() == dims && v.iter().all(|x| x.is_finite()) => v,
-            Ok(v) => {
-                return oai_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!(
-                        "the embedder returned a vector of {} values (expected {dims}) or a non-finite value for input {index}",
-                        v.len()
-                    ),
-                    "server_error",
-                    None,
-                    None,
-                )
+            Ok(v) if v.len() != dims => {
+                return Err(ApiError::from(EmbedError::Dimensions {
+                    expected: dims,
+                    got: v.len(),
+                })
+                .openai())
             }
-            Err(reason) => {
-                return invalid(
-                    format!("'input[{index}]' cannot be embedded: {reason}"),
+            Ok(v) if !v.iter().all(|x| x.is_finite()) => {
+                return Err(ApiError::from(EmbedError::Malformed(format!(
+                    "the embedder returned a non-finite value for input {index}"
+                )))
+                .openai())
+            }
+            Ok(v) => v,
+            Err(e) => {
+                return Err(invalid(
+                    format!("'input[{index}]' cannot be embedded: {e}"),
                     Some("input"),
-                )
+                ))
             }
         };
         let embedding = if base64 {
@@ -288,7 +232,7 @@ pub(super) async fn embeddings(
         .metrics()
         .api_embedding_inputs
         .increment(data.len() as u64);
-    Json(EmbeddingsResponse {
+    Ok(Json(EmbeddingsResponse {
         object: "list",
         data,
         model: &model,
@@ -297,7 +241,7 @@ pub(super) async fn embeddings(
             total_tokens: tokens,
         },
     })
-    .into_response()
+    .into_response())
 }
 
 /// `GET /v1/models`: the one model this server embeds with.
