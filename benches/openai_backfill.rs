@@ -1,6 +1,6 @@
 //! Backfill throughput of the OpenAI provider under a tokens-per-minute limit.
 //!
-//! Against the hostile mock (tests/support/mock_openai.rs) with 200 ms latency and a TPM
+//! Against the hostile mock (tests/it/support/mock_openai.rs) with 200 ms latency and a TPM
 //! limit it enforces with 429s (its bucket holds one second's worth, like a per-minute
 //! limit enforced per second), this embeds 50 000 job postings of ~200 words through
 //! `OpenAiEmbedder`, called the way the pipeline calls it (claims of 256 rows, 8 batches
@@ -12,7 +12,7 @@
 //! `VECSYNC_BENCH_SECONDS` (target duration of one run, 30), `VECSYNC_BENCH_DIMS` (256),
 //! `VECSYNC_BENCH_BASELINE_ROWS` (2000).
 
-#[path = "../tests/support/mock_openai.rs"]
+#[path = "../tests/it/support/mock_openai.rs"]
 mod mock_openai;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

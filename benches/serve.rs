@@ -11,7 +11,7 @@
 //! `VECSYNC_BENCH_BATCH` (32), `VECSYNC_BENCH_SEARCH_ROWS` (5000),
 //! `VECSYNC_BENCH_QUERIES` (300), `VECSYNC_BENCH_PG` (1; 0 skips PostgreSQL).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::sync::Arc;

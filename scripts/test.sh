@@ -9,17 +9,17 @@ VECSYNC_TEST_DATABASE_URL="$(scripts/start-postgres.sh)"
 export VECSYNC_TEST_DATABASE_URL
 export VECSYNC_MODEL_DIR="$PWD/models/all-MiniLM-L6-v2"
 mkdir -p test-output
-# tests/browser.rs drives Debian's headless Chromium against the status page.
+# tests/it/browser.rs drives Debian's headless Chromium against the status page.
 if ! command -v chromium >/dev/null 2>&1; then
     if [[ $(id -u) == 0 ]]; then
         # A fresh machine may have no package lists yet.
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
     else
-        echo "test.sh: tests/browser.rs needs chromium: sudo apt-get install -y chromium" >&2
+        echo "test.sh: tests/it/browser.rs needs chromium: sudo apt-get install -y chromium" >&2
     fi
 fi
-# tests/server.rs drives the official `openai` Python client against /v1/embeddings.
+# tests/it/server.rs drives the official `openai` Python client against /v1/embeddings.
 python3 -c "import openai" 2>/dev/null || python3 -m pip install --quiet openai
 
 cargo fmt --all -- --check

@@ -4,9 +4,8 @@
 //!
 //! `VECSYNC_SOAK=1` makes the scenarios longer (more rows, more kills).
 
-mod common;
-#[path = "support/mock_openai.rs"]
-mod mock_openai;
+use crate::common;
+use crate::mock_openai;
 
 use std::collections::HashMap;
 use std::path::Path;

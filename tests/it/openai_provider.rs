@@ -1,7 +1,6 @@
 //! The OpenAI-compatible provider against a hostile mock server on 127.0.0.1.
 
-#[path = "support/mock_openai.rs"]
-mod mock_openai;
+use crate::mock_openai;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, Once};

@@ -1,7 +1,7 @@
 //! The store conformance suite: every check is written once against the `Store` trait
 //! and run against every store (SQLite and PostgreSQL), like River's driver suite.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 

@@ -4,7 +4,7 @@
 //! embedding through another), and secrets kept out of every output. SQLite and
 //! PostgreSQL stores; the fake embedder except where the real local model is the point.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -5,7 +5,7 @@
 //! Needs Debian's `chromium` (scripts/test.sh installs it; so does this test, as root,
 //! when apt-get is available).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -3,7 +3,7 @@
 //! fake embedder: triggers, concurrent claimers, leases (including a worker killed with
 //! SIGKILL), the stale-write guard, deletes mid-flight, reconcile, setup errors.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::future::Future;
