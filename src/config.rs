@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::redact::redact_url;
+
 /// A mistake in the user's setup (a setting, a table, a column, a missing file): the
 /// CLI prints it on one line and exits with status 2.
 ///
@@ -219,6 +221,23 @@ impl EmbedderConfig {
             ("openai", Some(d)) | ("fake", Some(d)) => format!("{}:{}", self.model, d),
             _ => self.model.clone(),
         }
+    }
+}
+
+impl Config {
+    /// Every credential this config holds or points at, as the process sees it: the
+    /// database URL's password and password settings, `PGPASSWORD`, the provider's key
+    /// (the variable `embedder.api_key_env` names) and the values of `embedder.headers`.
+    /// Register them with [`crate::redact::register`] before printing anything.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = crate::redact::url_secrets(&self.database_url);
+        for var in ["PGPASSWORD", self.embedder.api_key_env.trim()] {
+            if let Some(v) = std::env::var_os(var).filter(|_| !var.is_empty()) {
+                out.push(v.to_string_lossy().into_owned());
+            }
+        }
+        out.extend(self.embedder.headers.values().cloned());
+        out
     }
 }
 
@@ -460,22 +479,6 @@ pub fn quote_qualified(name: &str) -> String {
         .join(".")
 }
 
-/// Hides the password of a connection URL so it can be printed.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(_) => url.to_string(),
-        // Unparseable: show only the scheme so a password can never leak.
-        Err(_) => match url.split_once("://") {
-            Some((scheme, _)) => format!("{scheme}://…"),
-            None => "…".into(),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -542,6 +545,22 @@ mod tests {
         assert!(!r.contains("s3cret"));
         assert!(r.contains("***"));
         assert!(!redact_url("nonsense s3cret").contains("s3cret"));
+    }
+
+    #[test]
+    fn secrets_of_a_config() {
+        let mut c = Config {
+            database_url: "postgres://u:p%40ss@h/db?sslpassword=k3y-pass".into(),
+            ..Config::default()
+        };
+        c.embedder.api_key_env = "VECSYNC_TEST_CONFIG_SECRET_UNSET".into();
+        c.embedder
+            .headers
+            .insert("X-Org-Token".into(), "org-t0ken".into());
+        let secrets = c.secrets();
+        for want in ["p@ss", "k3y-pass", "org-t0ken"] {
+            assert!(secrets.iter().any(|s| s == want), "{want} in {secrets:?}");
+        }
     }
 
     #[test]

@@ -442,7 +442,7 @@ fn failure(id: String, e: &EmbedError) -> Failure {
     };
     Failure {
         id,
-        reason: e.to_string(),
+        reason: crate::redact::redact(&e.to_string()),
         kind,
     }
 }

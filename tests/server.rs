@@ -980,6 +980,110 @@ async fn one_vecsync_embeds_through_another() {
 // The binary: secrets, --work, graceful shutdown
 // ---------------------------------------------------------------------------------------
 
+/// The database password given as `?password=…` (a form tokio-postgres accepts),
+/// `PGPASSWORD` and a custom header's value stay out of errors and of `serve`'s output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_in_other_forms_stay_out_of_errors_and_logs() {
+    const PGPASSWORD: &str = "pgpassword-env-Z9Y8X7";
+    const HEADER: &str = "hdr-value-Q1W2E3R4";
+    let pg = common::postgres::pg_db(5, common::DIMS).await;
+    let mut config = pg.pg_config();
+    let mut url = url::Url::parse(&config.database_url).unwrap();
+    let password = url
+        .password()
+        .expect("the test URL carries a password")
+        .to_string();
+    url.set_password(None).unwrap();
+    url.query_pairs_mut().append_pair("password", &password);
+    let query_form = url.to_string();
+    assert!(
+        query_form.contains(&format!("password={password}")),
+        "{query_form}"
+    );
+    config
+        .embedder
+        .headers
+        .insert("X-Org-Token".into(), HEADER.into());
+    let dir = config_dir(&Config {
+        database_url: "sqlite://unused.db".into(),
+        ..config.clone()
+    });
+    let leaks = |what: &str, text: &str| {
+        for secret in [password.as_str(), PGPASSWORD, HEADER] {
+            assert!(!text.contains(secret), "a secret in {what}: {text}");
+        }
+    };
+
+    // An error that names the database: it does not exist.
+    let mut missing = url.clone();
+    missing.set_path("/no_such_database_here");
+    let mut cmd = vecsync_cmd(dir.path(), &["-vv", "status"]);
+    cmd.env("DATABASE_URL", missing.as_str())
+        .env("PGPASSWORD", PGPASSWORD);
+    let out = tokio::task::spawn_blocking(move || run_with_deadline(cmd, Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no_such_database_here") && stderr.contains("password=***"),
+        "the error names the database, password masked: {stderr}"
+    );
+    leaks("the error", &stderr);
+
+    // `serve` prints the URL it serves from, and answers from that database.
+    let mut child = vecsync_cmd(dir.path(), &["-vv", "serve", "--bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", &query_form)
+        .env("PGPASSWORD", PGPASSWORD)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut log = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap_or_default();
+                let _ = tx.send(addr.to_string());
+            }
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(120))
+        .unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("no 'listening on' line")
+        });
+    let r = client()
+        .get(format!("http://{addr}/api/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["total"], 5, "{body}");
+    leaks("/api/status", &body.to_string());
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert!(child.wait().unwrap().success());
+    let log = reader.join().unwrap();
+    assert!(
+        log.contains("password=***"),
+        "the URL is shown, masked: {log}"
+    );
+    leaks("serve's log", &log);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_stay_out_of_metrics_status_and_logs() {
     let pg = common::postgres::pg_db(60, common::DIMS).await;

@@ -82,7 +82,9 @@ impl Progress {
                 }
             }
             Event::StoreRetry { error, wait } => {
-                let msg = format!("database unavailable, retrying in {wait:?}: {error}");
+                let msg = crate::redact::redact(&format!(
+                    "database unavailable, retrying in {wait:?}: {error}"
+                ));
                 match &self.bar {
                     Some(bar) => bar.println(msg),
                     None => eprintln!("{msg}"),

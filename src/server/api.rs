@@ -120,7 +120,8 @@ pub(super) async fn status(State(state): State<AppState>) -> Result<Response, Ap
         ApiError::unavailable("status", &e)
     })?;
     state.metrics().record_status(Some(&status));
-    let mut v = serde_json::to_value(&status).map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut v =
+        serde_json::to_value(status.redacted()).map_err(|e| ApiError::internal(e.to_string()))?;
     let embedder = state.embedder();
     let cfg = &state.config().embedder;
     v["embedder"] = json!({
@@ -224,7 +225,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> Response {
         Err(_) => state.metrics().record_status(None),
     }
     state.metrics().record_usage(&state.embedder().usage());
-    let body = state.metrics().render();
+    let body = crate::redact::redact(&state.metrics().render());
     let mut r = body.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -106,7 +106,7 @@ impl AppState {
             .cron_secret
             .filter(|s| !s.is_empty())
             .map(|s| Secret(s.into_bytes()));
-        register_secrets(&config, secret.as_ref());
+        register_secrets(&config, &secret.iter().collect::<Vec<_>>());
         AppState {
             inner: Arc::new(Inner {
                 store: Arc::new(MeteredStore::new(store, metrics.clone())),
@@ -196,34 +196,15 @@ impl Secret {
     }
 }
 
-/// Registers the secrets the server knows (the cron secret, the database password, the
-/// provider's API key) with [`crate::redact`], so that no answer or log line shows them.
-fn register_secrets(config: &Config, secret: Option<&Secret>) {
-    if let Some(s) = secret {
+/// Registers the secrets the server knows (its tokens and every credential of the config)
+/// with [`crate::redact`], so that no answer or log line shows them.
+fn register_secrets(config: &Config, tokens: &[&Secret]) {
+    for s in tokens {
         crate::redact::register(&String::from_utf8_lossy(&s.0));
     }
-    if let Ok(url) = url::Url::parse(&config.database_url) {
-        if let Some(p) = url.password() {
-            crate::redact::register(p);
-            crate::redact::register(&percent_decode(p));
-        }
+    for s in config.secrets() {
+        crate::redact::register(&s);
     }
-    let key_env = config.embedder.api_key_env.trim();
-    if config.embedder.provider == "openai" && !key_env.is_empty() {
-        if let Ok(key) = std::env::var(key_env) {
-            crate::redact::register(&key);
-        }
-    }
-}
-
-/// The password as the database sees it (the URL holds it percent-encoded).
-fn percent_decode(s: &str) -> String {
-    // `+` means `+` in a URL's userinfo; form decoding would turn it into a space.
-    let escaped = s.replace('+', "%2B");
-    url::form_urlencoded::parse(format!("x={escaped}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
 }
 
 /// The routes. Tests bind it on 127.0.0.1:0.
@@ -420,7 +401,7 @@ mod tests {
             database_url: "postgres://u:p%40ss-word@localhost/db".into(),
             ..Config::default()
         };
-        register_secrets(&config, Some(&Secret(b"cron-secret-1".to_vec())));
+        register_secrets(&config, &[&Secret(b"cron-secret-1".to_vec())]);
         let out = crate::redact::redact("failed: p@ss-word p%40ss-word cron-secret-1 ok");
         assert_eq!(out, "failed: *** *** *** ok");
     }
