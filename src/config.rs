@@ -83,6 +83,7 @@ pub struct Config {
     pub source: SourceConfig,
     pub embedder: EmbedderConfig,
     pub worker: WorkerConfig,
+    pub server: ServerConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -151,6 +152,25 @@ pub struct WorkerConfig {
     pub poll_seconds: u64,
 }
 
+/// `vecsync serve`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// On a non-loopback bind, `/api/search` requests per minute per client address.
+    pub search_per_minute: u32,
+    /// … and how many of them a client may make at once.
+    pub search_burst: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            search_per_minute: 60,
+            search_burst: 10,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -159,6 +179,7 @@ impl Default for Config {
             source: SourceConfig::default(),
             embedder: EmbedderConfig::default(),
             worker: WorkerConfig::default(),
+            server: ServerConfig::default(),
         }
     }
 }
@@ -390,6 +411,12 @@ impl Config {
         }
         if self.worker.claim_size == Some(0) {
             return err("worker.claim_size", "must be at least 1".into());
+        }
+        if self.server.search_per_minute == 0 {
+            return err("server.search_per_minute", "must be at least 1".into());
+        }
+        if self.server.search_burst == 0 {
+            return err("server.search_burst", "must be at least 1".into());
         }
         Ok(())
     }
