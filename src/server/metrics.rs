@@ -248,7 +248,7 @@ impl Metrics {
     /// What a pipeline run reports.
     pub fn record_event(&self, event: &Event) {
         match event {
-            Event::Started { .. } => {}
+            Event::Started { .. } | Event::Claimed { .. } => {}
             Event::Batch(report) => {
                 self.batches.increment(1);
                 self.rows_embedded.increment(report.outcome.written);
