@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::redact::redact_url;
+
 /// A mistake in the user's setup (a setting, a table, a column, a missing file): the
 /// CLI prints it on one line and exits with status 2.
 ///
@@ -81,6 +83,7 @@ pub struct Config {
     pub source: SourceConfig,
     pub embedder: EmbedderConfig,
     pub worker: WorkerConfig,
+    pub server: ServerConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -149,6 +152,25 @@ pub struct WorkerConfig {
     pub poll_seconds: u64,
 }
 
+/// `vecsync serve`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// On a non-loopback bind, `/api/search` requests per minute per client address.
+    pub search_per_minute: u32,
+    /// … and how many of them a client may make at once.
+    pub search_burst: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            search_per_minute: 60,
+            search_burst: 10,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -157,6 +179,7 @@ impl Default for Config {
             source: SourceConfig::default(),
             embedder: EmbedderConfig::default(),
             worker: WorkerConfig::default(),
+            server: ServerConfig::default(),
         }
     }
 }
@@ -219,6 +242,23 @@ impl EmbedderConfig {
             ("openai", Some(d)) | ("fake", Some(d)) => format!("{}:{}", self.model, d),
             _ => self.model.clone(),
         }
+    }
+}
+
+impl Config {
+    /// Every credential this config holds or points at, as the process sees it: the
+    /// database URL's password and password settings, `PGPASSWORD`, the provider's key
+    /// (the variable `embedder.api_key_env` names) and the values of `embedder.headers`.
+    /// Register them with [`crate::redact::register`] before printing anything.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = crate::redact::url_secrets(&self.database_url);
+        for var in ["PGPASSWORD", self.embedder.api_key_env.trim()] {
+            if let Some(v) = std::env::var_os(var).filter(|_| !var.is_empty()) {
+                out.push(v.to_string_lossy().into_owned());
+            }
+        }
+        out.extend(self.embedder.headers.values().cloned());
+        out
     }
 }
 
@@ -372,6 +412,12 @@ impl Config {
         if self.worker.claim_size == Some(0) {
             return err("worker.claim_size", "must be at least 1".into());
         }
+        if self.server.search_per_minute == 0 {
+            return err("server.search_per_minute", "must be at least 1".into());
+        }
+        if self.server.search_burst == 0 {
+            return err("server.search_burst", "must be at least 1".into());
+        }
         Ok(())
     }
 
@@ -460,22 +506,6 @@ pub fn quote_qualified(name: &str) -> String {
         .join(".")
 }
 
-/// Hides the password of a connection URL so it can be printed.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(_) => url.to_string(),
-        // Unparseable: show only the scheme so a password can never leak.
-        Err(_) => match url.split_once("://") {
-            Some((scheme, _)) => format!("{scheme}://…"),
-            None => "…".into(),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -542,6 +572,22 @@ mod tests {
         assert!(!r.contains("s3cret"));
         assert!(r.contains("***"));
         assert!(!redact_url("nonsense s3cret").contains("s3cret"));
+    }
+
+    #[test]
+    fn secrets_of_a_config() {
+        let mut c = Config {
+            database_url: "postgres://u:p%40ss@h/db?sslpassword=k3y-pass".into(),
+            ..Config::default()
+        };
+        c.embedder.api_key_env = "VECSYNC_TEST_CONFIG_SECRET_UNSET".into();
+        c.embedder
+            .headers
+            .insert("X-Org-Token".into(), "org-t0ken".into());
+        let secrets = c.secrets();
+        for want in ["p@ss", "k3y-pass", "org-t0ken"] {
+            assert!(secrets.iter().any(|s| s == want), "{want} in {secrets:?}");
+        }
     }
 
     #[test]

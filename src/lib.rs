@@ -1,7 +1,8 @@
 //! vecsync keeps the embeddings of a database table complete and fresh.
 //!
 //! The crate is split the way the system is:
-//! - [`config`]: the settings everyone reads (a leaf: it depends on nothing else here);
+//! - [`config`]: the settings everyone reads (it needs only `template` and `redact`);
+//! - [`redact`]: masks every secret in text that leaves the process (a leaf);
 //! - [`template`]: the `{column}` template that turns a row into the text to embed;
 //! - [`store`]: where rows, vectors and bookkeeping live (SQLite, PostgreSQL + pgvector);
 //! - [`embed`]: what turns text into vectors (the local MiniLM model, OpenAI-compatible APIs);

@@ -80,6 +80,9 @@ pub enum Mode {
 pub enum Event {
     /// Work found at the start: rows queued now, and rows already embedded.
     Started { queued: u64, embedded: u64 },
+    /// A batch of `rows` was claimed. Their sum can pass `Started::queued`: rows queued
+    /// while the run goes on (by triggers, or a retry) are claimed too.
+    Claimed { rows: u64 },
     /// One batch went through.
     Batch(BatchReport),
     /// A store call failed and will be retried.
@@ -245,6 +248,11 @@ async fn worker(shared: Arc<Shared>) -> Result<()> {
             shared.claimed.fetch_sub(unused as u64, Ordering::SeqCst);
         }
         let rows = claimed?;
+        if !rows.is_empty() {
+            (shared.on_event)(Event::Claimed {
+                rows: rows.len() as u64,
+            });
+        }
         if rows.is_empty() {
             match opts.mode {
                 Mode::Drain => return Ok(()),
@@ -442,7 +450,7 @@ fn failure(id: String, e: &EmbedError) -> Failure {
     };
     Failure {
         id,
-        reason: e.to_string(),
+        reason: crate::redact::redact(&e.to_string()),
         kind,
     }
 }

@@ -134,7 +134,7 @@ pub fn main() -> i32 {
     match runtime.block_on(run(cli)) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {}", one_line(&e));
+            eprintln!("error: {}", crate::redact::redact(&one_line(&e)));
             if e.chain().any(|c| c.downcast_ref::<ConfigError>().is_some()) {
                 2
             } else {
@@ -170,7 +170,7 @@ fn init_logging(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::redact::RedactingStderr)
         .with_target(false)
         .try_init();
 }
@@ -188,6 +188,9 @@ async fn run(cli: Cli) -> Result<()> {
         return demo(*rows, db, &overrides).await;
     }
     let config = Config::load(cli.config.as_deref(), &overrides)?;
+    for secret in config.secrets() {
+        crate::redact::register(&secret);
+    }
     match cli.command {
         Command::Demo { .. } => unreachable!("handled above"),
         Command::Init => {
@@ -246,7 +249,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Status { json } => {
             let store = store::open(&config).await?;
-            let status = store.status().await?;
+            let status = store.status().await?.redacted();
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
@@ -525,7 +528,7 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
     .await?;
     print_summary(&summary);
     println!();
-    print_status(&store.status().await?);
+    print_status(&store.status().await?.redacted());
     for (query, _) in crate::demo::EXAMPLE_QUERIES {
         println!("\nvecsync search {query:?} -k 3");
         search(store.as_ref(), embedder.as_ref(), query, 3, false).await?;

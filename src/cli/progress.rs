@@ -16,7 +16,10 @@ pub struct Progress {
 
 #[derive(Default)]
 struct Counts {
+    /// Rows to process: those queued at the start, or all rows claimed so far when rows
+    /// queued during the run (new or changed rows, retries) make that more.
     queued: u64,
+    claimed: u64,
     done: u64,
     written: u64,
     failed: u64,
@@ -63,15 +66,21 @@ impl Progress {
                     eprintln!("{queued} rows to embed ({embedded} already current)");
                 }
             }
+            Event::Claimed { rows } => {
+                c.claimed += rows;
+                if c.claimed > c.queued {
+                    c.queued = c.claimed;
+                    if let Some(bar) = &self.bar {
+                        bar.set_length(c.queued);
+                    }
+                }
+            }
             Event::Batch(BatchReport { outcome, .. }) => {
                 let n = outcome.written + outcome.skipped + outcome.failed + outcome.retrying;
                 c.done += n;
                 c.written += outcome.written;
                 c.failed += outcome.failed;
                 if let Some(bar) = &self.bar {
-                    if c.done > bar.length().unwrap_or(0) {
-                        bar.set_length(c.done);
-                    }
                     bar.set_position(c.done);
                     if c.failed > 0 {
                         bar.set_message(format!("{} failed", c.failed));
@@ -82,7 +91,9 @@ impl Progress {
                 }
             }
             Event::StoreRetry { error, wait } => {
-                let msg = format!("database unavailable, retrying in {wait:?}: {error}");
+                let msg = crate::redact::redact(&format!(
+                    "database unavailable, retrying in {wait:?}: {error}"
+                ));
                 match &self.bar {
                     Some(bar) => bar.println(msg),
                     None => eprintln!("{msg}"),
@@ -117,5 +128,46 @@ impl Counts {
             "processed {}/{}{pct}: {} written, {} failed, {rate:.1} rows/s{eta}",
             self.done, self.queued, self.written, self.failed
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::WriteOutcome;
+
+    fn batch(written: u64) -> Event {
+        Event::Batch(BatchReport {
+            outcome: WriteOutcome {
+                written,
+                ..WriteOutcome::default()
+            },
+            ..BatchReport::default()
+        })
+    }
+
+    #[test]
+    fn rows_queued_during_the_run_are_counted() {
+        let p = Progress::new(true);
+        p.handle(Event::Started {
+            queued: 40,
+            embedded: 0,
+        });
+        p.handle(Event::Claimed { rows: 32 });
+        p.handle(batch(32));
+        assert!(p
+            .inner
+            .lock()
+            .unwrap()
+            .line()
+            .starts_with("processed 32/40 (80%)"));
+        // One row was inserted meanwhile: 9 claimed, not 8.
+        p.handle(Event::Claimed { rows: 9 });
+        p.handle(batch(9));
+        let line = p.inner.lock().unwrap().line();
+        assert!(
+            line.starts_with("processed 41/41 (100%): 41 written"),
+            "{line}"
+        );
     }
 }

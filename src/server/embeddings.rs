@@ -8,7 +8,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -108,17 +108,8 @@ fn inputs(body: &Value) -> Result<Vec<String>, String> {
 
 pub(super) async fn embeddings(
     State(state): State<AppState>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    if !state.authorized(&headers) {
-        state.metrics().cron_unauthorized.increment(1);
-        return Err(ApiError::unauthorized(
-            "Incorrect API key provided: this server expects its CRON_SECRET as the bearer token.",
-        )
-        .code("invalid_api_key")
-        .openai());
-    }
     let body: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
         Ok(_) => return Err(invalid("the request body must be a JSON object", None)),

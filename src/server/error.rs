@@ -57,6 +57,19 @@ impl ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, message)
     }
 
+    /// 429 with `Retry-After`.
+    pub(super) fn too_many_requests(retry_after: Duration) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many requests from your address: retry in {} s",
+                whole_seconds(retry_after)
+            ),
+        );
+        e.retry_after = Some(retry_after);
+        e
+    }
+
     /// 503: the database (or another dependency) did not answer; `what` says which call.
     pub(super) fn unavailable(what: &str, e: &anyhow::Error) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("{what}: {e:#}"))

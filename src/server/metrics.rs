@@ -69,7 +69,7 @@ pub struct Metrics {
     truncated_inputs: Counter,
 
     pub cron_runs: Counter,
-    pub cron_unauthorized: Counter,
+    pub unauthorized: Counter,
     pub api_embedding_requests: Counter,
     pub api_embedding_inputs: Counter,
     pub api_search_seconds: Histogram,
@@ -176,7 +176,7 @@ impl Metrics {
             );
             describe_counter!(
                 "vecsync_unauthorized_requests_total",
-                "Requests refused for a missing or wrong bearer token"
+                "Requests refused for missing or wrong credentials (bearer token, session, login)"
             );
             describe_counter!(
                 "vecsync_api_embedding_requests_total",
@@ -234,7 +234,7 @@ impl Metrics {
                 rate_limited: counter!("vecsync_embedder_rate_limited_total"),
                 truncated_inputs: counter!("vecsync_embedder_truncated_inputs_total"),
                 cron_runs: counter!("vecsync_cron_runs_total"),
-                cron_unauthorized: counter!("vecsync_unauthorized_requests_total"),
+                unauthorized: counter!("vecsync_unauthorized_requests_total"),
                 api_embedding_requests: counter!("vecsync_api_embedding_requests_total"),
                 api_embedding_inputs: counter!("vecsync_api_embedding_inputs_total"),
                 api_search_seconds: histogram!("vecsync_search_duration_seconds"),
@@ -248,7 +248,7 @@ impl Metrics {
     /// What a pipeline run reports.
     pub fn record_event(&self, event: &Event) {
         match event {
-            Event::Started { .. } => {}
+            Event::Started { .. } | Event::Claimed { .. } => {}
             Event::Batch(report) => {
                 self.batches.increment(1);
                 self.rows_embedded.increment(report.outcome.written);

@@ -10,13 +10,18 @@
 //! | `POST /v1/embeddings` | OpenAI-compatible embeddings from the configured embedder |
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /healthz`, `GET /readyz` | liveness, readiness (database reachable, model loaded) |
+//! | `GET /login`, `POST /login` | the browser login on a public bind (a session cookie) |
 //!
-//! With `CRON_SECRET` set, the two POST routes (the ones that cost work) require
-//! `Authorization: Bearer <secret>`; without it the server refuses to listen on anything
-//! but a loopback address. The server knows the store and the embedder only through their
-//! traits, and the pipeline only through [`pipeline::run`].
+//! Access (see [`auth`]): on a loopback bind the routes that cost work (the cron route,
+//! `/v1/embeddings`) need `Authorization: Bearer $CRON_SECRET` when it is set and the
+//! others are open; on any other bind `CRON_SECRET` is required and every route but the
+//! health checks needs it (browsers log in at `/login`), and searches are rate-limited.
+//! Errors of every route go through one mapping ([`error`]). The server knows the store
+//! and the embedder only through their traits, and the pipeline only through
+//! [`pipeline::run`].
 
 mod api;
+mod auth;
 mod embeddings;
 mod error;
 mod metrics;
@@ -27,12 +32,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderValue};
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use tokio_util::sync::CancellationToken;
 
+pub use self::auth::requires_auth;
+use self::auth::{Access, AuthState, Secret};
 pub use self::metrics::{MeteredStore, Metrics};
 use crate::config::{redact_url, Config};
 use crate::embed::{self, Embedder};
@@ -48,10 +56,18 @@ const MAX_BODY_BYTES: usize = 64 << 20;
 /// What the server was started with, besides the config.
 #[derive(Clone, Default)]
 pub struct ServerOptions {
-    /// `Authorization: Bearer` secret for the POST routes (env `CRON_SECRET`).
+    /// `Authorization: Bearer` secret (env `CRON_SECRET`): needed by the routes that cost
+    /// work, and by every route but the health checks when `require_auth`.
     pub cron_secret: Option<String>,
     /// Whether the background worker runs in this process (`serve --work`).
     pub work: bool,
+    /// Every route but `/healthz` and `/readyz` needs the secret (or a browser session),
+    /// and searches are rate-limited per client address. `serve` sets it for any
+    /// non-loopback bind ([`requires_auth`]); tests set it on 127.0.0.1.
+    pub require_auth: bool,
+    /// Bearer token accepted on `/metrics` besides the secret (env `METRICS_TOKEN`);
+    /// when set, `/metrics` needs one of them on any bind.
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for ServerOptions {
@@ -59,6 +75,8 @@ impl std::fmt::Debug for ServerOptions {
         f.debug_struct("ServerOptions")
             .field("cron_secret", &self.cron_secret.as_ref().map(|_| "***"))
             .field("work", &self.work)
+            .field("require_auth", &self.require_auth)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -74,7 +92,7 @@ struct Inner {
     /// The real store wrapped in [`MeteredStore`].
     store: Arc<dyn Store>,
     embedder: Arc<dyn Embedder>,
-    secret: Option<Secret>,
+    auth: AuthState,
     metrics: Arc<Metrics>,
     /// Cancelled at shutdown: cron runs stop claiming and finish their batches.
     shutdown: CancellationToken,
@@ -102,17 +120,27 @@ impl AppState {
             embedder.model_id(),
             embedder.dimensions(),
         ));
-        let secret = options
-            .cron_secret
-            .filter(|s| !s.is_empty())
-            .map(|s| Secret(s.into_bytes()));
-        register_secrets(&config, secret.as_ref());
+        let secret = options.cron_secret.as_deref().and_then(Secret::new);
+        let metrics_token = options.metrics_token.as_deref().and_then(Secret::new);
+        for token in secret.iter().chain(&metrics_token) {
+            crate::redact::register(&String::from_utf8_lossy(token.expose()));
+        }
+        for s in config.secrets() {
+            crate::redact::register(&s);
+        }
+        let auth = AuthState::new(
+            options.require_auth,
+            secret,
+            metrics_token,
+            config.server.search_per_minute,
+            config.server.search_burst,
+        );
         AppState {
             inner: Arc::new(Inner {
                 store: Arc::new(MeteredStore::new(store, metrics.clone())),
                 config,
                 embedder,
-                secret,
+                auth,
                 metrics,
                 shutdown: CancellationToken::new(),
                 work: options.work,
@@ -157,84 +185,35 @@ impl AppState {
         let metrics = self.inner.metrics.clone();
         move |event| metrics.record_event(&event)
     }
-
-    /// True if the request may use a protected route: no secret is configured, or the
-    /// request carries `Authorization: Bearer <secret>` (compared in constant time).
-    fn authorized(&self, headers: &HeaderMap) -> bool {
-        let Some(secret) = &self.inner.secret else {
-            return true;
-        };
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            });
-        match given {
-            Some(token) => secret.matches(token.as_bytes()),
-            None => false,
-        }
-    }
 }
 
-/// A secret compared in constant time.
-struct Secret(Vec<u8>);
-
-impl Secret {
-    /// Compares digests, so neither the content nor the length of the secret shows in
-    /// the time taken.
-    fn matches(&self, given: &[u8]) -> bool {
-        use md5::{Digest, Md5};
-        let a = Md5::digest(&self.0);
-        let b = Md5::digest(given);
-        let diff = a
-            .iter()
-            .zip(b.iter())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y));
-        std::hint::black_box(diff) == 0
-    }
-}
-
-/// Registers the secrets the server knows (the cron secret, the database password, the
-/// provider's API key) with [`crate::redact`], so that no answer or log line shows them.
-fn register_secrets(config: &Config, secret: Option<&Secret>) {
-    if let Some(s) = secret {
-        crate::redact::register(&String::from_utf8_lossy(&s.0));
-    }
-    if let Ok(url) = url::Url::parse(&config.database_url) {
-        if let Some(p) = url.password() {
-            crate::redact::register(p);
-            crate::redact::register(&percent_decode(p));
-        }
-    }
-    let key_env = config.embedder.api_key_env.trim();
-    if config.embedder.provider == "openai" && !key_env.is_empty() {
-        if let Ok(key) = std::env::var(key_env) {
-            crate::redact::register(&key);
-        }
-    }
-}
-
-/// The password as the database sees it (the URL holds it percent-encoded).
-fn percent_decode(s: &str) -> String {
-    // `+` means `+` in a URL's userinfo; form decoding would turn it into a space.
-    let escaped = s.replace('+', "%2B");
-    url::form_urlencoded::parse(format!("x={escaped}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
-
-/// The routes. Tests bind it on 127.0.0.1:0.
+/// The routes, each behind its [`auth::Access`] class. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so that rate limits are per
+/// client address (tests bind it on 127.0.0.1:0).
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(page))
+    let guarded = |access: Access, routes: Router<AppState>| {
+        routes.route_layer(middleware::from_fn_with_state(
+            (state.clone(), access),
+            auth::guard,
+        ))
+    };
+    let open = Router::new()
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
-        .route("/metrics", get(api::metrics))
+        .route("/login", get(auth::login_page).post(auth::login));
+    let read = Router::new()
+        .route("/", get(page))
         .route("/api/status", get(api::status))
-        .route("/api/search", get(api::search))
+        .route(
+            "/api/search",
+            get(api::search).route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                auth::limit_search,
+            )),
+        )
+        .route("/v1/models", get(embeddings::models));
+    let metrics = Router::new().route("/metrics", get(api::metrics));
+    let work = Router::new()
         // POST per the original route; GET too, since Vercel-style cron schedulers send GET.
         .route(
             "/api/process-embedding-queue",
@@ -243,22 +222,31 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/embeddings",
             post(embeddings::embeddings).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
-        )
-        .route("/v1/models", get(embeddings::models))
+        );
+    Router::new()
+        .merge(open)
+        .merge(guarded(Access::Read, read))
+        .merge(guarded(Access::Metrics, metrics))
+        .merge(guarded(Access::Work, work))
         .with_state(state)
 }
 
 async fn page() -> Response {
     let mut r = Html(PAGE).into_response();
+    page_headers(&mut r);
+    r
+}
+
+/// Headers of the HTML pages: never cached, nothing loaded from elsewhere.
+fn page_headers(r: &mut Response) {
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:",
+            "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
         ),
     );
-    r
 }
 
 /// Checks that `bind` may be used: a non-loopback address needs a secret.
@@ -272,9 +260,10 @@ async fn resolve_bind(bind: &str, has_secret: bool) -> Result<Vec<SocketAddr>> {
             "serve --bind: {bind:?} resolves to no address"
         ));
     }
-    if !has_secret && addrs.iter().any(|a| !a.ip().is_loopback()) {
+    if !has_secret && requires_auth(&addrs) {
         return Err(crate::config_error!(
-            "serve --bind {bind}: refusing to listen on a non-loopback address without CRON_SECRET; set CRON_SECRET (the POST routes then need `Authorization: Bearer <secret>`) or bind 127.0.0.1"
+            setting = format!("serve --bind {bind}"),
+            "refusing to listen on a non-loopback address without CRON_SECRET; set CRON_SECRET (every route but /healthz and /readyz then needs `Authorization: Bearer <secret>` or a login at /login) or bind 127.0.0.1"
         ));
     }
     Ok(addrs)
@@ -283,12 +272,20 @@ async fn resolve_bind(bind: &str, has_secret: bool) -> Result<Vec<SocketAddr>> {
 /// `vecsync serve`: listens on `bind` until Ctrl-C / SIGTERM; with `work`, also runs the
 /// background worker. Both stop gracefully (batches in flight are written).
 pub async fn serve(config: Config, bind: &str, work: bool) -> Result<()> {
-    let cron_secret = std::env::var("CRON_SECRET")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let cron_secret = env("CRON_SECRET");
     let addrs = resolve_bind(bind, cron_secret.is_some()).await?;
-    let options = ServerOptions { cron_secret, work };
+    let options = ServerOptions {
+        cron_secret,
+        work,
+        require_auth: requires_auth(&addrs),
+        metrics_token: env("METRICS_TOKEN"),
+    };
     let state = AppState::open(config, options).await?;
     let listener = tokio::net::TcpListener::bind(&addrs[..])
         .await
@@ -322,7 +319,8 @@ pub async fn serve(config: Config, bind: &str, work: bool) -> Result<()> {
     });
     let worker = work.then(|| tokio::spawn(run_worker(state.clone())));
 
-    let server = axum::serve(listener, router(state.clone()))
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await;
     shutdown.cancel();
@@ -406,23 +404,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secret_comparison() {
-        let s = Secret(b"s3cret-value".to_vec());
-        assert!(s.matches(b"s3cret-value"));
-        assert!(!s.matches(b"s3cret-valuf"));
-        assert!(!s.matches(b"s3cret"));
-        assert!(!s.matches(b""));
-    }
-
-    #[test]
-    fn redacts_password_and_secret() {
+    fn the_server_registers_its_secrets() {
         let config = Config {
             database_url: "postgres://u:p%40ss-word@localhost/db".into(),
             ..Config::default()
         };
-        register_secrets(&config, Some(&Secret(b"cron-secret-1".to_vec())));
-        let out = crate::redact::redact("failed: p@ss-word p%40ss-word cron-secret-1 ok");
-        assert_eq!(out, "failed: *** *** *** ok");
+        let store: Arc<dyn Store> = Arc::new(
+            crate::store::sqlite::SqliteStore::open(
+                std::path::Path::new(":memory:"),
+                &config.source,
+                crate::store::StoreOptions::from_config(&config),
+            )
+            .unwrap(),
+        );
+        let embedder = Arc::new(crate::embed::fake::FakeEmbedder::new("fake", 4));
+        let options = ServerOptions {
+            cron_secret: Some("cron-secret-1".into()),
+            metrics_token: Some("metrics-token-2".into()),
+            ..ServerOptions::default()
+        };
+        let _state = AppState::new(config, store, embedder, options);
+        let out =
+            crate::redact::redact("failed: p@ss-word p%40ss-word cron-secret-1 metrics-token-2 ok");
+        assert_eq!(out, "failed: *** *** *** *** ok");
     }
 
     #[tokio::test]

@@ -162,6 +162,15 @@ pub struct UsageTotals {
 }
 
 impl Status {
+    /// The status with its failure reasons cleaned by [`crate::redact`], to print or
+    /// serve (reasons are redacted when written; this also covers older rows).
+    pub fn redacted(mut self) -> Status {
+        for f in &mut self.failures {
+            f.reason = crate::redact::redact(&f.reason);
+        }
+        self
+    }
+
     /// Fills what follows from the counts: stale, coverage, throughput and ETA.
     pub fn derive(&mut self) {
         self.stale = self.total.saturating_sub(self.embedded + self.missing);

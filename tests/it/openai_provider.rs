@@ -520,6 +520,50 @@ async fn the_key_never_leaks() {
     }
 }
 
+/// A hostile proxy echoes every request header back: neither the key nor the value of a
+/// custom `embedder.headers` entry shows in the error or the log lines.
+#[tokio::test(flavor = "current_thread")]
+async fn header_values_never_leak() {
+    const HEADER_SECRET: &str = "hdr-t0ken-QWERTY-98765";
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mock = MockOpenAi::start(Knobs {
+        always: Some(Fault::EchoHeaders(500)),
+        ..Knobs::default()
+    })
+    .await;
+    let e = embedder(&config(&mock, |c| {
+        c.max_retries = 1;
+        c.headers.insert("X-Org-Token".into(), HEADER_SECRET.into());
+    }));
+    let err = e.embed(&texts(2, "hdr")).await.unwrap_err();
+    assert!(matches!(err, EmbedError::Unavailable(_)), "{err:?}");
+    assert!(
+        mock.requests().iter().all(|r| r
+            .headers
+            .iter()
+            .any(|(n, v)| n == "x-org-token" && v == HEADER_SECRET)),
+        "the header is sent"
+    );
+    let message = err.to_string();
+    assert!(message.contains("x-org-token: ***"), "{message}");
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("x-org-token"), "no log captured: {logs}");
+    for shown in [logs, message, format!("{err:?}")] {
+        assert!(
+            !shown.contains(HEADER_SECRET),
+            "header value leaked: {shown}"
+        );
+        assert!(!shown.contains("S3CR3T"), "key leaked: {shown}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn base64_is_requested_and_floats_are_understood() {
     let mock = MockOpenAi::start(Knobs::default()).await;

@@ -1037,3 +1037,92 @@ async fn sslmode_is_honoured() {
     })
     .await;
 }
+
+/// The fake embedder that, on its first call, inserts one row into `jobs` (the trigger
+/// queues it while the run goes on).
+struct InsertingEmbedder {
+    inner: FakeEmbedder,
+    database_url: String,
+    inserted: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl vecsync::embed::Embedder for InsertingEmbedder {
+    fn model_id(&self) -> &str {
+        vecsync::embed::Embedder::model_id(&self.inner)
+    }
+    fn dimensions(&self) -> usize {
+        vecsync::embed::Embedder::dimensions(&self.inner)
+    }
+    fn count_tokens(&self, text: &str) -> usize {
+        vecsync::embed::Embedder::count_tokens(&self.inner, text)
+    }
+    async fn embed(
+        &self,
+        texts: &[String],
+    ) -> Result<Vec<vecsync::embed::InputResult>, vecsync::embed::EmbedError> {
+        if !self
+            .inserted
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            common::postgres::connect(&self.database_url)
+                .await
+                .batch_execute(
+                    "INSERT INTO jobs (id, title, company, location, employment_type, description)
+                     VALUES (1000, 'night nurse', 'b', 'c', 'd', 'e')",
+                )
+                .await
+                .unwrap();
+        }
+        vecsync::embed::Embedder::embed(&self.inner, texts).await
+    }
+}
+
+/// A row queued while a backfill runs is embedded by that run and reported: the claims
+/// add up to the rows processed, one more than were queued at the start (so a progress
+/// line reads 41/41, not 41/40).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_queued_during_a_run_are_reported_as_claimed() {
+    bounded(async {
+        let db = pg_db(40, DIMS).await;
+        let mut config = db.config();
+        config.worker.concurrency = 1;
+        let embedder = Arc::new(InsertingEmbedder {
+            inner: embedder(&db),
+            database_url: config.database_url.clone(),
+            inserted: false.into(),
+        });
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        let mut options =
+            vecsync::pipeline::RunOptions::new(&config, vecsync::pipeline::Mode::Drain, 1);
+        options.concurrency = 1;
+        let summary = vecsync::pipeline::run(
+            Arc::new(store_with(&config).await),
+            embedder,
+            options,
+            tokio_util::sync::CancellationToken::new(),
+            move |e| sink.lock().unwrap().push(e),
+        )
+        .await
+        .unwrap();
+        assert_eq!(summary.written, 41, "the inserted row is embedded too");
+        let events = events.lock().unwrap();
+        let mut queued = None;
+        let (mut claimed, mut processed) = (0, 0);
+        for e in events.iter() {
+            match e {
+                vecsync::pipeline::Event::Started { queued: q, .. } => queued = Some(*q),
+                vecsync::pipeline::Event::Claimed { rows } => claimed += rows,
+                vecsync::pipeline::Event::Batch(b) => {
+                    processed += b.outcome.written + b.outcome.failed + b.outcome.retrying;
+                    assert!(processed <= claimed, "a batch is reported after its claim");
+                }
+                vecsync::pipeline::Event::StoreRetry { .. } => {}
+            }
+        }
+        assert_eq!(queued, Some(40));
+        assert_eq!((claimed, processed), (41, 41));
+    })
+    .await;
+}

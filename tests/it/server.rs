@@ -42,7 +42,7 @@ async fn start(state: AppState) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = state.shutdown_token();
-    let app = router(state.clone());
+    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -60,7 +60,7 @@ async fn open_state(config: Config, cron_secret: Option<&str>) -> AppState {
         config,
         ServerOptions {
             cron_secret: cron_secret.map(str::to_string),
-            work: false,
+            ..ServerOptions::default()
         },
     )
     .await
@@ -298,6 +298,305 @@ async fn cron_route_requires_the_bearer_secret() {
     )
     .await;
     assert_eq!(status, 200, "the scheme is case-insensitive");
+}
+
+/// A server as `serve` runs it on a non-loopback bind (`require_auth`), here on
+/// 127.0.0.1: binding a public address in a test would expose it, and 127.0.0.2 is
+/// loopback too, so the bind → policy step is tested apart (`requires_auth` in
+/// src/server/auth.rs, and the refusal to start without a secret below).
+async fn public_server(db: &common::SqliteDb, f: impl FnOnce(&mut Config)) -> Server {
+    let mut config = db.config();
+    f(&mut config);
+    start(
+        AppState::open(
+            config,
+            ServerOptions {
+                cron_secret: Some(CRON_SECRET.into()),
+                require_auth: true,
+                metrics_token: Some(METRICS_TOKEN.into()),
+                ..ServerOptions::default()
+            },
+        )
+        .await
+        .expect("open the server state"),
+    )
+    .await
+}
+
+const METRICS_TOKEN: &str = "metrics-t0ken-5e6f";
+
+/// A client that never follows redirects, sending from `source` (a loopback address:
+/// each one is its own client for the per-address limits).
+fn client_from(source: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(source.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+/// `(status, body)` of `method path` with these headers.
+async fn call(
+    c: &reqwest::Client,
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut req = c.request(method.parse().unwrap(), format!("{}{path}", server.base));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    if path.starts_with("/v1/embeddings") {
+        req = req.json(&json!({"model": "fake", "input": "night nurse"}));
+    }
+    let r = req.send().await.unwrap();
+    let (status, headers) = (r.status().as_u16(), r.headers().clone());
+    (status, headers, r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_bind_needs_the_secret_on_every_route_but_health_checks() {
+    let db = common::sqlite_db(20).await;
+    let server = public_server(&db, |_| {}).await;
+    let c = client_from("127.0.0.1");
+    let bearer = format!("Bearer {CRON_SECRET}");
+    let protected = [
+        ("GET", "/api/status"),
+        ("GET", "/api/search?q=nurse"),
+        ("GET", "/metrics"),
+        ("GET", "/v1/models"),
+        ("POST", "/api/process-embedding-queue?limit=5"),
+        ("GET", "/api/process-embedding-queue?limit=5"),
+        ("POST", "/v1/embeddings"),
+    ];
+    for (i, (method, path)) in protected.into_iter().enumerate() {
+        // One address per route: failed credentials are limited per address (below).
+        let c = client_from(&format!("127.0.1.{}", i + 1));
+        for wrong in [None, Some("Bearer wrong"), Some(METRICS_TOKEN)] {
+            let headers: Vec<(&str, &str)> =
+                wrong.map(|w| ("Authorization", w)).into_iter().collect();
+            let (status, _, body) = call(&c, &server, method, path, &headers).await;
+            assert_eq!(status, 401, "{method} {path} with {wrong:?}: {body}");
+            assert!(!body.contains(CRON_SECRET));
+        }
+        let (status, _, body) =
+            call(&c, &server, method, path, &[("Authorization", &bearer)]).await;
+        assert_eq!(status, 200, "{method} {path} with the secret: {body}");
+    }
+    // The page sends a browser to the login form.
+    let (status, headers, _) = call(&c, &server, "GET", "/", &[]).await;
+    assert_eq!(
+        (status, headers["location"].to_str().unwrap()),
+        (303, "/login")
+    );
+    let (status, _, page) = call(&c, &server, "GET", "/", &[("Authorization", &bearer)]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"coverage-value\""));
+    // Health checks stay open for load balancers; so does the login form.
+    for path in ["/healthz", "/readyz", "/login"] {
+        assert_eq!(call(&c, &server, "GET", path, &[]).await.0, 200, "{path}");
+    }
+    // METRICS_TOKEN opens /metrics, and only /metrics.
+    let metrics_bearer = format!("Bearer {METRICS_TOKEN}");
+    let (status, _, text) = call(
+        &c,
+        &server,
+        "GET",
+        "/metrics",
+        &[("Authorization", &metrics_bearer)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        series(&text)["vecsync_unauthorized_requests_total"] >= 21.0,
+        "{text}"
+    );
+    let (status, _, _) = call(
+        &c,
+        &server,
+        "GET",
+        "/api/status",
+        &[("Authorization", &metrics_bearer)],
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_log_in_with_a_session_cookie_that_is_not_the_secret() {
+    let db = common::sqlite_db(20).await;
+    let server = public_server(&db, |_| {}).await;
+    let c = client_from("127.0.0.1");
+    let (status, _, form) = call(&c, &server, "GET", "/login", &[]).await;
+    assert_eq!(status, 200);
+    assert!(
+        form.contains("name=\"secret\"") && form.contains("action=\"/login\""),
+        "{form}"
+    );
+
+    let login = |secret: &str| {
+        c.post(format!("{}/login", server.base))
+            .form(&[("secret", secret)])
+            .send()
+    };
+    let r = login("not-the-secret").await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get("set-cookie").is_none());
+    assert!(r.text().await.unwrap().contains("not the server"));
+
+    let r = login(CRON_SECRET).await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+    assert!(!cookie.contains(CRON_SECRET), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    let session = cookie.split(';').next().unwrap().to_string();
+
+    // The page and what it polls work with the cookie, as a browser sends it.
+    for path in ["/", "/api/status", "/api/search?q=nurse", "/metrics"] {
+        let (status, _, body) = call(&c, &server, "GET", path, &[("Cookie", &session)]).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    // The routes that cost work still want the bearer secret, and a forged or altered
+    // session is refused.
+    let (status, _, _) = call(
+        &c,
+        &server,
+        "POST",
+        "/api/process-embedding-queue?limit=1",
+        &[("Cookie", &session)],
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (expires, tag) = session.split_once('.').unwrap();
+    let later = format!("{}9.{tag}", expires);
+    for forged in [
+        later,
+        format!("{expires}.{}", "0".repeat(64)),
+        format!("vecsync_session={CRON_SECRET}"),
+    ] {
+        let (status, _, _) = call(&c, &server, "GET", "/api/status", &[("Cookie", &forged)]).await;
+        assert_eq!(status, 401, "{forged}");
+    }
+    // Behind a TLS proxy the cookie is marked Secure.
+    let r = c
+        .post(format!("{}/login", server.base))
+        .header("X-Forwarded-Proto", "https")
+        .form(&[("secret", CRON_SECRET)])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("; Secure"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_search_and_failed_credentials_are_rate_limited_per_address() {
+    let db = common::sqlite_db(20).await;
+    let server = public_server(&db, |c| {
+        c.server.search_per_minute = 1;
+        c.server.search_burst = 3;
+    })
+    .await;
+    let bearer = format!("Bearer {CRON_SECRET}");
+    let auth = [("Authorization", bearer.as_str())];
+    let first = client_from("127.0.0.1");
+    for i in 0..3 {
+        let (status, _, body) = call(&first, &server, "GET", "/api/search?q=nurse", &auth).await;
+        assert_eq!(status, 200, "search {i}: {body}");
+    }
+    let (status, headers, body) = call(&first, &server, "GET", "/api/search?q=nurse", &auth).await;
+    assert_eq!(status, 429, "{body}");
+    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    assert!(serde_json::from_str::<Value>(&body).unwrap()["error"].is_string());
+    // Other routes, and other addresses, are not affected.
+    assert_eq!(
+        call(&first, &server, "GET", "/api/status", &auth).await.0,
+        200
+    );
+    let second = client_from("127.0.0.2");
+    assert_eq!(
+        call(&second, &server, "GET", "/api/search?q=nurse", &auth)
+            .await
+            .0,
+        200
+    );
+
+    // Guessing the secret: after 10 failures an address is refused before its
+    // credentials are looked at, even the right ones; other addresses are not.
+    let guesser = client_from("127.0.0.3");
+    for i in 0..10 {
+        let (status, _, _) = call(
+            &guesser,
+            &server,
+            "GET",
+            "/api/status",
+            &[("Authorization", "Bearer guess")],
+        )
+        .await;
+        assert_eq!(status, 401, "guess {i}");
+    }
+    let (status, headers, _) = call(&guesser, &server, "GET", "/api/status", &auth).await;
+    assert_eq!(status, 429);
+    assert!(headers.contains_key("retry-after"));
+    let r = guesser
+        .post(format!("{}/login", server.base))
+        .form(&[("secret", CRON_SECRET)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429, "the login form too");
+    assert_eq!(
+        call(&second, &server, "GET", "/api/status", &auth).await.0,
+        200
+    );
+}
+
+/// On loopback, `/metrics` stays open unless `METRICS_TOKEN` is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_token_on_loopback() {
+    let db = common::sqlite_db(5).await;
+    let server = start(
+        AppState::open(
+            db.config(),
+            ServerOptions {
+                metrics_token: Some(METRICS_TOKEN.into()),
+                ..ServerOptions::default()
+            },
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    let c = client_from("127.0.0.1");
+    assert_eq!(call(&c, &server, "GET", "/metrics", &[]).await.0, 401);
+    let metrics_bearer = format!("Bearer {METRICS_TOKEN}");
+    assert_eq!(
+        call(
+            &c,
+            &server,
+            "GET",
+            "/metrics",
+            &[("Authorization", &metrics_bearer)]
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        call(&c, &server, "GET", "/api/status", &[]).await.0,
+        200,
+        "reads stay open"
+    );
 }
 
 #[test]
@@ -979,6 +1278,110 @@ async fn one_vecsync_embeds_through_another() {
 // ---------------------------------------------------------------------------------------
 // The binary: secrets, --work, graceful shutdown
 // ---------------------------------------------------------------------------------------
+
+/// The database password given as `?password=…` (a form tokio-postgres accepts),
+/// `PGPASSWORD` and a custom header's value stay out of errors and of `serve`'s output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_in_other_forms_stay_out_of_errors_and_logs() {
+    const PGPASSWORD: &str = "pgpassword-env-Z9Y8X7";
+    const HEADER: &str = "hdr-value-Q1W2E3R4";
+    let pg = common::postgres::pg_db(5, common::DIMS).await;
+    let mut config = pg.pg_config();
+    let mut url = url::Url::parse(&config.database_url).unwrap();
+    let password = url
+        .password()
+        .expect("the test URL carries a password")
+        .to_string();
+    url.set_password(None).unwrap();
+    url.query_pairs_mut().append_pair("password", &password);
+    let query_form = url.to_string();
+    assert!(
+        query_form.contains(&format!("password={password}")),
+        "{query_form}"
+    );
+    config
+        .embedder
+        .headers
+        .insert("X-Org-Token".into(), HEADER.into());
+    let dir = config_dir(&Config {
+        database_url: "sqlite://unused.db".into(),
+        ..config.clone()
+    });
+    let leaks = |what: &str, text: &str| {
+        for secret in [password.as_str(), PGPASSWORD, HEADER] {
+            assert!(!text.contains(secret), "a secret in {what}: {text}");
+        }
+    };
+
+    // An error that names the database: it does not exist.
+    let mut missing = url.clone();
+    missing.set_path("/no_such_database_here");
+    let mut cmd = vecsync_cmd(dir.path(), &["-vv", "status"]);
+    cmd.env("DATABASE_URL", missing.as_str())
+        .env("PGPASSWORD", PGPASSWORD);
+    let out = tokio::task::spawn_blocking(move || run_with_deadline(cmd, Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no_such_database_here") && stderr.contains("password=***"),
+        "the error names the database, password masked: {stderr}"
+    );
+    leaks("the error", &stderr);
+
+    // `serve` prints the URL it serves from, and answers from that database.
+    let mut child = vecsync_cmd(dir.path(), &["-vv", "serve", "--bind", "127.0.0.1:0"])
+        .env("DATABASE_URL", &query_form)
+        .env("PGPASSWORD", PGPASSWORD)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut log = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap_or_default();
+                let _ = tx.send(addr.to_string());
+            }
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(120))
+        .unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("no 'listening on' line")
+        });
+    let r = client()
+        .get(format!("http://{addr}/api/status"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["total"], 5, "{body}");
+    leaks("/api/status", &body.to_string());
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert!(child.wait().unwrap().success());
+    let log = reader.join().unwrap();
+    assert!(
+        log.contains("password=***"),
+        "the URL is shown, masked: {log}"
+    );
+    leaks("serve's log", &log);
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_stay_out_of_metrics_status_and_logs() {

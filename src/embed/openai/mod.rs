@@ -245,7 +245,11 @@ impl OpenAiEmbedder {
             reqwest::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Some(k) = &key {
+            crate::redact::register(&k.0);
+        }
         for (name, value) in &config.headers {
+            crate::redact::register(value);
             let n = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| config_error!("embedder.headers: {name:?} is not a header name"))?;
             let mut v = HeaderValue::from_str(value)
@@ -332,39 +336,6 @@ impl OpenAiEmbedder {
     /// Rate limits in force, per minute: (requests, tokens), configured or learned.
     pub fn limits_per_minute(&self) -> (Option<f64>, Option<f64>) {
         self.limiter.limits()
-    }
-
-    /// Removes anything that looks like the key from a message.
-    fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        if let Some(k) = &self.key {
-            if k.0.len() >= 4 {
-                out = out.replace(&k.0, "***");
-            }
-        }
-        // OpenAI echoes (masked) keys: "Incorrect API key provided: sk-abc***xyz".
-        let mut result = String::with_capacity(out.len());
-        let mut rest = out.as_str();
-        while let Some(pos) = rest.find("sk-") {
-            let word_start = rest[..pos]
-                .chars()
-                .next_back()
-                .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '-'));
-            result.push_str(&rest[..pos]);
-            if !word_start {
-                result.push_str("sk-");
-                rest = &rest[pos + 3..];
-                continue;
-            }
-            result.push_str("sk-***");
-            let after = &rest[pos + 3..];
-            let end = after
-                .find(|c: char| !(c.is_ascii_alphanumeric() || "-_*.".contains(c)))
-                .unwrap_or(after.len());
-            rest = &after[end..];
-        }
-        result.push_str(rest);
-        result
     }
 }
 
@@ -481,7 +452,8 @@ mod tests {
     fn redaction() {
         let mut e = OpenAiEmbedder::new(&config("http://127.0.0.1:1/v1")).unwrap();
         e.key = Some(ApiKey("secret-key-123".into()));
-        let r = e.redact("bad key secret-key-123 and sk-abc***xyz, ok, task-list");
+        crate::redact::register("secret-key-123");
+        let r = crate::redact::redact("bad key secret-key-123 and sk-abc***xyz, ok, task-list");
         assert_eq!(r, "bad key *** and sk-***, ok, task-list");
         assert!(!format!("{e:?}").contains("secret-key-123"));
     }

@@ -12,6 +12,7 @@ use reqwest::header::HeaderMap;
 use super::limiter::{self, ServerView, Ticket};
 use super::{wire, OpenAiEmbedder};
 use crate::embed::{EmbedError, InputResult};
+use crate::redact::redact;
 
 /// Longest server-requested wait we honour for one retry.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
@@ -188,7 +189,7 @@ impl OpenAiEmbedder {
     }
 
     fn set_fatal(&self, message: String) -> EmbedError {
-        let message = self.redact(&message);
+        let message = redact(&message);
         let _ = self.fatal.set(message.clone());
         EmbedError::Setup(self.fatal.get().cloned().unwrap_or(message))
     }
@@ -239,7 +240,7 @@ impl OpenAiEmbedder {
                         .fetch_add(prompt_tokens.unwrap_or(tokens as u64), Ordering::Relaxed);
                     return Ok(Sent::Vectors(vectors));
                 }
-                Attempt::Refused(m) => return Ok(Sent::Refused(self.redact(&m))),
+                Attempt::Refused(m) => return Ok(Sent::Refused(redact(&m))),
                 Attempt::Fatal(m) => return Err(self.set_fatal(m)),
                 Attempt::WantsFloats if float_switches == 0 => {
                     float_switches += 1;
@@ -261,7 +262,7 @@ impl OpenAiEmbedder {
                     unreachable,
                 } => {
                     let rate_limited = matches!(cause, EmbedError::RateLimited { .. });
-                    let reason = self.redact(&cause.to_string());
+                    let reason = redact(&cause.to_string());
                     // A server never reached since start is a setup mistake (wrong
                     // base_url), not an outage: say so quickly instead of retrying for
                     // minutes and charging every row an attempt.
@@ -274,7 +275,7 @@ impl OpenAiEmbedder {
                         )));
                     }
                     if retry >= self.max_retries {
-                        return Err(gave_up(cause, retry + 1, |m| self.redact(m)));
+                        return Err(gave_up(cause, retry + 1));
                     }
                     let wait = wait.unwrap_or_else(|| self.backoff(retry));
                     if rate_limited {
@@ -440,9 +441,9 @@ impl OpenAiEmbedder {
 /// Connection attempts to a server that never answered before the run stops.
 const UNREACHABLE_RETRIES: u32 = 2;
 
-/// The error a request fails with after `attempts` attempts ended with `cause`; `redact`
-/// cleans the provider's text.
-fn gave_up(cause: EmbedError, attempts: u32, redact: impl Fn(&str) -> String) -> EmbedError {
+/// The error a request fails with after `attempts` attempts ended with `cause` (the
+/// provider's text cleaned of secrets).
+fn gave_up(cause: EmbedError, attempts: u32) -> EmbedError {
     let text = |m: String| format!("{} (gave up after {attempts} attempts)", redact(&m));
     match cause {
         EmbedError::RateLimited {

@@ -9,7 +9,8 @@
 //! fail the next requests or a fraction of them with 500/503; hang past the client's
 //! timeout; send truncated or malformed JSON, vectors out of `index` order, too few
 //! vectors, wrong dimensions, NaN or a missing index; refuse any batch holding a poison
-//! input with a 400; answer 401 to a wrong key and 404 to an unknown model. It records
+//! input with a 400; answer 401 to a wrong key (echoing it) and 404 to an unknown model;
+//! echo every request header in an error, like a hostile proxy. It records
 //! every request (inputs, timestamps, keys, status) and the most requests it saw in
 //! flight at once.
 //!
@@ -63,6 +64,9 @@ pub enum Fault {
     Nan,
     /// The first item has no `index`.
     MissingIndex,
+    /// This status, with a message that echoes every request header, value included
+    /// (a hostile proxy).
+    EchoHeaders(u16),
 }
 
 /// What a 429 caused by the rate limits carries.
@@ -440,6 +444,7 @@ async fn handle(
         fault,
         random_fail,
         &uri,
+        &headers,
         key.as_deref(),
         &request,
         &model,
@@ -464,6 +469,7 @@ async fn answer(
     fault: Option<Fault>,
     random_fail: bool,
     uri: &Uri,
+    headers: &HeaderMap,
     key: Option<&str>,
     request: &serde_json::Value,
     model: &str,
@@ -546,6 +552,14 @@ async fn answer(
                 "insufficient_quota",
                 Some("insufficient_quota"),
             )
+        }
+        Some(Fault::EchoHeaders(status)) => {
+            let echoed: Vec<String> = headers
+                .iter()
+                .map(|(n, v)| format!("{n}: {}", v.to_str().unwrap_or_default()))
+                .collect();
+            let msg = format!("rejected request with headers {}", echoed.join(", "));
+            return error_response(status, &msg, "invalid_request_error", None);
         }
         Some(Fault::Hang(d)) => hang = Some(d),
         Some(other) => damage = Some(other),
