@@ -7,7 +7,8 @@
 //! - [`embed`]: what turns text into vectors (the local MiniLM model, OpenAI-compatible APIs);
 //! - [`pipeline`]: claim → embed → guarded write, reporting progress as events;
 //! - [`cli`]: the `vecsync` command, which renders those events for a terminal;
-//! - [`server`]: `vecsync serve`, which renders them as metrics and a status page.
+//! - [`server`]: `vecsync serve`, which renders them as metrics and a status page;
+//! - [`doctor`]: `vecsync doctor`, every setup check, read-only, one finding per line.
 //!
 //! Stores and embedders never know each other; only the pipeline (and the CLI that wires
 //! them) sees both.
@@ -15,6 +16,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod doctor;
 pub mod embed;
 pub mod pipeline;
 pub mod server;

@@ -9,8 +9,8 @@
 //!   with backoff until `max_attempts`, then show as failed;
 //! - a store error (database restarting) is retried with backoff; the rows' leases cover
 //!   the gap and expire if this process dies;
-//! - a fatal embedder error (bad key, unknown model) releases the batch and stops the run
-//!   without marking any row.
+//! - a fatal embedder error (bad key, unknown model, vectors of another size than
+//!   `embedder.dimensions`) releases the batch and stops the run without marking any row.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -311,11 +311,20 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
     if !to_embed.is_empty() {
         match shared.embedder.embed(&to_embed).await {
             Ok(results) if results.len() == to_embed.len() => {
+                if let Some(got) = results.iter().find_map(|r| match r {
+                    Ok(v) if v.len() != dims => Some(v.len()),
+                    _ => None,
+                }) {
+                    // The embedder ignores the dimensions it was configured with (an
+                    // OpenAI-compatible server that drops `dimensions`): every batch would
+                    // fail the same way, and no vector can be written. Stop at once.
+                    return Err(stop(shared, rows, wrong_dimensions(dims, got)).await);
+                }
                 let mut cache = shared.cache.lock().unwrap();
                 for (hash, waiters) in waiting {
                     let index = waiters[0].1;
                     match &results[index] {
-                        Ok(v) if v.len() == dims && v.iter().all(|x| x.is_finite()) => {
+                        Ok(v) if v.iter().all(|x| x.is_finite()) => {
                             let v = Arc::new(v.clone());
                             cache.insert(hash.clone(), v.clone());
                             for (id, _) in waiters {
@@ -326,11 +335,8 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
                                 });
                             }
                         }
-                        Ok(v) => {
-                            let reason = format!(
-                                "embedder returned {} values (expected {dims}) or a non-finite value",
-                                v.len()
-                            );
+                        Ok(_) => {
+                            let reason = "embedder returned a NaN or infinite value".to_string();
                             for (id, _) in waiters {
                                 failed.push(Failure {
                                     id,
@@ -364,12 +370,13 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
                 fail_all(&mut failed, waiting, &reason);
             }
             Err(EmbedError::Fatal(reason)) => {
-                let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
-                if let Err(e) = shared.store.release(&ids).await {
-                    tracing::warn!("could not release {} rows: {e:#}", ids.len());
-                }
-                shared.cancel.cancel();
-                return Err(crate::config_error!("embedder: {reason}"));
+                // A message that names its setting already says where to look.
+                let reason = if reason.starts_with("embedder.") {
+                    reason
+                } else {
+                    format!("embedder: {reason}")
+                };
+                return Err(stop(shared, rows, crate::config_error!("{reason}")).await);
             }
         }
     }
@@ -401,6 +408,27 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
     (shared.on_event)(Event::Batch(report));
     record_usage(shared).await;
     Ok(())
+}
+
+/// Stops the run on a setup error found while embedding a batch: the batch's rows are
+/// released without counting an attempt (they did nothing wrong), and the other workers
+/// stop claiming. Returns `error`.
+async fn stop(shared: &Shared, rows: Vec<ClaimedRow>, error: anyhow::Error) -> anyhow::Error {
+    let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+    if let Err(e) = shared.store.release(&ids).await {
+        tracing::warn!("could not release {} rows: {e:#}", ids.len());
+    }
+    shared.cancel.cancel();
+    // The requests were made (and perhaps paid for): count them.
+    record_usage(shared).await;
+    error
+}
+
+/// The embedder made vectors of `got` dimensions where `expected` were configured.
+pub fn wrong_dimensions(expected: usize, got: usize) -> anyhow::Error {
+    crate::config_error!(
+        "embedder.dimensions: the embedder returned {got}-dimension vectors but {expected} were configured (the provider or model ignores `dimensions`); set embedder.dimensions = {got} with a vector({got}) column, or use a model that supports `dimensions`"
+    )
 }
 
 /// Adds what the embedder used since the last call to the store's usage totals, so that
@@ -498,7 +526,8 @@ pub async fn dry_run(
     options: &RunOptions,
 ) -> Result<DryRun> {
     let limit = options.limit;
-    store.prepare(embedder.dimensions()).await?;
+    // `verify`, not `prepare`: a dry run installs nothing.
+    store.verify(embedder.dimensions()).await?;
     let mut report = DryRun::default();
     let mut seen = std::collections::HashSet::new();
     let mut after: Option<String> = None;

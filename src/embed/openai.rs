@@ -634,6 +634,15 @@ impl OpenAiEmbedder {
                     vectors: p.vectors,
                     prompt_tokens: p.prompt_tokens,
                 },
+                Err(wire::BodyError::Dimensions { got, expected }) => Attempt::Fatal(format!(
+                    "embedder.dimensions: {} returned {got}-dimension vectors for model {:?} but {expected} {}; set embedder.dimensions = {got} (with a vector({got}) column), or use a model that supports `dimensions`",
+                    self.display_url,
+                    self.model,
+                    match self.send_dimensions {
+                        Some(_) => "were asked for (it ignores `dimensions`)",
+                        None => "were expected",
+                    }
+                )),
                 Err(reason) => Attempt::Retry {
                     reason: format!("{status} with an unusable body: {reason}"),
                     wait: None,

@@ -94,10 +94,38 @@ pub struct Parsed {
     pub prompt_tokens: Option<u64>,
 }
 
+/// Why a 200 body cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// Vectors of another size than asked for: the server ignores `dimensions` (or the
+    /// model makes another size). Every answer will be the same, so no retry fixes it.
+    Dimensions { got: usize, expected: usize },
+    /// Anything else (count, index, NaN, bad JSON): possibly a glitch, worth a retry.
+    Unusable(String),
+}
+
+impl From<String> for BodyError {
+    fn from(s: String) -> BodyError {
+        BodyError::Unusable(s)
+    }
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyError::Dimensions { got, expected } => write!(
+                f,
+                "response vector has {got} dimensions (expected {expected})"
+            ),
+            BodyError::Unusable(s) => f.write_str(s),
+        }
+    }
+}
+
 /// Parses and checks a 200 body for a request of `inputs` inputs of `dims` dimensions.
 /// Any doubt (count, index, dimension, non-finite value, bad JSON) is an error for the
 /// whole request: a vector is never written to the wrong row.
-pub fn parse_response(body: &[u8], inputs: usize, dims: usize) -> Result<Parsed, String> {
+pub fn parse_response(body: &[u8], inputs: usize, dims: usize) -> Result<Parsed, BodyError> {
     let r: Response = serde_json::from_slice(body).map_err(|e| {
         format!(
             "malformed response ({} bytes): {}",
@@ -106,10 +134,7 @@ pub fn parse_response(body: &[u8], inputs: usize, dims: usize) -> Result<Parsed,
         )
     })?;
     if r.data.len() != inputs {
-        return Err(format!(
-            "response has {} vectors for {inputs} inputs",
-            r.data.len()
-        ));
+        return Err(format!("response has {} vectors for {inputs} inputs", r.data.len()).into());
     }
     let mut slots: Vec<Option<Vec<f32>>> = vec![None; inputs];
     for item in r.data {
@@ -118,21 +143,21 @@ pub fn parse_response(body: &[u8], inputs: usize, dims: usize) -> Result<Parsed,
             .ok_or_else(|| "response item without index".to_string())?;
         let v = item.embedding.0?;
         if v.len() != dims {
-            return Err(format!(
-                "response vector has {} dimensions (expected {dims})",
-                v.len()
-            ));
+            return Err(BodyError::Dimensions {
+                got: v.len(),
+                expected: dims,
+            });
         }
         if !v.iter().all(|x| x.is_finite()) {
-            return Err("response vector has a NaN or infinite value".into());
+            return Err("response vector has a NaN or infinite value"
+                .to_string()
+                .into());
         }
         match slots.get_mut(index) {
             Some(slot @ None) => *slot = Some(v),
-            Some(Some(_)) => return Err(format!("response repeats index {index}")),
+            Some(Some(_)) => return Err(format!("response repeats index {index}").into()),
             None => {
-                return Err(format!(
-                    "response index {index} out of range ({inputs} inputs)"
-                ))
+                return Err(format!("response index {index} out of range ({inputs} inputs)").into())
             }
         }
     }
