@@ -10,6 +10,7 @@
 //! - [`cli`]: the `vecsync` command, which renders those events for a terminal;
 //! - [`server`]: `vecsync serve`, which renders them as metrics and a status page;
 //! - [`vector`]: the little-endian f32 byte layout shared by SQLite BLOBs and base64 answers.
+//! - [`doctor`]: `vecsync doctor`, every setup check, read-only, one finding per line.
 //!
 //! Stores and embedders never know each other; only the pipeline (and the CLI that wires
 //! them) sees both.
@@ -17,6 +18,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod doctor;
 pub mod embed;
 pub mod pipeline;
 pub mod redact;

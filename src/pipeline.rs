@@ -9,8 +9,8 @@
 //!   with backoff until `max_attempts`, then show as failed;
 //! - a store error (database restarting) is retried with backoff; the rows' leases cover
 //!   the gap and expire if this process dies;
-//! - a fatal embedder error (bad key, unknown model) releases the batch and stops the run
-//!   without marking any row.
+//! - a fatal embedder error (bad key, unknown model, vectors of another size than
+//!   `embedder.dimensions`) releases the batch and stops the run without marking any row.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -328,21 +328,29 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
             ))),
             Err(e) => Err(e),
         };
-        // A setup error stops the run, whether the call or one input reports it.
+        // A setup error stops the run, whether the call or one input reports it. So does a
+        // vector of the wrong size: an embedder (or a server that ignores `dimensions`)
+        // answers every batch the same way, and no vector of it could ever be written.
         let setup = match &results {
             Err(e) if e.is_setup() => Some(e.clone()),
-            Ok(r) => r
-                .iter()
-                .find_map(|r| r.as_ref().err().filter(|e| e.is_setup()).cloned()),
+            Ok(r) => r.iter().find_map(|r| match r {
+                Ok(v) if v.len() != dims => Some(EmbedError::Dimensions {
+                    expected: dims,
+                    got: v.len(),
+                }),
+                Err(e) if e.is_setup() => Some(e.clone()),
+                _ => None,
+            }),
             Err(_) => None,
         };
         if let Some(e) = setup {
-            let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
-            if let Err(e) = shared.store.release(&ids).await {
-                tracing::warn!("could not release {} rows: {e:#}", ids.len());
-            }
-            shared.cancel.cancel();
-            return Err(crate::config_error!("embedder: {e}"));
+            let error = match e {
+                EmbedError::Dimensions { expected, got } => wrong_dimensions(expected, got),
+                // A message that names its setting already says where to look.
+                e if e.to_string().starts_with("embedder.") => crate::config_error!("{e}"),
+                e => crate::config_error!("embedder: {e}"),
+            };
+            return Err(stop(shared, rows, error).await);
         }
         match results {
             Ok(results) => {
@@ -414,6 +422,28 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
     (shared.on_event)(Event::Batch(report));
     record_usage(shared).await;
     Ok(())
+}
+
+/// Stops the run on a setup error found while embedding a batch: the batch's rows are
+/// released without counting an attempt (they did nothing wrong), and the other workers
+/// stop claiming. Returns `error`.
+async fn stop(shared: &Shared, rows: Vec<ClaimedRow>, error: anyhow::Error) -> anyhow::Error {
+    let ids: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+    if let Err(e) = shared.store.release(&ids).await {
+        tracing::warn!("could not release {} rows: {e:#}", ids.len());
+    }
+    shared.cancel.cancel();
+    // The requests were made (and perhaps paid for): count them.
+    record_usage(shared).await;
+    error
+}
+
+/// The embedder made vectors of `got` dimensions where `expected` were configured.
+pub fn wrong_dimensions(expected: usize, got: usize) -> anyhow::Error {
+    crate::config_error!(
+        setting = "embedder.dimensions",
+        "the embedder returned {got}-dimension vectors but {expected} were configured (the provider or model ignores `dimensions`); set embedder.dimensions = {got} with a vector({got}) column, or use a model that supports `dimensions`"
+    )
 }
 
 /// Adds what the embedder used since the last call to the store's usage totals, so that
@@ -510,7 +540,8 @@ pub async fn dry_run(
     options: &RunOptions,
 ) -> Result<DryRun> {
     let limit = options.limit;
-    store.prepare(embedder.dimensions()).await?;
+    // `verify`, not `prepare`: a dry run installs nothing.
+    store.verify(embedder.dimensions()).await?;
     let mut report = DryRun::default();
     let mut seen = std::collections::HashSet::new();
     let mut after: Option<String> = None;

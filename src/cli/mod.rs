@@ -104,6 +104,12 @@ enum Command {
     },
     /// Put failed rows back in the queue
     RetryFailed,
+    /// Check the setup (database, table, privileges, triggers, queue, provider) without
+    /// writing anything; exit 1 when something needs fixing
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
     /// Create an HNSW index for search (PostgreSQL)
     Index,
     /// Serve the status page, /metrics, search, the cron route and /v1/embeddings
@@ -133,6 +139,7 @@ pub fn main() -> i32 {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => 0,
+        Err(e) if e.downcast_ref::<Exit>().is_some() => e.downcast_ref::<Exit>().map_or(1, |x| x.0),
         Err(e) => {
             eprintln!("error: {}", crate::redact::redact(&one_line(&e)));
             if e.chain().any(|c| c.downcast_ref::<ConfigError>().is_some()) {
@@ -143,6 +150,19 @@ pub fn main() -> i32 {
         }
     }
 }
+
+/// A command that already said everything and only needs the process to exit with this
+/// status (`doctor` finding problems).
+#[derive(Debug)]
+struct Exit(i32);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 /// The error and its causes on one line, without repeating a cause its parent already says.
 fn one_line(e: &anyhow::Error) -> String {
@@ -315,6 +335,17 @@ async fn run(cli: Cli) -> Result<()> {
             let store = store::open(&config).await?;
             let n = store.retry_failed().await?;
             println!("requeued {n} failed rows");
+        }
+        Command::Doctor { json } => {
+            let report = crate::doctor::run(&config).await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render_text());
+            }
+            if !report.ok {
+                return Err(Exit(report.exit_status()).into());
+            }
         }
         Command::Index => match config.store_kind() {
             Some(StoreKind::Postgres(url)) => {

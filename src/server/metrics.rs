@@ -347,6 +347,10 @@ impl Store for MeteredStore {
         self.inner.prepare(dimensions).await
     }
 
+    async fn verify(&self, dimensions: usize) -> Result<()> {
+        self.inner.verify(dimensions).await
+    }
+
     async fn enqueue_needed(&self) -> Result<u64> {
         self.inner.enqueue_needed().await
     }

@@ -210,12 +210,17 @@ pub trait Store: Send + Sync {
     /// bookkeeping if missing.
     async fn prepare(&self, dimensions: usize) -> Result<()>;
 
+    /// Everything [`Store::prepare`] checks, creating and changing nothing (dry runs, which
+    /// must leave the database as they found it).
+    async fn verify(&self, dimensions: usize) -> Result<()>;
+
     /// Queues every row that needs work and is not queued yet; returns how many were
     /// added. Done in chunks, never one giant transaction.
     async fn enqueue_needed(&self) -> Result<u64>;
 
     /// Rows that need work, without claiming them (dry runs): up to `limit` rows with an
-    /// id after `after`, in id order.
+    /// id after `after`, in id order. Works before `init` (then every row passing the
+    /// filter needs work) and writes nothing.
     async fn peek_needed(&self, after: Option<&RowId>, limit: usize) -> Result<Vec<ClaimedRow>>;
 
     /// Leases up to `limit` queued rows for `lease`; each claim counts an attempt.

@@ -864,6 +864,9 @@ impl Store for DownStore {
     async fn prepare(&self, _: usize) -> anyhow::Result<()> {
         Err(anyhow!("connection refused"))
     }
+    async fn verify(&self, _: usize) -> anyhow::Result<()> {
+        Err(anyhow!("connection refused"))
+    }
     async fn enqueue_needed(&self) -> anyhow::Result<u64> {
         Err(anyhow!("connection refused"))
     }

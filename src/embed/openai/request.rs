@@ -343,6 +343,17 @@ impl OpenAiEmbedder {
                     wait: None,
                     unreachable: false,
                 },
+                // A server that ignores `dimensions` answers every batch the same way:
+                // no vector could ever be written, so stop the run at once.
+                Err(EmbedError::Dimensions { expected, got }) => Attempt::Fatal(format!(
+                    "embedder.dimensions: {} returned {got}-dimension vectors for model {:?} but {expected} {}; set embedder.dimensions = {got} (with a vector({got}) column), or use a model that supports `dimensions`",
+                    self.display_url,
+                    self.model,
+                    match self.send_dimensions {
+                        Some(_) => "were asked for (it ignores `dimensions`)",
+                        None => "were expected",
+                    }
+                )),
                 Err(cause) => Attempt::Retry {
                     cause,
                     wait: None,

@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use super::errors::describe;
 use super::pool::Conn;
+use super::privileges::Command;
 use super::PostgresStore;
 use crate::config_error;
 
@@ -148,8 +149,14 @@ impl PostgresStore {
     }
 
     /// Everything [`crate::store::Store::prepare`] checks before installing: pgvector, every
-    /// column the config names, the embedding column's dimension, a unique id, the filter.
-    pub(super) async fn check_source(&self, c: &mut Conn, dimensions: usize) -> Result<()> {
+    /// column the config names, the embedding column's dimension, a unique id, the
+    /// privileges `command` needs and row-level security (see `privileges.rs`), the filter.
+    pub(super) async fn check_source(
+        &self,
+        c: &mut Conn,
+        dimensions: usize,
+        command: Command,
+    ) -> Result<()> {
         let has_vector: bool = c
             .query_one(
                 "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector')",
@@ -199,6 +206,9 @@ impl PostgresStore {
             ));
         }
         self.check_unique_id(c, oid).await?;
+        // Before the filter probe, which a missing SELECT grant would make fail as if the
+        // filter were wrong.
+        self.check_access(c, command, oid, &cols).await?;
         if let Some(filter) = &self.source.filter {
             let probe = self
                 .names

@@ -16,7 +16,7 @@ const MIGRATIONS: [(i32, &str); 2] = [
     (2, include_str!("migrations/002_usage.sql")),
 ];
 /// Version of the objects `init` installs.
-const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+pub(super) const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 /// Serializes `init` and `uninstall` of one schema (several workers starting at once).
 const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtext($1::text))";
@@ -83,6 +83,10 @@ impl PostgresStore {
     pub async fn create_hnsw_index(&self) -> Result<()> {
         let shape = self.ready().await?.shape.clone();
         let mut c = self.pool.get().await?;
+        let (_, cols) = self.inspect(&mut c).await?;
+        if let Some(emb) = cols.iter().find(|c| c.name == self.source.embedding_column) {
+            self.check_indexable(&mut c, emb).await?;
+        }
         let table_name = self.source.table.rsplit('.').next().unwrap_or_default();
         let raw = format!("{table_name}_{}_hnsw", self.source.embedding_column);
         let name = &raw[..raw.len().min(63)];

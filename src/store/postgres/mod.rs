@@ -32,16 +32,26 @@
 //! | `statements.rs` | quoted identifiers, `{placeholder}` filling, vector parameters |
 //! | `catalog.rs` | inspecting the source table, checking it against the config |
 //! | `install.rs` | `init`, `uninstall`, migrations, triggers, the HNSW index |
+//! | `installed.rs` | what is installed, and whether it matches the config (read-only) |
+//! | `privileges.rs` | the privileges each command needs, which ones the role lacks |
+//! | `row_security.rs` | whether row-level security hides rows from the role |
+//! | `hints.rs` | known mistakes with known fixes (HNSW limits, vectors of two sizes) |
+//! | `doctor.rs` | `vecsync doctor`: every check above as findings, read-only |
 //! | `queue.rs` | enqueue, peek, claim, complete, release, retry, usage, reconcile |
 //! | `status.rs`, `search.rs` | `status`, `search` |
 
 mod catalog;
 mod connect;
+pub mod doctor;
 mod errors;
+mod hints;
 mod install;
+mod installed;
 mod listen;
 mod pool;
+mod privileges;
 mod queue;
+mod row_security;
 mod search;
 mod statements;
 mod status;
@@ -56,9 +66,11 @@ use super::*;
 use crate::config::SourceConfig;
 use crate::config_error;
 use crate::template::Template;
-use catalog::Shape;
+use catalog::{Column, Shape};
 use connect::ConnectSpec;
-use pool::Pool;
+use installed::Installed;
+use pool::{Conn, Pool};
+pub use privileges::Command;
 use statements::Names;
 
 /// Dollar-quote tag of the trigger function bodies (`sql/install/triggers/`).
@@ -153,6 +165,21 @@ impl PostgresStore {
             .await
     }
 
+    /// Whether `init` would change nothing (then it is skipped, so that a role without
+    /// CREATE privileges can run `backfill` and `work` on an installation made by another).
+    async fn install_is_current(&self, c: &mut Conn, oid: u32, cols: &[Column]) -> Result<bool> {
+        let hash = self.triggers_hash(&self.shape_of(oid, cols)?);
+        Ok(Installed::read(self, c, oid).await?.is_current(oid, &hash))
+    }
+
+    /// A permission error of `command` becomes a setup error naming the missing privilege.
+    async fn denied<T>(&self, command: Command, result: Result<T>) -> Result<T> {
+        match result {
+            Ok(v) => Ok(v),
+            Err(e) => Err(privileges::explain_denied(self, command, e).await),
+        }
+    }
+
     fn build(&self, shape: Shape) -> Ready {
         let vars = self
             .names
@@ -171,55 +198,95 @@ impl PostgresStore {
 #[async_trait]
 impl Store for PostgresStore {
     async fn init(&self) -> Result<()> {
-        install::init(self).await
+        {
+            let mut c = self.pool.get().await?;
+            let (oid, cols) = self.inspect(&mut c).await?;
+            if self.install_is_current(&mut c, oid, &cols).await? {
+                return Ok(());
+            }
+            self.check_access(&mut c, Command::Init, oid, &cols).await?;
+        }
+        let r = install::init(self).await;
+        self.denied(Command::Init, r).await
     }
 
     async fn uninstall(&self) -> Result<()> {
-        install::uninstall(self).await
+        {
+            let mut c = self.pool.get().await?;
+            // The table may be gone already: uninstall must still remove the schema.
+            if let Ok((oid, cols)) = self.inspect(&mut c).await {
+                self.check_access(&mut c, Command::Uninstall, oid, &cols)
+                    .await?;
+            }
+        }
+        let r = install::uninstall(self).await;
+        self.denied(Command::Uninstall, r).await
     }
 
     async fn prepare(&self, dimensions: usize) -> Result<()> {
         {
             let mut c = self.pool.get().await?;
-            self.check_source(&mut c, dimensions).await?;
+            self.check_source(&mut c, dimensions, Command::Work).await?;
         }
-        install::init(self).await
+        self.init().await
+    }
+
+    async fn verify(&self, dimensions: usize) -> Result<()> {
+        let mut c = self.pool.get().await?;
+        self.check_source(&mut c, dimensions, Command::Status).await
     }
 
     async fn enqueue_needed(&self) -> Result<u64> {
-        queue::enqueue_needed(self).await
+        let r = queue::enqueue_needed(self).await;
+        self.denied(Command::Work, r).await
     }
 
     async fn peek_needed(&self, after: Option<&RowId>, limit: usize) -> Result<Vec<ClaimedRow>> {
-        queue::peek_needed(self, after, limit).await
+        let r = queue::peek_needed(self, after, limit).await;
+        self.denied(Command::Status, r).await
     }
 
     async fn claim(&self, limit: usize, lease: Duration) -> Result<Vec<ClaimedRow>> {
-        queue::claim(self, limit, lease).await
+        let r = queue::claim(self, limit, lease).await;
+        self.denied(Command::Work, r).await
     }
 
     async fn complete(&self, done: &[Completion], failed: &[Failure]) -> Result<WriteOutcome> {
-        queue::complete(self, done, failed).await
+        let r = queue::complete(self, done, failed).await;
+        self.denied(Command::Work, r).await
     }
 
     async fn release(&self, ids: &[RowId]) -> Result<()> {
-        queue::release(self, ids).await
+        let r = queue::release(self, ids).await;
+        self.denied(Command::Work, r).await
     }
 
     async fn retry_failed(&self) -> Result<u64> {
-        queue::retry_failed(self).await
+        let r = queue::retry_failed(self).await;
+        self.denied(Command::Work, r).await
     }
 
     async fn record_usage(&self, model: &str, usage: &UsageTotals) -> Result<()> {
-        queue::record_usage(self, model, usage).await
+        let r = queue::record_usage(self, model, usage).await;
+        self.denied(Command::Work, r).await
     }
 
     async fn status(&self) -> Result<Status> {
-        status::status(self).await
+        // Never a coverage of the rows row-level security let through.
+        let oid = self.ready().await?.shape.oid;
+        {
+            let mut c = self.pool.get().await?;
+            self.refuse_hidden_rows(&mut c, oid, false).await?;
+        }
+        let r = status::status(self).await;
+        self.denied(Command::Status, r).await
     }
 
     async fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>> {
-        search::search(self, query, k).await
+        let r = search::search(self, query, k)
+            .await
+            .map_err(hints::search_error);
+        self.denied(Command::Search, r).await
     }
 
     async fn wait_for_work(&self, timeout: Duration) -> Result<()> {
@@ -227,7 +294,8 @@ impl Store for PostgresStore {
     }
 
     async fn reconcile(&self) -> Result<u64> {
-        queue::reconcile(self).await
+        let r = queue::reconcile(self).await;
+        self.denied(Command::Work, r).await
     }
 }
 

@@ -19,6 +19,9 @@ pub(super) struct Statements {
     enqueue_after: String,
     peek_first: String,
     peek_after: String,
+    /// The peeks before `init`: no state yet, so every row that passes the filter.
+    peek_first_fresh: String,
+    peek_after_fresh: String,
     claim: String,
     complete: String,
     release: String,
@@ -29,11 +32,19 @@ pub(super) struct Statements {
 
 impl Statements {
     pub(super) fn new(vars: &Vars) -> Statements {
+        // An empty stand-in for the state table, so a dry run before `init` (which must
+        // not create it) reads like the real peek.
+        let fresh = vars.clone().with(
+            "state",
+            vars.fill("(SELECT NULL::{id_type} AS row_id, NULL::text AS text_hash, NULL::text AS model WHERE false)"),
+        );
         Statements {
             enqueue_first: vars.fill(include_str!("sql/queue/enqueue_first.sql")),
             enqueue_after: vars.fill(include_str!("sql/queue/enqueue_after.sql")),
             peek_first: vars.fill(include_str!("sql/queue/peek_first.sql")),
             peek_after: vars.fill(include_str!("sql/queue/peek_after.sql")),
+            peek_first_fresh: fresh.fill(include_str!("sql/queue/peek_first.sql")),
+            peek_after_fresh: fresh.fill(include_str!("sql/queue/peek_after.sql")),
             claim: vars.fill(include_str!("sql/queue/claim.sql")),
             complete: vars.fill(include_str!("sql/queue/complete.sql")),
             release: vars.fill(include_str!("sql/queue/release.sql")),
@@ -86,9 +97,20 @@ pub(super) async fn peek_needed(
     let model = &store.options.model_id;
     let limit = limit.min(i64::MAX as usize) as i64;
     let mut c = store.pool.get().await?;
+    let installed: bool = c
+        .query_one(
+            "SELECT to_regclass($1::text) IS NOT NULL",
+            &[&store.names.state],
+        )
+        .await?
+        .get(0);
+    let (first, next) = match installed {
+        true => (&sql.peek_first, &sql.peek_after),
+        false => (&sql.peek_first_fresh, &sql.peek_after_fresh),
+    };
     let rows = match after {
-        Some(a) => c.query(&sql.peek_after, &[model, &limit, a]).await?,
-        None => c.query(&sql.peek_first, &[model, &limit]).await?,
+        Some(a) => c.query(next, &[model, &limit, a]).await?,
+        None => c.query(first, &[model, &limit]).await?,
     };
     Ok(rows
         .iter()

@@ -13,6 +13,7 @@
 //! ([`statements`]), and [`functions`] holds the SQL functions registered on the
 //! connection.
 
+pub mod doctor;
 mod functions;
 mod queue;
 mod search;
@@ -105,6 +106,14 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn verify(&self, dimensions: usize) -> Result<()> {
+        let source = self.source.clone();
+        self.with_conn(move |conn, sql, options| {
+            setup::verify(conn, sql, &source, options, dimensions).map(drop)
+        })
+        .await
+    }
+
     async fn enqueue_needed(&self) -> Result<u64> {
         self.with_conn(queue::enqueue_needed).await
     }
@@ -142,7 +151,16 @@ impl Store for SqliteStore {
     }
 
     async fn status(&self) -> Result<Status> {
-        self.with_conn(status::status).await
+        let source = self.source.clone();
+        self.with_conn(move |conn, sql, options| {
+            // A table nothing ran on yet (or only a dry run): vecsync's tables are created
+            // empty, so status reports every row as missing rather than failing.
+            if !setup::installed(conn, sql)? {
+                setup::init(conn, sql, &source)?;
+            }
+            status::status(conn, sql, options)
+        })
+        .await
     }
 
     async fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>> {

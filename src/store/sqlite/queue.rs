@@ -33,18 +33,25 @@ pub(super) fn peek_needed(
     after: Option<RowId>,
     limit: usize,
 ) -> Result<Vec<ClaimedRow>> {
-    let mut stmt = conn.prepare_cached(&sql.enqueue.peek)?;
-    let rows = stmt
-        .query_map(
-            named_params! {":model": options.model_id, ":after": after, ":limit": limit as i64},
-            |r| {
-                Ok(ClaimedRow {
-                    id: r.get(0)?,
-                    text: r.get(1)?,
-                })
-            },
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let row = |r: &rusqlite::Row<'_>| {
+        Ok(ClaimedRow {
+            id: r.get(0)?,
+            text: r.get(1)?,
+        })
+    };
+    let limit = limit as i64;
+    let rows = if super::setup::installed(conn, sql)? {
+        conn.prepare_cached(&sql.enqueue.peek)?
+            .query_map(
+                named_params! {":model": options.model_id, ":after": after, ":limit": limit},
+                row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+    } else {
+        conn.prepare_cached(&sql.enqueue.peek_fresh)?
+            .query_map(named_params! {":after": after, ":limit": limit}, row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+    };
     Ok(rows)
 }
 

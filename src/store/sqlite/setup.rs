@@ -18,7 +18,11 @@ fn split_table(table: &str) -> (&str, &str) {
     }
 }
 
-fn check_table_exists(conn: &Connection, sql: &Statements, source: &SourceConfig) -> Result<()> {
+pub(super) fn check_table_exists(
+    conn: &Connection,
+    sql: &Statements,
+    source: &SourceConfig,
+) -> Result<()> {
     let (_, name) = split_table(&source.table);
     let exists: bool = conn.query_row(
         &sql.setup.table_exists,
@@ -36,7 +40,7 @@ fn check_table_exists(conn: &Connection, sql: &Statements, source: &SourceConfig
 }
 
 /// Declared column types of the source table: (name, type) in table order.
-fn columns(
+pub(super) fn columns(
     conn: &Connection,
     sql: &Statements,
     source: &SourceConfig,
@@ -87,9 +91,12 @@ pub(super) fn uninstall(conn: &mut Connection, sql: &Statements) -> Result<()> {
     Ok(())
 }
 
-/// [`crate::store::Store::prepare`]: every column the config names exists, the embedding
-/// column can hold BLOBs, the filter is valid SQL, and no vector of the current model
-/// has another length than the embedder makes. Then creates the bookkeeping.
+/// Whether vecsync's tables exist.
+pub(super) fn installed(conn: &Connection, sql: &Statements) -> Result<bool> {
+    Ok(conn.query_row(&sql.setup.installed, [], |r| r.get(0))?)
+}
+
+/// [`crate::store::Store::prepare`]: [`verify`], then creates the bookkeeping.
 pub(super) fn prepare(
     conn: &mut Connection,
     sql: &Statements,
@@ -97,6 +104,21 @@ pub(super) fn prepare(
     options: &StoreOptions,
     dimensions: usize,
 ) -> Result<()> {
+    let id_type = verify(conn, sql, source, options, dimensions)?;
+    create_bookkeeping(conn, sql, &id_type)
+}
+
+/// [`crate::store::Store::verify`], writing nothing: every column the config names exists,
+/// the embedding column can hold BLOBs, the filter is valid SQL, and no vector of the
+/// current model has another length than the embedder makes. Returns the id column's
+/// declared type.
+pub(super) fn verify(
+    conn: &mut Connection,
+    sql: &Statements,
+    source: &SourceConfig,
+    options: &StoreOptions,
+    dimensions: usize,
+) -> Result<String> {
     check_table_exists(conn, sql, source)?;
     let cols = columns(conn, sql, source)?;
     let find = |name: &str| cols.iter().find(|(n, _)| n.eq_ignore_ascii_case(name));
@@ -139,7 +161,10 @@ pub(super) fn prepare(
             .map_err(|e| config_error!("source.filter: {f:?} is not valid here: {e}"))?;
     }
     let (_, id_type) = find(&source.id_column).expect("checked above");
-    create_bookkeeping(conn, sql, id_type)?;
+    if !installed(conn, sql)? {
+        // No state yet, so no vector of the current model to check.
+        return Ok(id_type.clone());
+    }
     // A vector of another length is only acceptable if it belongs to another model
     // (then it is stale and will be replaced).
     let bad: Option<(String, i64)> = conn
@@ -155,5 +180,5 @@ pub(super) fn prepare(
             len / 4
         ));
     }
-    Ok(())
+    Ok(id_type.clone())
 }

@@ -27,6 +27,7 @@ pub(super) struct Setup {
     pub columns: String,
     pub filter_probe: String,
     pub wrong_dimensions: String,
+    pub installed: String,
     /// Still holds `{id_type}`, known only from the catalog: see [`fill`].
     pub bookkeeping: String,
     pub uninstall: String,
@@ -35,6 +36,7 @@ pub(super) struct Setup {
 pub(super) struct Enqueue {
     pub needed: String,
     pub peek: String,
+    pub peek_fresh: String,
 }
 
 pub(super) struct Claim {
@@ -110,6 +112,7 @@ impl Statements {
             columns: f.take("columns"),
             filter_probe: f.take("filter_probe"),
             wrong_dimensions: f.take("wrong_dimensions"),
+            installed: f.take("installed"),
             bookkeeping: f.take("bookkeeping"),
             uninstall: f.take("uninstall"),
         };
@@ -117,6 +120,7 @@ impl Statements {
         let enqueue = Enqueue {
             needed: f.take("needed"),
             peek: f.take("peek"),
+            peek_fresh: f.take("peek_fresh"),
         };
         let mut f = File::load("claim.sql", include_str!("sql/claim.sql"), &vars);
         let claim = Claim {

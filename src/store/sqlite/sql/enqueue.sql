@@ -24,3 +24,13 @@ LEFT JOIN vecsync_state AS st ON st.row_id = s.{id}
 WHERE {needs_work} AND (:after IS NULL OR s.{id} > :after)
 ORDER BY s.{id}
 LIMIT :limit
+
+-- name: peek_fresh
+-- Like peek, before vecsync's tables exist (a dry run creates nothing): every row that
+-- passes the filter needs work.
+-- Parameters: :after, :limit.
+SELECT CAST(s.{id} AS TEXT) AS id, {render} AS text
+FROM {table} AS s
+WHERE {filter} AND (:after IS NULL OR s.{id} > :after)
+ORDER BY s.{id}
+LIMIT :limit

@@ -28,6 +28,11 @@ JOIN vecsync_state AS st ON st.row_id = s.{id}
 WHERE s.{emb} IS NOT NULL AND length(s.{emb}) <> :bytes AND st.model = :model
 LIMIT 1
 
+-- name: installed
+-- 1 when vecsync's tables (below) all exist in the main database, else 0.
+SELECT count(*) = 3 FROM sqlite_master
+WHERE type = 'table' AND name IN ('vecsync_queue', 'vecsync_state', 'vecsync_usage')
+
 -- name: bookkeeping
 -- vecsync's tables (idempotent). {id_type} is the source id column's declared type
 -- (filled in at prepare time from the catalog), so joins compare like with like.
