@@ -111,10 +111,16 @@ pub struct EmbedderConfig {
     pub model: String,
     /// Texts per model call (local) — the OpenAI provider packs by `max_inputs_per_request`.
     pub batch_size: usize,
-    /// Folder with model.safetensors, tokenizer.json, config.json (env `VECSYNC_MODEL_DIR`).
+    /// Folder with tokenizer.json and the ONNX graphs (env `VECSYNC_MODEL_DIR`).
     pub model_dir: Option<PathBuf>,
     /// Threads for the local model; 0 = all cores.
     pub threads: usize,
+    /// Local model weights: `none` (float32, the default) or `int8` (dynamic int8
+    /// quantization: faster, vectors within cosine 0.999 of float32's).
+    pub quantize: String,
+    /// The onnxruntime library the local model runs on; default: env `ORT_DYLIB_PATH`,
+    /// else `libonnxruntime.so` in the model folder (put there by scripts/fetch-model.sh).
+    pub onnxruntime: Option<PathBuf>,
 
     // OpenAI-compatible provider.
     pub base_url: String,
@@ -205,6 +211,8 @@ impl Default for EmbedderConfig {
             batch_size: 32,
             model_dir: None,
             threads: 0,
+            quantize: "none".into(),
+            onnxruntime: None,
             base_url: "https://api.openai.com/v1".into(),
             api_key_env: "OPENAI_API_KEY".into(),
             dimensions: None,
@@ -383,6 +391,15 @@ impl Config {
             return err(
                 "embedder.dimensions",
                 "required for provider \"fake\"".into(),
+            );
+        }
+        if !matches!(self.embedder.quantize.as_str(), "none" | "int8") {
+            return err(
+                "embedder.quantize",
+                format!(
+                    "unknown value {:?} (expected \"none\" or \"int8\")",
+                    self.embedder.quantize
+                ),
             );
         }
         if self.embedder.batch_size == 0 {

@@ -1,25 +1,29 @@
-//! sentence-transformers/all-MiniLM-L6-v2, run in-process on CPU with candle.
+//! sentence-transformers/all-MiniLM-L6-v2, run in-process on CPU with onnxruntime.
 //!
 //! What sentence-transformers does, reproduced here step by step so the vectors match
 //! it (cosine ≥ 0.9999, checked by `tests/local_model.rs` against reference vectors
 //! made by an independent implementation):
 //! 1. word-piece tokenization with [CLS]/[SEP], truncated to 256 tokens;
-//! 2. the 6-layer BERT encoder;
+//! 2. the 6-layer BERT encoder: an ONNX graph of onnxruntime's fused CPU operators,
+//!    built from model.safetensors by `scripts/build-onnx-model.py`;
 //! 3. mean pooling of the last hidden states over the real (unpadded) tokens;
 //! 4. L2 normalisation, giving 384-dimensional unit vectors.
 //!
-//! The model files (model.safetensors, tokenizer.json, config.json) are fetched by
-//! `scripts/fetch-model.sh`; see docs/local-model.md for speed and fidelity figures.
+//! onnxruntime is not linked: its library (`libonnxruntime.so`, from the `onnxruntime`
+//! Python wheel) is loaded when the model is. `scripts/fetch-model.sh` puts it, the
+//! tokenizer and the graphs in models/all-MiniLM-L6-v2/; see docs/local-model.md for
+//! speed and fidelity figures.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context;
 use async_trait::async_trait;
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use ort::environment::Environment;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::TensorRef;
 use rayon::prelude::*;
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
@@ -31,7 +35,10 @@ pub const DIMENSIONS: usize = 384;
 
 /// Where `scripts/fetch-model.sh` puts the files, relative to the repository root.
 pub const DEFAULT_MODEL_DIR: &str = "models/all-MiniLM-L6-v2";
-const MODEL_FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.json"];
+const TOKENIZER_FILE: &str = "tokenizer.json";
+/// The float32 graph, and its dynamic int8 quantization (`embedder.quantize = "int8"`).
+const GRAPH_FILE: &str = "model.onnx";
+const GRAPH_INT8_FILE: &str = "model-int8.onnx";
 
 /// sentence-transformers runs this model with `max_seq_length = 256` (its
 /// sentence_bert_config.json), [CLS] and [SEP] included. The tokenizer.json shipped
@@ -39,9 +46,9 @@ const MODEL_FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.j
 /// differ from what sentence-transformers (and so every other user of the model) gets.
 const MAX_TOKENS: usize = 256;
 
-/// Padded tokens per forward pass (16 texts of 256 tokens). Attention memory grows with
-/// batch × length²: 32 × 256 peaks at ~0.9 GB, 16 × 256 at ~0.45 GB, and measured no
-/// slower; short texts still go 32 (`batch_size`) at a time.
+/// Padded tokens per forward pass (16 texts of 256 tokens): attention memory grows
+/// with batch × length², and bigger passes are no faster. Short texts still go
+/// `batch_size` at a time.
 const MAX_BATCH_TOKENS: usize = 4096;
 
 /// Texts longer than this are first tokenized from a prefix; see [`Inner::tokenize`].
@@ -53,31 +60,31 @@ pub struct LocalEmbedder {
 
 struct Inner {
     tokenizer: Tokenizer,
-    model: BertModel,
-    /// Runs the forward passes (gemm and softmax split their work over it) and the
-    /// tokenization, so the thread count is what the user asked for.
+    /// Tokenizes the texts of a call in parallel, with `threads` threads.
     pool: rayon::ThreadPool,
     threads: usize,
     batch_size: usize,
     dir: PathBuf,
-    /// Reused input buffers. Holding the lock is also what keeps forward passes one at
-    /// a time: one pass already uses every thread, two would only fight over caches.
-    scratch: Mutex<Scratch>,
+    /// The session and its reused input buffers. Holding the lock is also what keeps
+    /// forward passes one at a time: one pass already uses every thread, two would only
+    /// fight over caches.
+    runner: Mutex<Runner>,
     requests: AtomicU64,
     tokens: AtomicU64,
     truncated: AtomicU64,
 }
 
-#[derive(Default)]
-struct Scratch {
-    ids: Vec<u32>,
-    mask: Vec<u32>,
+struct Runner {
+    session: Session,
+    ids: Vec<i32>,
+    mask: Vec<i32>,
     pooled: Vec<f32>,
 }
 
 impl LocalEmbedder {
-    /// Loads the model from [`find_model_dir`]. A missing or unreadable model is a
-    /// [`crate::config::ConfigError`] that says how to fetch it.
+    /// Loads the model from [`find_model_dir`] and onnxruntime from [`onnxruntime_path`].
+    /// Missing or unreadable files are a [`crate::config::ConfigError`] that names the
+    /// file and the setting, and says how to fetch them.
     pub fn load(config: &EmbedderConfig) -> anyhow::Result<LocalEmbedder> {
         let dir = find_model_dir(config)?;
         let unreadable = |file: &str, e: &dyn std::fmt::Display| -> anyhow::Error {
@@ -87,67 +94,52 @@ impl LocalEmbedder {
             )
         };
 
-        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
-            .map_err(|e| unreadable("tokenizer.json", &e))?;
+        let mut tokenizer = Tokenizer::from_file(dir.join(TOKENIZER_FILE))
+            .map_err(|e| unreadable(TOKENIZER_FILE, &e))?;
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: MAX_TOKENS,
                 ..Default::default()
             }))
-            .map_err(|e| unreadable("tokenizer.json", &e))?;
+            .map_err(|e| unreadable(TOKENIZER_FILE, &e))?;
         // tokenizer.json pads every input to 128 tokens. Padding is per batch instead
         // (to the longest text of the batch), done in `forward`.
         tokenizer.with_padding(None);
-
-        let bert_config: BertConfig = std::fs::read_to_string(dir.join("config.json"))
-            .map_err(|e| unreadable("config.json", &e))
-            .and_then(|s| serde_json::from_str(&s).map_err(|e| unreadable("config.json", &e)))?;
-        if bert_config.hidden_size != DIMENSIONS {
-            return Err(crate::config_error!(
-                "local model: {} is not {MODEL_ID} (hidden size {}, expected {DIMENSIONS})",
-                dir.display(),
-                bert_config.hidden_size
-            ));
-        }
-        let weights = dir.join("model.safetensors");
-        // SAFETY: the file is mapped only while the weights are copied out of it
-        // (`VarBuilder` loads them into owned CPU tensors); it must not be truncated
-        // meanwhile, which nothing in vecsync does.
-        let vb =
-            unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &Device::Cpu) }
-                .map_err(|e| unreadable("model.safetensors", &e))?;
-        let model =
-            BertModel::load(vb, &bert_config).map_err(|e| unreadable("model.safetensors", &e))?;
 
         let threads = if config.threads > 0 {
             config.threads
         } else {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         };
-        // candle does not take a thread count: it reads these variables, RAYON_… on
-        // every matmul (how many pieces gemm splits into) and CANDLE_… once (the size of
-        // its element-wise worker pool). Its default, the number of *physical* cores,
-        // leaves SMT threads idle and ignores `embedder.threads`.
-        for var in ["RAYON_NUM_THREADS", "CANDLE_NUM_THREADS"] {
-            if std::env::var(var).ok() != Some(threads.to_string()) {
-                std::env::set_var(var, threads.to_string());
-            }
-        }
+        let graph = graph_file(config);
+        let env = environment(&onnxruntime_path(config, &dir))?;
+        let session = (|| -> ort::Result<Session> {
+            Session::builder(env)?
+                .with_intra_threads(threads)?
+                .with_inter_threads(1)?
+                .with_optimization_level(GraphOptimizationLevel::All)?
+                .commit_from_file(dir.join(graph))
+        })()
+        .map_err(|e| unreadable(graph, &e))?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
-            .thread_name(|i| format!("vecsync-model-{i}"))
+            .thread_name(|i| format!("vecsync-tokenizer-{i}"))
             .build()
             .context("local model: cannot start its threads")?;
 
         Ok(LocalEmbedder {
             inner: Arc::new(Inner {
                 tokenizer,
-                model,
                 pool,
                 threads,
                 batch_size: config.batch_size.max(1),
                 dir,
-                scratch: Mutex::new(Scratch::default()),
+                runner: Mutex::new(Runner {
+                    session,
+                    ids: Vec::new(),
+                    mask: Vec::new(),
+                    pooled: Vec::new(),
+                }),
                 requests: AtomicU64::new(0),
                 tokens: AtomicU64::new(0),
                 truncated: AtomicU64::new(0),
@@ -178,16 +170,75 @@ impl LocalEmbedder {
     }
 }
 
+/// The graph `config.quantize` asks for.
+fn graph_file(config: &EmbedderConfig) -> &'static str {
+    match config.quantize.as_str() {
+        "int8" => GRAPH_INT8_FILE,
+        _ => GRAPH_FILE,
+    }
+}
+
+/// The onnxruntime library: `embedder.onnxruntime`, else `ORT_DYLIB_PATH` (the variable
+/// onnxruntime's Rust bindings use), else `libonnxruntime.so` in the model folder,
+/// where `scripts/fetch-model.sh` puts it.
+pub fn onnxruntime_path(config: &EmbedderConfig, model_dir: &Path) -> PathBuf {
+    config
+        .onnxruntime
+        .clone()
+        .or_else(|| {
+            std::env::var_os("ORT_DYLIB_PATH")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| model_dir.join(onnxruntime_file_name()))
+}
+
+/// `libonnxruntime.so` (Linux), `libonnxruntime.dylib` (macOS), `onnxruntime.dll`.
+pub fn onnxruntime_file_name() -> String {
+    use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
+    format!("{DLL_PREFIX}onnxruntime{DLL_SUFFIX}")
+}
+
+/// The process's onnxruntime environment, made on first use from the library at `lib`.
+/// onnxruntime allows one per process, so every model shares it; a later call naming
+/// another library gets the first one.
+fn environment(lib: &Path) -> anyhow::Result<&'static Environment> {
+    static ENV: OnceLock<Result<Environment, String>> = OnceLock::new();
+    let env = ENV.get_or_init(|| {
+        if !lib.is_file() {
+            return Err(format!(
+                "onnxruntime library not found at {}: run `scripts/fetch-model.sh` (or `make model`), or set embedder.onnxruntime / ORT_DYLIB_PATH",
+                lib.display()
+            ));
+        }
+        ort::init_from(lib)
+            .map_err(|e| e.to_string())?
+            .with_name("vecsync")
+            .build()
+            .map_err(|e| e.to_string())
+            .map_err(|e| {
+                format!(
+                    "cannot load onnxruntime from {}: {e} (run `scripts/fetch-model.sh` to fetch it again, or set embedder.onnxruntime / ORT_DYLIB_PATH)",
+                    lib.display()
+                )
+            })
+    });
+    env.as_ref()
+        .map_err(|e| crate::config_error!("local model: {e}"))
+}
+
 /// The folder holding the model files: `config.model_dir` when set (the config layer
 /// has already merged `--model-dir` and `VECSYNC_MODEL_DIR` into it), else
 /// `models/all-MiniLM-L6-v2` in the current directory, else in a parent of the
 /// executable (so `target/release/vecsync` finds the repository's copy from any
-/// directory), else a local Hugging Face hub cache. Never downloads anything.
+/// directory). Never downloads anything.
 pub fn find_model_dir(config: &EmbedderConfig) -> anyhow::Result<PathBuf> {
     let how_to_fix =
         "run `scripts/fetch-model.sh` (or `make model`), or set VECSYNC_MODEL_DIR / --model-dir";
+    let required = [TOKENIZER_FILE, graph_file(config)];
+    let missing = |dir: &Path| required.into_iter().find(|f| !dir.join(f).is_file());
     if let Some(dir) = &config.model_dir {
-        return match missing_file(dir) {
+        return match missing(dir) {
             None => Ok(dir.clone()),
             Some(file) => Err(crate::config_error!(
                 "local model files not found in {} (no {file}): {how_to_fix}",
@@ -204,41 +255,12 @@ pub fn find_model_dir(config: &EmbedderConfig) -> anyhow::Result<PathBuf> {
         let exe = exe.canonicalize().unwrap_or(exe);
         candidates.extend(exe.ancestors().skip(1).map(|d| d.join(DEFAULT_MODEL_DIR)));
     }
-    candidates.extend(hf_cache_snapshots());
-
     candidates
         .into_iter()
-        .find(|d| missing_file(d).is_none())
+        .find(|d| missing(d).is_none())
         .ok_or_else(|| {
             crate::config_error!("local model files not found in {DEFAULT_MODEL_DIR}: {how_to_fix}")
         })
-}
-
-/// The first model file absent from `dir`, if any.
-fn missing_file(dir: &Path) -> Option<&'static str> {
-    MODEL_FILES.into_iter().find(|f| !dir.join(f).is_file())
-}
-
-/// Snapshots of sentence-transformers/all-MiniLM-L6-v2 in a Hugging Face hub cache on
-/// this machine (left there by Python tools), newest first.
-fn hf_cache_snapshots() -> Vec<PathBuf> {
-    let hub = std::env::var_os("HF_HUB_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HF_HOME").map(|h| PathBuf::from(h).join("hub")))
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/huggingface/hub"))
-        });
-    let Some(hub) = hub else { return Vec::new() };
-    let snapshots = hub.join("models--sentence-transformers--all-MiniLM-L6-v2/snapshots");
-    let Ok(entries) = std::fs::read_dir(snapshots) else {
-        return Vec::new();
-    };
-    let mut dirs: Vec<(std::time::SystemTime, PathBuf)> = entries
-        .flatten()
-        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-        .collect();
-    dirs.sort_by_key(|d| std::cmp::Reverse(d.0));
-    dirs.into_iter().map(|(_, p)| p).collect()
 }
 
 impl Inner {
@@ -302,8 +324,7 @@ impl Inner {
         // sentences: 966 real tokens became 5632 in one unsorted batch).
         ok.sort_by_key(|&(_, ids)| std::cmp::Reverse(ids.len()));
 
-        let mut guard = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
-        let scratch: &mut Scratch = &mut guard; // the guard itself cannot cross threads
+        let mut runner = self.runner.lock().unwrap_or_else(|p| p.into_inner());
         let mut rest = &ok[..];
         while !rest.is_empty() {
             let longest = rest[0].1.len();
@@ -313,15 +334,14 @@ impl Inner {
                 .min((MAX_BATCH_TOKENS / longest).max(1));
             let (batch, tail) = rest.split_at(n);
             let vectors = self
-                .pool
-                .install(|| self.forward(scratch, batch))
+                .forward(&mut runner, batch)
                 .context("local model: forward pass failed")?;
             for (&(i, _), v) in batch.iter().zip(vectors) {
                 results[i] = Ok(v);
             }
             rest = tail;
         }
-        drop(guard);
+        drop(runner);
 
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.tokens.fetch_add(tokens, Ordering::Relaxed);
@@ -332,28 +352,31 @@ impl Inner {
     /// Embeds one batch (longest first), padded to its first text's length.
     fn forward(
         &self,
-        scratch: &mut Scratch,
+        runner: &mut Runner,
         batch: &[(usize, &[u32])],
-    ) -> candle_core::Result<Vec<Vec<f32>>> {
+    ) -> ort::Result<Vec<Vec<f32>>> {
         let (b, len) = (batch.len(), batch[0].1.len());
-        let Scratch { ids, mask, pooled } = scratch;
+        let Runner {
+            session,
+            ids,
+            mask,
+            pooled,
+        } = runner;
         ids.clear();
         mask.clear();
         for &(_, piece_ids) in batch {
             // [PAD] is id 0; masked positions are ignored by attention and by pooling.
-            ids.extend_from_slice(piece_ids);
+            // Ids are below the vocabulary size (30,522), so the cast is exact.
+            ids.extend(piece_ids.iter().map(|&id| id as i32));
             ids.resize(ids.len() + len - piece_ids.len(), 0);
             mask.resize(mask.len() + piece_ids.len(), 1);
             mask.resize(mask.len() + len - piece_ids.len(), 0);
         }
-        let input_ids = Tensor::from_slice(ids, (b, len), &Device::Cpu)?;
-        let attention_mask = Tensor::from_slice(mask, (b, len), &Device::Cpu)?;
-        let token_type_ids = input_ids.zeros_like()?;
-        let hidden = self
-            .model
-            .forward(&input_ids, &token_type_ids, Some(&attention_mask))?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
+        let outputs = session.run(ort::inputs![
+            "input_ids" => TensorRef::from_array_view(([b, len], &ids[..]))?,
+            "attention_mask" => TensorRef::from_array_view(([b, len], &mask[..]))?,
+        ])?;
+        let (_, hidden) = outputs["last_hidden_state"].try_extract_tensor::<f32>()?;
 
         // Mean over the real tokens, then L2 normalisation (sentence-transformers'
         // Pooling + Normalize modules).

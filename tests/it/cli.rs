@@ -147,6 +147,26 @@ fn setup_errors_are_one_line_with_exit_2() {
     write_config(dir.path(), "[embedder]\nprovider = \"cohere\"\n");
     assert_setup_error(&vecsync(dir.path(), &["backfill"]), "embedder.provider");
 
+    write_config(dir.path(), "[embedder]\nquantize = \"int4\"\n");
+    assert_setup_error(&vecsync(dir.path(), &["backfill"]), "embedder.quantize");
+
+    // onnxruntime missing, or not a library: the error names the setting and the fix.
+    let not_a_library = dir.path().join("libonnxruntime.so");
+    std::fs::write(&not_a_library, "not a library").unwrap();
+    for lib in [dir.path().join("nowhere/libonnxruntime.so"), not_a_library] {
+        write_config(
+            dir.path(),
+            &format!(
+                "database_url = \"sqlite://jobs.db\"\n[embedder]\nonnxruntime = {:?}\n",
+                lib.display().to_string()
+            ),
+        );
+        let out = vecsync(dir.path(), &["backfill"]);
+        assert_setup_error(&out, "embedder.onnxruntime");
+        assert_setup_error(&out, "scripts/fetch-model.sh");
+        assert_setup_error(&out, &lib.display().to_string());
+    }
+
     // The local model missing: the error says which command fetches it.
     std::fs::remove_file(dir.path().join("vecsync.toml")).unwrap();
     let out = Command::new(BIN)

@@ -1,4 +1,5 @@
-//! The built-in all-MiniLM-L6-v2 embedder against the real model files.
+//! The built-in all-MiniLM-L6-v2 embedder (onnxruntime) against the real model files,
+//! float32 and int8.
 //!
 //! Needs `scripts/fetch-model.sh` to have run (it puts the files in
 //! models/all-MiniLM-L6-v2); without them these tests fail, on purpose, rather than
@@ -10,10 +11,6 @@ use std::sync::OnceLock;
 use vecsync::config::{ConfigError, EmbedderConfig};
 use vecsync::embed::local::LocalEmbedder;
 use vecsync::embed::Embedder;
-
-// As in the vecsync binary (the system allocator slows candle down a lot).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn model_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2")
@@ -28,17 +25,30 @@ fn config(dir: Option<PathBuf>) -> EmbedderConfig {
     }
 }
 
+fn load(quantize: &str) -> LocalEmbedder {
+    let dir = model_dir();
+    assert!(
+        dir.join("model.onnx").is_file(),
+        "model files missing in {}: run scripts/fetch-model.sh first",
+        dir.display()
+    );
+    let config = EmbedderConfig {
+        quantize: quantize.into(),
+        ..config(Some(dir))
+    };
+    LocalEmbedder::load(&config).expect("load the local model")
+}
+
+/// The float32 model (the default).
 fn model() -> &'static LocalEmbedder {
     static MODEL: OnceLock<LocalEmbedder> = OnceLock::new();
-    MODEL.get_or_init(|| {
-        let dir = model_dir();
-        assert!(
-            dir.join("model.safetensors").is_file(),
-            "model files missing in {}: run scripts/fetch-model.sh first",
-            dir.display()
-        );
-        LocalEmbedder::load(&config(Some(dir))).expect("load the local model")
-    })
+    MODEL.get_or_init(|| load("none"))
+}
+
+/// `embedder.quantize = "int8"`.
+fn model_int8() -> &'static LocalEmbedder {
+    static MODEL: OnceLock<LocalEmbedder> = OnceLock::new();
+    MODEL.get_or_init(|| load("int8"))
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
@@ -98,13 +108,13 @@ fn long_text(words: usize) -> String {
         .join(" ")
 }
 
-#[test]
-fn matches_reference_vectors() {
+/// Embeds every reference text in one call (mixed lengths, so sorting, batching and
+/// padding are exercised) and requires cosine >= `min_cosine` to each reference vector.
+fn check_references(m: &LocalEmbedder, min_cosine: f64) {
     let refs = references();
     assert!(refs.len() >= 20);
     let texts: Vec<&str> = refs.iter().map(|r| r.text.as_str()).collect();
-    // All in one call: mixed lengths, so sorting, batching and padding are exercised.
-    let got = model().embed_blocking(&texts).unwrap();
+    let got = m.embed_blocking(&texts).unwrap();
     let mut worst = (f64::MAX, "");
     let mut max_diff = 0f32;
     for (r, v) in refs.iter().zip(&got) {
@@ -115,13 +125,82 @@ fn matches_reference_vectors() {
         }
         let diff = v.iter().zip(&r.vector).map(|(a, b)| (a - b).abs());
         max_diff = diff.fold(max_diff, f32::max);
-        assert!(c >= 0.9999, "cosine {c} for {:?}", r.text);
+        assert!(c >= min_cosine, "cosine {c} for {:?}", r.text);
     }
     eprintln!(
         "vs reference: min cosine 1 - {:.1e} ({:?}), max abs diff {max_diff:.1e}",
         1.0 - worst.0,
         worst.1
     );
+}
+
+#[test]
+fn matches_reference_vectors() {
+    check_references(model(), 0.9999);
+}
+
+#[test]
+fn int8_matches_reference_vectors() {
+    check_references(model_int8(), 0.999);
+}
+
+/// The demo's example queries over a few hundred demo postings: int8 ranks the same
+/// postings first as float32.
+#[test]
+fn int8_finds_what_float32_finds_for_the_demo_queries() {
+    let postings = vecsync::demo::generate(300, vecsync::demo::DEFAULT_SEED);
+    // The demo's default template.
+    let texts: Vec<String> = postings
+        .iter()
+        .map(|p| {
+            format!(
+                "{} at {}\n{}\n\n{}",
+                p.title, p.company, p.location, p.description
+            )
+        })
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let top = |m: &LocalEmbedder, vectors: &[Vec<f32>], query: &str| -> Vec<usize> {
+        let q = &m.embed_blocking(&[query]).unwrap()[0];
+        let mut ranked: Vec<(f64, usize)> = vectors
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (cosine(q, v), i))
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked.into_iter().take(5).map(|(_, i)| i).collect()
+    };
+    let fp32 = model().embed_blocking(&texts).unwrap();
+    let int8 = model_int8().embed_blocking(&texts).unwrap();
+    for (query, field) in vecsync::demo::EXAMPLE_QUERIES {
+        let (a, b) = (top(model(), &fp32, query), top(model_int8(), &int8, query));
+        let titles = |ids: &[usize]| -> Vec<&str> {
+            ids.iter().map(|&i| postings[i].title.as_str()).collect()
+        };
+        assert_eq!(
+            a[0],
+            b[0],
+            "{query}: top result {:?} vs {:?}",
+            titles(&a),
+            titles(&b)
+        );
+        let mut sorted = (a.clone(), b.clone());
+        sorted.0.sort_unstable();
+        sorted.1.sort_unstable();
+        assert_eq!(
+            sorted.0,
+            sorted.1,
+            "{query}: top 5 {:?} vs {:?}",
+            titles(&a),
+            titles(&b)
+        );
+        // And the comparison is about real results: the top one is in the query's field.
+        assert_eq!(
+            vecsync::demo::field_of(&postings[a[0]].title),
+            Some(*field),
+            "{query}"
+        );
+    }
 }
 
 #[test]
