@@ -4,19 +4,19 @@
 -- $3 text:   the last id of the previous chunk
 -- Returns one row: (hi as text, NULL past the end of the table; rows queued).
 WITH chunk AS (
-    SELECT max(x.id) AS hi FROM (
-        SELECT {id} AS id FROM {table}
-        WHERE {id} > $3::text::{id_type}
-        ORDER BY {id} LIMIT $2
-    ) x
+    SELECT {id} AS id FROM {table}
+    WHERE {id} > $3::text::{id_type}
+    ORDER BY {id} LIMIT $2
+), bound AS (
+    SELECT id AS hi FROM chunk ORDER BY id DESC LIMIT 1
 ), queued AS (
     INSERT INTO {queue} (row_id)
     SELECT s.{id}
     FROM {source} AS s LEFT JOIN {state} st ON st.row_id = s.{id}
-    WHERE s.{id} > $3::text::{id_type} AND s.{id} <= (SELECT hi FROM chunk)
+    WHERE s.{id} > $3::text::{id_type} AND s.{id} <= (SELECT hi FROM bound)
       AND (s.{embedding} IS NULL OR st.row_id IS NULL
            OR st.text_hash <> md5({render}) OR st.model <> $1)
     ON CONFLICT (row_id) DO NOTHING
     RETURNING 1
 )
-SELECT (SELECT hi::text FROM chunk), (SELECT count(*) FROM queued)
+SELECT (SELECT hi::text FROM bound), (SELECT count(*) FROM queued)
