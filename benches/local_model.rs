@@ -6,7 +6,8 @@
 //!
 //! Options (after `--`): `--threads N` (2), `--batch N` (32), `--jobs N` (256),
 //! `--short N` (2048), `--repeat N` (3: the best run counts, so a busy machine
-//! disturbs the figure less), `--dump-texts PATH` (write the texts as JSON and exit).
+//! disturbs the figure less), `--quantize none|int8` (none), `--dump-texts PATH`
+//! (write the texts as JSON and exit).
 
 use std::time::Instant;
 
@@ -14,8 +15,7 @@ use vecsync::config::EmbedderConfig;
 use vecsync::embed::local::LocalEmbedder;
 use vecsync::embed::Embedder;
 
-// As in the vecsync binary: the system allocator makes candle spend ~40% of its time
-// in the kernel zeroing freshly mapped attention buffers.
+// As in the vecsync binary.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -185,9 +185,11 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
 
+    let quantize = arg(&args, "--quantize").unwrap_or_else(|| "none".into());
     let config = EmbedderConfig {
         batch_size: batch,
         threads,
+        quantize: quantize.clone(),
         ..EmbedderConfig::default()
     };
     let start = Instant::now();
@@ -225,7 +227,8 @@ fn main() -> anyhow::Result<()> {
         );
     }
     let report = serde_json::json!({
-        "implementation": "vecsync (candle)",
+        "implementation": format!("vecsync (onnxruntime, quantize = {quantize})"),
+        "quantize": quantize,
         "threads": model.threads(),
         "batch_size": batch,
         "load_seconds": load_seconds,

@@ -36,7 +36,8 @@ pub const DIMENSIONS: usize = 384;
 /// Where `scripts/fetch-model.sh` puts the files, relative to the repository root.
 pub const DEFAULT_MODEL_DIR: &str = "models/all-MiniLM-L6-v2";
 const TOKENIZER_FILE: &str = "tokenizer.json";
-/// The float32 graph, and its dynamic int8 quantization (`embedder.quantize = "int8"`).
+/// The float32 graph, and its int8 version (`embedder.quantize = "int8"`), both built
+/// by `scripts/build-onnx-model.py`.
 const GRAPH_FILE: &str = "model.onnx";
 const GRAPH_INT8_FILE: &str = "model-int8.onnx";
 
@@ -82,7 +83,7 @@ struct Runner {
 }
 
 impl LocalEmbedder {
-    /// Loads the model from [`find_model_dir`] and onnxruntime from [`onnxruntime_path`].
+    /// Loads the model from [`find_model_dir`], and onnxruntime (see `onnxruntime_path`).
     /// Missing or unreadable files are a [`crate::config::ConfigError`] that names the
     /// file and the setting, and says how to fetch them.
     pub fn load(config: &EmbedderConfig) -> anyhow::Result<LocalEmbedder> {
@@ -181,7 +182,7 @@ fn graph_file(config: &EmbedderConfig) -> &'static str {
 /// The onnxruntime library: `embedder.onnxruntime`, else `ORT_DYLIB_PATH` (the variable
 /// onnxruntime's Rust bindings use), else `libonnxruntime.so` in the model folder,
 /// where `scripts/fetch-model.sh` puts it.
-pub fn onnxruntime_path(config: &EmbedderConfig, model_dir: &Path) -> PathBuf {
+fn onnxruntime_path(config: &EmbedderConfig, model_dir: &Path) -> PathBuf {
     config
         .onnxruntime
         .clone()
@@ -194,37 +195,38 @@ pub fn onnxruntime_path(config: &EmbedderConfig, model_dir: &Path) -> PathBuf {
 }
 
 /// `libonnxruntime.so` (Linux), `libonnxruntime.dylib` (macOS), `onnxruntime.dll`.
-pub fn onnxruntime_file_name() -> String {
+fn onnxruntime_file_name() -> String {
     use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
     format!("{DLL_PREFIX}onnxruntime{DLL_SUFFIX}")
 }
 
 /// The process's onnxruntime environment, made on first use from the library at `lib`.
 /// onnxruntime allows one per process, so every model shares it; a later call naming
-/// another library gets the first one.
+/// another library gets the first one. A failure is not kept: a later call may succeed.
 fn environment(lib: &Path) -> anyhow::Result<&'static Environment> {
-    static ENV: OnceLock<Result<Environment, String>> = OnceLock::new();
-    let env = ENV.get_or_init(|| {
-        if !lib.is_file() {
-            return Err(format!(
-                "onnxruntime library not found at {}: run `scripts/fetch-model.sh` (or `make model`), or set embedder.onnxruntime / ORT_DYLIB_PATH",
+    static ENV: OnceLock<Environment> = OnceLock::new();
+    static INIT: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = INIT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(env) = ENV.get() {
+        return Ok(env);
+    }
+    let fix = "run `scripts/fetch-model.sh` (or `make model`), or set embedder.onnxruntime / ORT_DYLIB_PATH";
+    if !lib.is_file() {
+        return Err(crate::config_error!(
+            "local model: onnxruntime library not found at {}: {fix}",
+            lib.display()
+        ));
+    }
+    let env = ort::init_from(lib)
+        .map_err(|e| e.to_string())
+        .and_then(|b| b.with_name("vecsync").build().map_err(|e| e.to_string()))
+        .map_err(|e| {
+            crate::config_error!(
+                "local model: cannot load onnxruntime from {}: {e}: {fix}",
                 lib.display()
-            ));
-        }
-        ort::init_from(lib)
-            .map_err(|e| e.to_string())?
-            .with_name("vecsync")
-            .build()
-            .map_err(|e| e.to_string())
-            .map_err(|e| {
-                format!(
-                    "cannot load onnxruntime from {}: {e} (run `scripts/fetch-model.sh` to fetch it again, or set embedder.onnxruntime / ORT_DYLIB_PATH)",
-                    lib.display()
-                )
-            })
-    });
-    env.as_ref()
-        .map_err(|e| crate::config_error!("local model: {e}"))
+            )
+        })?;
+    Ok(ENV.get_or_init(|| env))
 }
 
 /// The folder holding the model files: `config.model_dir` when set (the config layer
@@ -377,6 +379,12 @@ impl Inner {
             "attention_mask" => TensorRef::from_array_view(([b, len], &mask[..]))?,
         ])?;
         let (_, hidden) = outputs["last_hidden_state"].try_extract_tensor::<f32>()?;
+        if hidden.len() != b * len * DIMENSIONS {
+            return Err(ort::Error::new(format!(
+                "the graph is not {MODEL_ID}: {} values for {b} x {len} tokens",
+                hidden.len()
+            )));
+        }
 
         // Mean over the real tokens, then L2 normalisation (sentence-transformers'
         // Pooling + Normalize modules).

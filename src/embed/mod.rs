@@ -1,6 +1,6 @@
 //! Embedders: what turns text into vectors.
 //!
-//! - [`local`]: sentence-transformers/all-MiniLM-L6-v2 in-process on CPU (candle);
+//! - [`local`]: sentence-transformers/all-MiniLM-L6-v2 in-process on CPU (onnxruntime);
 //! - [`openai`]: any OpenAI-compatible `/v1/embeddings` API (OpenAI, Azure, Ollama, vLLM, TEI);
 //! - [`fake`]: deterministic vectors derived from a hash of the text, so tests and
 //!   write-path benchmarks measure vecsync and the database, not a model.
