@@ -12,8 +12,9 @@
 //! wrong URL or an unknown model stops the run at once ([`EmbedError::Setup`]); a 400
 //! that blames the input is bisected until the offending inputs are isolated, and only
 //! those fail. A 400 that states the server's limit of inputs per request (Azure
-//! deployments that take one) lowers `max_inputs_per_request` for the rest of the run. Any doubt about a response (count, index, dimensions, NaN, bad JSON) fails
-//! the request — it is retried — rather than risk writing a vector to the wrong row.
+//! deployments that take one) lowers `max_inputs_per_request` for the rest of the run.
+//! Any doubt about a response (count, index, dimensions, NaN, bad JSON) fails the
+//! request — it is retried — rather than risk writing a vector to the wrong row.
 //!
 //! The API key never appears in a log line, an error or `Debug` output.
 //!
