@@ -92,6 +92,7 @@ enum Command {
     /// Embed the given texts (or stdin lines) and print one JSON array per text
     Embed {
         texts: Vec<String>,
+        /// Print one JSON object per text: {"model", "dimensions", "vector"}
         #[arg(long)]
         json: bool,
     },
@@ -281,7 +282,7 @@ async fn run(cli: Cli) -> Result<()> {
             let embedder = embed::from_config(&config)?;
             search(store.as_ref(), embedder.as_ref(), &query, k, json).await?;
         }
-        Command::Embed { texts, .. } => {
+        Command::Embed { texts, json } => {
             let embedder = embed::from_config(&config)?;
             let texts = if texts.is_empty() {
                 std::io::stdin()
@@ -297,10 +298,20 @@ async fn run(cli: Cli) -> Result<()> {
                 .iter()
                 .zip(embed_texts(embedder.as_ref(), &texts).await?)
             {
-                match result {
-                    Ok(v) => writeln!(out, "{}", serde_json::to_string(&v)?)?,
+                let vector = match result {
+                    Ok(v) => v,
                     Err(reason) => anyhow::bail!("cannot embed {text:?}: {reason}"),
-                }
+                };
+                let line = if json {
+                    serde_json::to_string(&EmbeddedText {
+                        model: &config.embedder.model,
+                        dimensions: vector.len(),
+                        vector: &vector,
+                    })?
+                } else {
+                    serde_json::to_string(&vector)?
+                };
+                writeln!(out, "{line}")?;
             }
         }
         Command::Reconcile { fix, json } => {
@@ -366,6 +377,15 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve { bind, work } => crate::server::serve(config, &bind, work).await?,
     }
     Ok(())
+}
+
+/// A line of `vecsync embed --json`.
+#[derive(serde::Serialize)]
+struct EmbeddedText<'a> {
+    model: &'a str,
+    dimensions: usize,
+    /// f32s as such, so they print as short as without `--json`.
+    vector: &'a [f32],
 }
 
 /// Runs the pipeline with a progress display until done or Ctrl-C / SIGTERM.

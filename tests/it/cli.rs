@@ -117,6 +117,41 @@ fn embed_prints_one_vector_per_text() {
 }
 
 #[test]
+fn embed_json_prints_model_dimensions_and_vector() {
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        "[embedder]\nprovider = \"fake\"\nmodel = \"fake-model\"\ndimensions = 8\n",
+    );
+    let plain = ok(&vecsync(dir.path(), &["embed", "hello world", "nurse"]));
+    let out = ok(&vecsync(
+        dir.path(),
+        &["embed", "--json", "hello world", "nurse"],
+    ));
+    let objects: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects.len(), 2, "{out}");
+    for (object, array) in objects.iter().zip(plain.lines()) {
+        let keys: Vec<&str> = object
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["dimensions", "model", "vector"], "{object}");
+        assert_eq!(object["model"], "fake-model");
+        assert_eq!(object["dimensions"], 8);
+        let vector: serde_json::Value = serde_json::from_str(array).unwrap();
+        assert_eq!(
+            object["vector"], vector,
+            "the same vector as without --json"
+        );
+    }
+}
+
+#[test]
 fn setup_errors_are_one_line_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     populate(&dir.path().join("jobs.db"), 5);

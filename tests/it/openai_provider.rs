@@ -266,6 +266,43 @@ async fn poison_inputs_are_isolated_by_bisection() {
     assert_eq!(mock.count_status(400), 9);
 }
 
+/// A deployment that takes one input per request (some Azure ones) says so in its 400:
+/// the client learns it once for the run. Bisecting every batch instead would cost
+/// 2n-1 requests for n inputs, batch after batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stated_input_cap_is_learned_once_for_the_run() {
+    for cap in [1, 4] {
+        let mock = MockOpenAi::start(Knobs {
+            max_inputs: Some(cap),
+            ..Knobs::default()
+        })
+        .await;
+        let e = embedder(&config(&mock, |c| {
+            c.max_inputs_per_request = 16;
+            c.max_concurrency = 1;
+        }));
+        let first = texts(16, &format!("cap{cap}"));
+        assert_own_vectors(&first, &e.embed(&first).await.unwrap());
+        assert_eq!(
+            (mock.count_status(400), mock.count_status(200)),
+            (1, 16 / cap),
+            "cap {cap}: one refusal, then requests that fit"
+        );
+        assert!(format!("{e:?}").contains(&format!("max_inputs_per_request: {cap}")));
+        // The next batches are packed to fit from the start.
+        for round in 0..3 {
+            let more = texts(16, &format!("cap{cap}-{round}"));
+            assert_own_vectors(&more, &e.embed(&more).await.unwrap());
+        }
+        assert_eq!(mock.count_status(400), 1, "cap {cap}: never refused again");
+        assert_eq!(mock.request_count(), 1 + 4 * 16 / cap);
+        assert!(mock
+            .requests()
+            .iter()
+            .all(|r| r.status != 200 || r.inputs.len() <= cap));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_400_for_every_input_is_fatal_not_a_row_failure() {
     let mock = MockOpenAi::start(Knobs {

@@ -11,8 +11,10 @@
 //! `retry-after-ms`/`retry-after` or exponential backoff with full jitter; a bad key, a
 //! wrong URL or an unknown model stops the run at once ([`EmbedError::Setup`]); a 400
 //! that blames the input is bisected until the offending inputs are isolated, and only
-//! those fail. Any doubt about a response (count, index, dimensions, NaN, bad JSON) fails
-//! the request — it is retried — rather than risk writing a vector to the wrong row.
+//! those fail. A 400 that states the server's limit of inputs per request (Azure
+//! deployments that take one) lowers `max_inputs_per_request` for the rest of the run.
+//! Any doubt about a response (count, index, dimensions, NaN, bad JSON) fails the
+//! request — it is retried — rather than risk writing a vector to the wrong row.
 //!
 //! The API key never appears in a log line, an error or `Debug` output.
 //!
@@ -26,7 +28,7 @@ pub mod tokens;
 pub mod wire;
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -86,7 +88,9 @@ pub struct OpenAiEmbedder {
     azure: bool,
     client: reqwest::Client,
     tokenizer: Tokenizer,
-    max_inputs: usize,
+    /// `embedder.max_inputs_per_request`, lowered for the rest of the run when the server
+    /// says it takes fewer.
+    max_inputs: AtomicUsize,
     max_tokens: usize,
     max_concurrency: usize,
     permits: Semaphore,
@@ -119,7 +123,10 @@ impl fmt::Debug for OpenAiEmbedder {
             .field("api_key_env", &self.key_env)
             .field("api_key", &self.key.as_ref().map(|_| "***"))
             .field("azure", &self.azure)
-            .field("max_inputs_per_request", &self.max_inputs)
+            .field(
+                "max_inputs_per_request",
+                &self.max_inputs.load(Ordering::Relaxed),
+            )
             .field("max_tokens_per_request", &self.max_tokens)
             .field("max_concurrency", &self.max_concurrency)
             .field("limits_per_minute", &self.limiter.limits())
@@ -291,7 +298,7 @@ impl OpenAiEmbedder {
             key_env,
             azure,
             client,
-            max_inputs: config.max_inputs_per_request,
+            max_inputs: AtomicUsize::new(config.max_inputs_per_request),
             max_tokens: config.max_tokens_per_request,
             max_concurrency: config.max_concurrency,
             permits: Semaphore::new(config.max_concurrency),

@@ -46,12 +46,16 @@ enum Attempt {
     Fatal(String),
     /// The server refuses `encoding_format: base64`.
     WantsFloats,
+    /// The server takes at most this many inputs per request (fewer than were sent).
+    TooManyInputs(usize),
 }
 
 /// How a request ended after its retries.
 enum Sent {
     Vectors(Vec<Vec<f32>>),
     Refused(String),
+    /// Resend in requests of at most this many inputs.
+    Split(usize),
 }
 
 impl OpenAiEmbedder {
@@ -121,7 +125,8 @@ impl OpenAiEmbedder {
         let mut tokens = 0usize;
         for item in items {
             if !current.is_empty()
-                && (current.len() >= self.max_inputs || tokens + item.tokens > self.max_tokens)
+                && (current.len() >= self.max_inputs.load(Ordering::Relaxed)
+                    || tokens + item.tokens > self.max_tokens)
             {
                 jobs.push(std::mem::take(&mut current));
                 tokens = 0;
@@ -162,6 +167,13 @@ impl OpenAiEmbedder {
         Box::pin(async move {
             match self.send(job).await? {
                 Sent::Vectors(vectors) => Ok(vectors.into_iter().map(Ok).collect()),
+                Sent::Split(cap) => {
+                    let parts = futures::future::try_join_all(
+                        job.chunks(cap).map(|part| self.run(part, refusals, budget)),
+                    )
+                    .await?;
+                    Ok(parts.into_iter().flatten().collect())
+                }
                 Sent::Refused(reason) if job.len() == 1 => Ok(vec![Err(EmbedError::Rejected {
                     index: job[0].index,
                     reason,
@@ -241,6 +253,17 @@ impl OpenAiEmbedder {
                     return Ok(Sent::Vectors(vectors));
                 }
                 Attempt::Refused(m) => return Ok(Sent::Refused(redact(&m))),
+                Attempt::TooManyInputs(cap) => {
+                    // Learned once for the run: later requests are packed to fit, instead
+                    // of each batch being refused and bisected again (2n-1 requests for n
+                    // inputs at a cap of one).
+                    if self.max_inputs.fetch_min(cap, Ordering::Relaxed) > cap {
+                        tracing::info!(
+                            "the API takes at most {cap} inputs per request; sending at most {cap} from now on (set embedder.max_inputs_per_request = {cap})"
+                        );
+                    }
+                    return Ok(Sent::Split(cap));
+                }
                 Attempt::Fatal(m) => return Err(self.set_fatal(m)),
                 Attempt::WantsFloats if float_switches == 0 => {
                     float_switches += 1;
@@ -370,6 +393,10 @@ impl OpenAiEmbedder {
                     || lower.contains("does not exist")
                     || lower.contains("not exist")
                     || lower.contains("unknown")));
+        let cap = input_cap(&lower).filter(|&cap| cap < job.len());
+        if let (400 | 413 | 422, Some(cap)) = (status.as_u16(), cap) {
+            return Attempt::TooManyInputs(cap);
+        }
         match status.as_u16() {
             429 if err.code.as_deref() == Some("insufficient_quota")
                 || err.kind.as_deref() == Some("insufficient_quota") =>
@@ -447,6 +474,22 @@ impl OpenAiEmbedder {
             unreachable: e.is_connect(),
         }
     }
+}
+
+/// The most inputs per request a refusal states, in its lowercased message: Azure's "the
+/// max number of inputs is 16", or "at most 2048 inputs" (a vecsync server).
+fn input_cap(message: &str) -> Option<usize> {
+    let number_after = |marker: &str| {
+        let rest = &message[message.find(marker)? + marker.len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<usize>().ok().filter(|&n| n > 0)
+    };
+    number_after("max number of inputs is ").or_else(|| {
+        let n = number_after("at most ")?;
+        message
+            .contains(&format!("at most {n} inputs"))
+            .then_some(n)
+    })
 }
 
 /// Connection attempts to a server that never answered before the run stops.
@@ -559,6 +602,23 @@ mod tests {
             jobs,
             vec![vec![4, 4], vec![4, 1, 1], vec![1, 1], vec![20], vec![2]]
         );
+    }
+
+    #[test]
+    fn input_caps_from_refusals() {
+        let azure = "too many inputs. the max number of inputs is 16.  we hope to increase the number of inputs per request soon.";
+        assert_eq!(input_cap(azure), Some(16));
+        assert_eq!(
+            input_cap("'input' has 3000 items; at most 2048 inputs per request"),
+            Some(2048)
+        );
+        for other in [
+            "invalid 'input': this text is not allowed",
+            "at most 5 tokens",
+            "the max number of inputs is 0",
+        ] {
+            assert_eq!(input_cap(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! timeout; send truncated or malformed JSON, vectors out of `index` order, too few
 //! vectors, wrong dimensions, NaN or a missing index; refuse any batch holding a poison
 //! input with a 400; answer 401 to a wrong key (echoing it) and 404 to an unknown model;
-//! echo every request header in an error, like a hostile proxy. It records
+//! echo every request header in an error, like a hostile proxy; take at most N inputs per
+//! request, like some Azure deployments. It records
 //! every request (inputs, timestamps, keys, status) and the most requests it saw in
 //! flight at once.
 //!
@@ -112,6 +113,9 @@ pub struct Knobs {
     pub tokenizer: Option<Tokenizer>,
     /// Send `usage.prompt_tokens`.
     pub report_usage: bool,
+    /// Refuse a request of more inputs with Azure's 400 "Too many inputs. The max number
+    /// of inputs is N." (Azure deployments that take one input per request).
+    pub max_inputs: Option<usize>,
 }
 
 impl Default for Knobs {
@@ -139,6 +143,7 @@ impl Default for Knobs {
             floats_only: false,
             tokenizer: None,
             report_usage: true,
+            max_inputs: None,
         }
     }
 }
@@ -506,6 +511,12 @@ async fn answer(
     if !k.models.iter().any(|m| m == model) {
         let msg = format!("The model `{model}` does not exist or you do not have access to it.");
         return error_response(404, &msg, "invalid_request_error", Some("model_not_found"));
+    }
+    if let Some(max) = k.max_inputs.filter(|&max| inputs.len() > max) {
+        let msg = format!(
+            "Too many inputs. The max number of inputs is {max}.  We hope to increase the number of inputs per request soon. Please contact us through an Azure support request for further questions."
+        );
+        return error_response(400, &msg, "invalid_request_error", None);
     }
     if inputs.iter().any(|t| t.is_empty()) {
         return error_response(
