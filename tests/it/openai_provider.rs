@@ -212,33 +212,37 @@ async fn shuffled_items_are_mapped_by_index() {
     assert_own_vectors(&t, &e.embed(&t).await.unwrap());
 }
 
+/// A wrong count is retried (it may be a glitch) and then an error, never a write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_count_or_dims_is_an_error_not_a_write() {
-    for (fault, words) in [
-        (Fault::WrongCount, "vectors for"),
-        (Fault::WrongDims, "dimensions"),
-    ] {
-        let mock = MockOpenAi::start(Knobs {
-            always: Some(fault),
-            ..Knobs::default()
-        })
-        .await;
-        let e = embedder(&config(&mock, |c| c.max_retries = 2));
-        let err = e.embed(&texts(4, "i")).await.unwrap_err();
-        assert!(
-            matches!(
-                err,
-                EmbedError::Malformed(_)
-                    | EmbedError::Dimensions {
-                        expected: 8,
-                        got: 9
-                    }
-            ),
-            "{err:?}"
-        );
-        assert!(err.to_string().contains(words), "{err}");
-        assert_eq!(mock.request_count(), 3);
-    }
+async fn wrong_count_is_an_error_not_a_write() {
+    let mock = MockOpenAi::start(Knobs {
+        always: Some(Fault::WrongCount),
+        ..Knobs::default()
+    })
+    .await;
+    let e = embedder(&config(&mock, |c| c.max_retries = 2));
+    let err = e.embed(&texts(4, "i")).await.unwrap_err();
+    assert!(matches!(err, EmbedError::Malformed(_)), "{err:?}");
+    assert!(err.to_string().contains("vectors for"), "{err}");
+    assert_eq!(mock.request_count(), 3);
+}
+
+/// A server that ignores `dimensions` answers every request the same way: the first such
+/// answer is a setup error naming `embedder.dimensions`, with no retry (each is paid).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_dims_is_a_setup_error_at_the_first_answer() {
+    let mock = MockOpenAi::start(Knobs {
+        always: Some(Fault::WrongDims),
+        ..Knobs::default()
+    })
+    .await;
+    let e = embedder(&config(&mock, |c| c.max_retries = 2));
+    let err = e.embed(&texts(4, "i")).await.unwrap_err();
+    assert!(err.is_setup(), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.starts_with("embedder.dimensions: "), "{msg}");
+    assert!(msg.contains("returned 9-dimension vectors"), "{msg}");
+    assert_eq!(mock.request_count(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
