@@ -119,8 +119,9 @@ async fn set_up(store: &PostgresStore, poll: Duration) -> Result<State> {
     let polling = |why: String| {
         tracing::info!(
             "{why}: `work` polls for new and changed rows every {poll:?} instead of being woken by \
-             LISTEN/NOTIFY, so a change waits up to {poll:?} before it is embedded; set listen_url (env DIRECT_URL) to a direct or session-mode connection to \
-             the same database to have changes at once, or lower worker.poll_seconds"
+             LISTEN/NOTIFY, so a change waits up to {poll:?} before it is embedded; set \
+             listen_url (env DIRECT_URL) to a direct or session-mode connection to the same \
+             database to have changes at once, or lower worker.poll_seconds"
         );
         Ok(State::Polling)
     };
