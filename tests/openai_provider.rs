@@ -214,21 +214,45 @@ async fn shuffled_items_are_mapped_by_index() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_count_or_dims_is_an_error_not_a_write() {
-    for (fault, words) in [
-        (Fault::WrongCount, "vectors for"),
-        (Fault::WrongDims, "dimensions"),
-    ] {
-        let mock = MockOpenAi::start(Knobs {
-            always: Some(fault),
+async fn wrong_count_is_an_error_not_a_write() {
+    let mock = MockOpenAi::start(Knobs {
+        always: Some(Fault::WrongCount),
+        ..Knobs::default()
+    })
+    .await;
+    let e = embedder(&config(&mock, |c| c.max_retries = 2));
+    let err = e.embed(&texts(4, "i")).await.unwrap_err();
+    assert!(matches!(err, EmbedError::Transient(_)), "{err:?}");
+    assert!(err.to_string().contains("vectors for"), "{err}");
+    assert_eq!(mock.request_count(), 3);
+}
+
+/// Vectors of another size than asked for are not a glitch: every answer will be the same.
+/// The first one is fatal, names `embedder.dimensions`, and is not retried (or paid again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_dims_is_fatal_at_the_first_answer() {
+    for knobs in [
+        Knobs {
+            always: Some(Fault::WrongDims),
             ..Knobs::default()
-        })
-        .await;
-        let e = embedder(&config(&mock, |c| c.max_retries = 2));
+        },
+        Knobs {
+            ignore_dimensions: true,
+            dims: 24,
+            ..Knobs::default()
+        },
+    ] {
+        let mock = MockOpenAi::start(knobs).await;
+        let e = embedder(&config(&mock, |c| c.max_retries = 5));
         let err = e.embed(&texts(4, "i")).await.unwrap_err();
-        assert!(matches!(err, EmbedError::Transient(_)), "{err:?}");
-        assert!(err.to_string().contains(words), "{err}");
-        assert_eq!(mock.request_count(), 3);
+        assert!(matches!(err, EmbedError::Fatal(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(text.starts_with("embedder.dimensions: "), "{text}");
+        assert!(
+            text.contains(&format!("but {DIMS} were asked for")),
+            "{text}"
+        );
+        assert_eq!(mock.request_count(), 1, "not retried");
     }
 }
 

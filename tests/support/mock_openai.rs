@@ -108,6 +108,9 @@ pub struct Knobs {
     pub tokenizer: Option<Tokenizer>,
     /// Send `usage.prompt_tokens`.
     pub report_usage: bool,
+    /// Ignore the request's `dimensions` and answer `dims`-dimension vectors (servers that
+    /// do not support it, e.g. a model without Matryoshka truncation).
+    pub ignore_dimensions: bool,
 }
 
 impl Default for Knobs {
@@ -135,6 +138,7 @@ impl Default for Knobs {
             floats_only: false,
             tokenizer: None,
             report_usage: true,
+            ignore_dimensions: false,
         }
     }
 }
@@ -630,7 +634,10 @@ async fn answer(
         tokio::time::sleep(k.latency).await;
     }
 
-    let dims = dimensions.unwrap_or(k.dims);
+    let dims = match k.ignore_dimensions {
+        true => k.dims,
+        false => dimensions.unwrap_or(k.dims),
+    };
     let base64 = encoding_format == Some("base64") && !k.floats_only;
     let mut items: Vec<serde_json::Value> = inputs
         .iter()
