@@ -87,13 +87,36 @@ pub async fn diagnose(url: &str, config: &Config, dims: Option<usize>) -> Vec<Fi
     }
     .await;
     if let Err(e) = result {
-        out.push(Finding::fail(
-            "doctor",
-            format!("a check could not run: {e:#}"),
-            "fix what the message names, then run `vecsync doctor` again",
-        ));
+        out.push(if transaction_pooled(&e) {
+            Finding::fail(
+                "pooler",
+                format!("a statement prepared by another client showed up on this connection ({e:#}): a transaction-mode pooler (pgbouncer pool_mode=transaction, Supabase port 6543) hands each transaction another server connection; `vecsync work` loses its LISTEN and prepared statements collide"),
+                "connect in session mode (Supabase: port 5432) or directly to the server",
+            )
+        } else {
+            Finding::fail(
+                "doctor",
+                format!("a check could not run: {e:#}"),
+                "fix what the message names, then run `vecsync doctor` again",
+            )
+        });
     }
     out
+}
+
+/// A prepared statement that already exists (another client's, `42P05`) or vanished
+/// (`26000`): the server connection under this client changed, which only a transaction
+/// pooler does.
+fn transaction_pooled(e: &anyhow::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.chain().any(|c| {
+        c.downcast_ref::<super::errors::PgError>()
+            .and_then(|pg| pg.0.code())
+            .is_some_and(|code| {
+                *code == SqlState::DUPLICATE_PSTATEMENT
+                    || *code == SqlState::INVALID_SQL_STATEMENT_NAME
+            })
+    })
 }
 
 /// `sslmode`, as libpq (and vecsync) read it.
@@ -687,5 +710,63 @@ async fn guarded(
                 .map_err(pg)?;
             Ok(Err(e))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(url: &str) -> ConnectSpec {
+        ConnectSpec::parse(url).unwrap()
+    }
+
+    #[test]
+    fn transaction_pooler_port_fails_and_other_poolers_warn() {
+        let f = pooler(
+            &spec("postgres://u:p@aws-0-eu.pooler.supabase.com:6543/postgres"),
+            Some(5432),
+        );
+        assert_eq!(f.level, Level::Fail);
+        assert!(
+            f.message.contains("transaction-mode pooler"),
+            "{}",
+            f.message
+        );
+        assert!(f.fix.unwrap().contains("port 5432"));
+        let f = pooler(&spec("postgres://u:p@127.0.0.1:6432/db"), Some(5432));
+        assert_eq!(f.level, Level::Warn);
+        assert!(f
+            .message
+            .contains("forwards port 6432 to the server's port 5432"));
+        let f = pooler(
+            &spec("postgres://u:p@aws-0-eu.pooler.supabase.com:5432/postgres"),
+            Some(5432),
+        );
+        assert_eq!(
+            (f.level, f.message.contains("session-mode")),
+            (Level::Ok, true)
+        );
+        let f = pooler(&spec("postgres://u:p@db.example.com/db"), Some(5432));
+        assert!(f.message.contains("direct connection"));
+    }
+
+    #[test]
+    fn tls_follows_sslmode() {
+        let level = |url: &str| tls(&spec(url)).level;
+        assert_eq!(level("postgres://u:p@127.0.0.1/db"), Level::Ok);
+        assert_eq!(level("postgres://u:p@db.example.com/db"), Level::Warn);
+        assert_eq!(
+            level("postgres://u:p@db.example.com/db?sslmode=disable"),
+            Level::Warn
+        );
+        assert_eq!(
+            level("postgres://u:p@db.example.com/db?sslmode=require"),
+            Level::Ok
+        );
+        let full = tls(&spec(
+            "postgres://u:p@db.example.com/db?sslmode=verify-full",
+        ));
+        assert!(full.message.contains("verified"), "{}", full.message);
     }
 }
