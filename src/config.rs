@@ -41,6 +41,9 @@ pub struct Config {
     pub schema: String,
     pub source: SourceConfig,
     pub embedder: EmbedderConfig,
+    /// The model `vecsync migrate` moves to (same keys as `[embedder]`); see
+    /// `docs/migration.md`. `[embedder]` stays the live model until the switch.
+    pub next_embedder: Option<EmbedderConfig>,
     pub worker: WorkerConfig,
 }
 
@@ -117,6 +120,7 @@ impl Default for Config {
             schema: "vecsync".into(),
             source: SourceConfig::default(),
             embedder: EmbedderConfig::default(),
+            next_embedder: None,
             worker: WorkerConfig::default(),
         }
     }
@@ -183,6 +187,41 @@ impl EmbedderConfig {
     }
 }
 
+impl EmbedderConfig {
+    /// Checks the settings of `[embedder]` or `[next_embedder]` (`table` names it in errors).
+    fn validate(&self, table: &str) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError(m));
+        match self.provider.as_str() {
+            "local" | "openai" | "fake" => {}
+            other => {
+                return err(format!(
+                    "{table}.provider: unknown provider {other:?} (expected \"local\", \"openai\" or \"fake\")"
+                ))
+            }
+        }
+        if self.provider == "fake" && self.dimensions.is_none() {
+            return err(format!(
+                "{table}.dimensions: required for provider \"fake\""
+            ));
+        }
+        if self.batch_size == 0 {
+            return err(format!("{table}.batch_size: must be at least 1"));
+        }
+        if self.dimensions == Some(0) {
+            return err(format!("{table}.dimensions: must be at least 1"));
+        }
+        if self.max_inputs_per_request == 0 {
+            return err(format!(
+                "{table}.max_inputs_per_request: must be at least 1"
+            ));
+        }
+        if self.max_concurrency == 0 {
+            return err(format!("{table}.max_concurrency: must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
 /// Overrides that come from flags (highest precedence).
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
@@ -239,12 +278,22 @@ impl Config {
     }
 
     /// The local model folder from `VECSYNC_MODEL_DIR`, then `--model-dir` (which wins).
+    /// `[next_embedder]` gets it too unless it names a folder of its own.
     pub fn apply_model_dir(&mut self, overrides: &Overrides) {
-        if let Some(dir) = std::env::var_os("VECSYNC_MODEL_DIR").filter(|d| !d.is_empty()) {
-            self.embedder.model_dir = Some(PathBuf::from(dir));
-        }
-        if let Some(dir) = &overrides.model_dir {
-            self.embedder.model_dir = Some(dir.clone());
+        let dir = overrides.model_dir.clone().or_else(|| {
+            std::env::var_os("VECSYNC_MODEL_DIR")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+        });
+        if let Some(dir) = dir {
+            if let Some(next) = self
+                .next_embedder
+                .as_mut()
+                .filter(|n| n.model_dir.is_none())
+            {
+                next.model_dir = Some(dir.clone());
+            }
+            self.embedder.model_dir = Some(dir);
         }
     }
 
@@ -280,28 +329,9 @@ impl Config {
                 return err("source.filter: must be one SQL expression (no ';')".into());
             }
         }
-        match self.embedder.provider.as_str() {
-            "local" | "openai" | "fake" => {}
-            other => {
-                return err(format!(
-                    "embedder.provider: unknown provider {other:?} (expected \"local\", \"openai\" or \"fake\")"
-                ))
-            }
-        }
-        if self.embedder.provider == "fake" && self.embedder.dimensions.is_none() {
-            return err("embedder.dimensions: required for provider \"fake\"".into());
-        }
-        if self.embedder.batch_size == 0 {
-            return err("embedder.batch_size: must be at least 1".into());
-        }
-        if self.embedder.dimensions == Some(0) {
-            return err("embedder.dimensions: must be at least 1".into());
-        }
-        if self.embedder.max_inputs_per_request == 0 {
-            return err("embedder.max_inputs_per_request: must be at least 1".into());
-        }
-        if self.embedder.max_concurrency == 0 {
-            return err("embedder.max_concurrency: must be at least 1".into());
+        self.embedder.validate("embedder")?;
+        if let Some(next) = &self.next_embedder {
+            next.validate("next_embedder")?;
         }
         if self.worker.max_attempts == 0 {
             return err("worker.max_attempts: must be at least 1".into());
