@@ -16,6 +16,7 @@
 //!   only for rows whose current text still hashes to what was embedded: a vector is never
 //!   written for text that has since changed, nor for a deleted row.
 
+pub mod migration;
 pub mod postgres;
 pub mod sqlite;
 
@@ -223,14 +224,16 @@ pub struct StoreOptions {
     /// Model id recorded with each vector; a different id makes a vector stale.
     pub model_id: String,
     pub max_attempts: u32,
+    /// The columns a model migration's other vectorizer writes (see [`migration`]):
+    /// PostgreSQL's UPDATE trigger does not watch them, as it does not watch the
+    /// embedding column.
+    pub other_vector_columns: Vec<String>,
 }
 
 impl StoreOptions {
+    /// The options of the live vectorizer.
     pub fn from_config(config: &Config) -> StoreOptions {
-        StoreOptions {
-            model_id: config.embedder.model_id(),
-            max_attempts: config.worker.max_attempts,
-        }
+        migration::slot_options(config, migration::Slot::Live, &config.embedder.model_id())
     }
 }
 

@@ -23,6 +23,19 @@ pub(super) struct Column {
     pub(super) cast_type: String,
 }
 
+impl Column {
+    /// A row of `sql/catalog/columns.sql`.
+    pub(super) fn from_row(r: &tokio_postgres::Row) -> Column {
+        Column {
+            name: r.get(0),
+            display_type: r.get(1),
+            typname: r.get(2),
+            typmod: r.get(3),
+            cast_type: r.get(4),
+        }
+    }
+}
+
 /// What the catalog says about the source table.
 #[derive(Debug, Clone)]
 pub(super) struct Shape {
@@ -31,7 +44,8 @@ pub(super) struct Shape {
     pub(super) id_type: String,
     /// The name to cast to for the vector type (schema-qualified when not on the path).
     pub(super) vec_type: String,
-    /// Every column but the embedding column (the UPDATE trigger watches these).
+    /// Every column but the embedding column and a model migration's other vector column
+    /// (the UPDATE trigger watches these).
     pub(super) watched: Vec<String>,
 }
 
@@ -64,17 +78,7 @@ impl PostgresStore {
         let rows = c
             .query(include_str!("sql/catalog/columns.sql"), &[&oid])
             .await?;
-        let cols = rows
-            .iter()
-            .map(|r| Column {
-                name: r.get(0),
-                display_type: r.get(1),
-                typname: r.get(2),
-                typmod: r.get(3),
-                cast_type: r.get(4),
-            })
-            .collect();
-        Ok((oid, cols))
+        Ok((oid, rows.iter().map(Column::from_row).collect()))
     }
 
     /// A one-line error for a column the config names but the table lacks.
@@ -121,7 +125,9 @@ impl PostgresStore {
             vec_type: emb.cast_type.clone(),
             watched: cols
                 .iter()
-                .filter(|c| c.name != emb.name)
+                .filter(|c| {
+                    c.name != emb.name && !self.options.other_vector_columns.contains(&c.name)
+                })
                 .map(|c| c.name.clone())
                 .collect(),
         })

@@ -11,9 +11,10 @@ use crate::config::quote_ident;
 use crate::config_error;
 
 /// Versioned migrations, applied in order, once each, by `init`.
-const MIGRATIONS: [(i32, &str); 2] = [
+const MIGRATIONS: [(i32, &str); 3] = [
     (1, include_str!("migrations/001_queue_state_meta.sql")),
     (2, include_str!("migrations/002_usage.sql")),
+    (3, include_str!("migrations/003_vectorizer.sql")),
 ];
 /// Version of the objects `init` installs.
 const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -83,9 +84,8 @@ impl PostgresStore {
     pub async fn create_hnsw_index(&self) -> Result<()> {
         let shape = self.ready().await?.shape.clone();
         let mut c = self.pool.get().await?;
-        let table_name = self.source.table.rsplit('.').next().unwrap_or_default();
-        let raw = format!("{table_name}_{}_hnsw", self.source.embedding_column);
-        let name = &raw[..raw.len().min(63)];
+        let raw = hnsw_index_name(&self.source.table, &self.source.embedding_column);
+        let name = raw.as_str();
         let invalid = c
             .query(
                 include_str!("sql/install/invalid_index.sql"),
@@ -108,6 +108,15 @@ impl PostgresStore {
         c.client.batch_execute(&create).await.pg()?;
         Ok(())
     }
+}
+
+/// The name `vecsync index` gives the HNSW index of `column`: `<table>_<column>_hnsw`,
+/// cut to PostgreSQL's 63 bytes (identifiers are ASCII).
+pub(super) fn hnsw_index_name(table: &str, column: &str) -> String {
+    let table_name = table.rsplit('.').next().unwrap_or_default();
+    let mut name = format!("{table_name}_{column}_hnsw");
+    name.truncate(63);
+    name
 }
 
 /// Creates vecsync's schema and tables (migrations not applied yet) and installs the
@@ -290,6 +299,6 @@ mod tests {
         for (i, (version, _)) in MIGRATIONS.iter().enumerate() {
             assert_eq!(*version, i as i32 + 1);
         }
-        assert_eq!(SCHEMA_VERSION, 2);
+        assert_eq!(SCHEMA_VERSION, 3);
     }
 }

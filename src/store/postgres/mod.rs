@@ -40,6 +40,7 @@ mod connect;
 mod errors;
 mod install;
 mod listen;
+mod migration;
 mod pool;
 mod queue;
 mod search;
@@ -60,6 +61,8 @@ use catalog::Shape;
 use connect::ConnectSpec;
 use pool::Pool;
 use statements::Names;
+
+pub use migration::PgMigrator;
 
 /// Dollar-quote tag of the trigger function bodies (`sql/install/triggers/`).
 const FN_TAG: &str = "$vecsync_fn$";
@@ -247,6 +250,7 @@ mod tests {
             let options = StoreOptions {
                 model_id: "m".into(),
                 max_attempts: 3,
+                other_vector_columns: Vec::new(),
             };
             let spec = ConnectSpec::parse("postgres://u@127.0.0.1/db").unwrap();
             let store = PostgresStore::new(spec, "vecsync", &source, options).unwrap();

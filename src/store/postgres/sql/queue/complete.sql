@@ -1,5 +1,8 @@
 -- Complete: write a batch of vectors and record a batch of failures. One statement, so
 -- one round trip and one transaction (data-modifying CTEs).
+--   fence:             false when the schema's vectorizer row names another model than $4
+--                      (a model migration switched since this process started): then
+--                      nothing at all is written or recorded;
 --   incoming:          the vectors, with the hash of the text each was made from;
 --   written:           the guarded write: a vector is written only where the row's current
 --                      text still hashes to what was embedded (not for changed or deleted rows);
@@ -23,10 +26,13 @@
 -- $6 text[]:   why each failed
 -- $7 bool[]:   whether each failure is permanent
 -- $8 int:      max attempts
--- Returns one row of bigints: (written, vectors sent, now failed, retrying).
-WITH incoming AS (
+-- Returns one row: (written, vectors sent, now failed, retrying: bigint; fenced: bool).
+WITH fence AS (
+    SELECT NOT EXISTS (SELECT 1 FROM {vectorizer} WHERE model <> $4) AS ok
+), incoming AS (
     SELECT x.id::{id_type} AS id, x.vec, x.hash
     FROM unnest($1::text[], $2::{vector}[], $3::text[]) AS x(id, vec, hash)
+    WHERE (SELECT ok FROM fence)
 ), written AS (
     UPDATE {table} AS s SET {embedding} = incoming.vec
     FROM incoming
@@ -57,6 +63,7 @@ WITH incoming AS (
 ), failures AS (
     SELECT x.id::{id_type} AS id, x.reason, x.permanent
     FROM unnest($5::text[], $6::text[], $7::bool[]) AS x(id, reason, permanent)
+    WHERE (SELECT ok FROM fence)
 ), failures_recorded AS (
     UPDATE {queue} AS q SET
         status = CASE WHEN f.permanent OR q.attempts >= $8 THEN 'failed' ELSE 'pending' END,
@@ -73,4 +80,5 @@ WITH incoming AS (
 SELECT (SELECT count(*) FROM written),
        (SELECT count(*) FROM incoming),
        (SELECT count(*) FROM failures_recorded WHERE status = 'failed'),
-       (SELECT count(*) FROM failures_recorded WHERE status = 'pending')
+       (SELECT count(*) FROM failures_recorded WHERE status = 'pending'),
+       NOT (SELECT ok FROM fence)
