@@ -6,6 +6,7 @@
 //! - [`store`]: where rows, vectors and bookkeeping live (SQLite, PostgreSQL + pgvector);
 //! - [`embed`]: what turns text into vectors (the local MiniLM model, OpenAI-compatible APIs);
 //! - [`pipeline`]: claim → embed → guarded write, reporting progress as events;
+//! - [`migrate`]: moving a table to another embedding model (`vecsync migrate`);
 //! - [`cli`]: the `vecsync` command, which renders those events for a terminal;
 //! - [`server`]: `vecsync serve`, which renders them as metrics and a status page.
 //!
@@ -16,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod embed;
+pub mod migrate;
 pub mod pipeline;
 pub mod server;
 pub mod signal;
