@@ -24,11 +24,13 @@ use tokio_util::sync::CancellationToken;
 
 pub use resolve::{resolve, Other, Resolved};
 
-use crate::config::{Config, EmbedderConfig};
+use crate::config::{Config, ConfigError, EmbedderConfig};
 use crate::config_error;
 use crate::embed::{self, Embedder};
 use crate::pipeline::{self, Mode, RunOptions, Summary};
-use crate::store::migration::{open_migrator, open_other, Migrator, Model, Phase, Slot, Uncovered};
+use crate::store::migration::{
+    open_migrator, open_other, Migrator, Model, Phase, Slot, TableBusy, Uncovered,
+};
 use crate::store::{self, Store};
 
 /// One vectorizer: a store on its slot and its model's embedder.
@@ -60,7 +62,7 @@ impl Vectorizer {
         Ok(Some(Vectorizer {
             slot: other.slot,
             store: open_other(&resolved.config, other.slot, &other.embedder.model_id()).await?,
-            embedder: embed::from_config(&config)?,
+            embedder: embedder_of(&config, other.table)?,
             config,
         }))
     }
@@ -103,6 +105,17 @@ impl Vectorizer {
     }
 }
 
+/// The embedder of `config.embedder`, which the user's config calls `[table]`: errors
+/// name the setting where the user wrote it (`next_embedder.api_key_env`…).
+fn embedder_of(config: &Config, table: &str) -> Result<Arc<dyn Embedder>> {
+    embed::from_config(config).map_err(|e| match e.downcast_ref::<ConfigError>() {
+        Some(ConfigError(m)) if table != "embedder" && m.starts_with("embedder.") => {
+            config_error!("{table}{}", &m["embedder".len()..])
+        }
+        _ => e,
+    })
+}
+
 /// `config` with `embedder` as its `[embedder]`.
 fn with_embedder(config: &Config, embedder: &EmbedderConfig) -> Config {
     Config {
@@ -134,6 +147,9 @@ pub enum Outcome {
 
 /// How long a run waits for rows other workers hold (their lease) before giving up.
 const STALL_MARGIN: Duration = Duration::from_secs(10);
+/// How many times a switch tries to lock a table that application transactions hold
+/// (each try waits up to the lock timeout).
+const MAX_BUSY: u32 = 30;
 
 /// The migration of the table a config names.
 pub struct Migration {
@@ -186,7 +202,7 @@ impl Migration {
                 let live = Vectorizer::live(&resolved).await?;
                 live.store.prepare(live.embedder.dimensions()).await?;
                 let next_config = with_embedder(&resolved.config, next);
-                let next_embedder = embed::from_config(&next_config)?;
+                let next_embedder = embedder_of(&next_config, "next_embedder")?;
                 let next = Model {
                     id: next_embedder.model_id().to_string(),
                     dimensions: next_embedder.dimensions(),
@@ -234,6 +250,7 @@ impl Migration {
         // Rows that failed in an earlier run get another chance.
         other.store.retry_failed().await?;
         let mut indexed = false;
+        let mut busy = 0;
         let mut stalled: Option<Instant> = None;
         let lease = Duration::from_secs(self.config.worker.lease_seconds);
         loop {
@@ -250,9 +267,16 @@ impl Migration {
                 }
                 indexed = true;
             }
-            let uncovered = match self.migrator.swap(from).await? {
-                Ok(phase) => return Ok(Outcome::Swapped(phase)),
-                Err(u) => u,
+            let uncovered = match self.migrator.swap(from).await {
+                Ok(Ok(phase)) => return Ok(Outcome::Swapped(phase)),
+                Ok(Err(u)) => u,
+                // An application transaction holds the table: try again after the next round.
+                Err(e) if e.downcast_ref::<TableBusy>().is_some() && busy < MAX_BUSY => {
+                    busy += 1;
+                    on_event(Event::Step(format!("{e}: trying again")));
+                    continue;
+                }
+                Err(e) => return Err(e),
             };
             if summary.written > 0 {
                 stalled = None;

@@ -51,9 +51,9 @@ impl Migration {
             ));
         }
         let in_progress = phase == Some(Phase::Building);
-        let next_table = match (&resolved.other, &resolved.config.next_embedder) {
-            (Some(other), _) => other.embedder.clone(),
-            (None, Some(next)) if !in_progress => next.clone(),
+        let (next_table, table) = match (&resolved.other, &resolved.config.next_embedder) {
+            (Some(other), _) => (other.embedder.clone(), other.table),
+            (None, Some(next)) if !in_progress => (next.clone(), "next_embedder"),
             _ => {
                 return Err(config_error!(
                     "next_embedder: add a [next_embedder] table (same keys as [embedder]) naming the model to migrate to"
@@ -62,7 +62,7 @@ impl Migration {
         };
         let live = embed::from_config(&resolved.config)?;
         let next_config = with_embedder(&resolved.config, &next_table);
-        let next = embed::from_config(&next_config)?;
+        let next = super::embedder_of(&next_config, table)?;
         // Rows the next model still has to embed: the next vectorizer's own backlog once
         // it exists; before that, every row (the live store asked for another model's
         // vectors finds them all), so nothing is created to count them.

@@ -28,6 +28,8 @@ pub struct Resolved {
 pub struct Other {
     pub slot: Slot,
     pub embedder: EmbedderConfig,
+    /// `embedder` or `next_embedder`: where the config names it (for errors).
+    pub table: &'static str,
 }
 
 /// Reads the store's migration record and resolves `config` against it.
@@ -56,7 +58,7 @@ pub fn resolve_with(mut config: Config, record: Option<Record>) -> Result<Resolv
     };
     let table = &config.source.table;
     let live = &record.live_model;
-    let tables: Vec<(&str, EmbedderConfig)> =
+    let tables: Vec<(&'static str, EmbedderConfig)> =
         std::iter::once(("embedder", config.embedder.clone()))
             .chain(config.next_embedder.clone().map(|n| ("next_embedder", n)))
             .collect();
@@ -97,9 +99,10 @@ pub fn resolve_with(mut config: Config, record: Option<Record>) -> Result<Resolv
     };
     let other = record.phase.other_slot().and_then(|slot| {
         let model = record.other_model.as_deref()?;
-        named(model).map(|(_, e)| Other {
+        named(model).map(|(table, e)| Other {
             slot,
             embedder: e.clone(),
+            table,
         })
     });
     let hint = hint.or_else(|| match (record.phase, &other) {

@@ -220,6 +220,26 @@ impl std::fmt::Display for ModelSwitched {
     }
 }
 
+/// A migration step could not lock the table within its lock timeout: a transaction of
+/// the application holds it. Waiting longer would queue every query behind the step's lock
+/// request, so the step gives up; `vecsync migrate` tries the switch again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableBusy {
+    pub table: String,
+}
+
+impl std::fmt::Display for TableBusy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "table {:?} stayed locked by another transaction for 10 s; run the command again",
+            self.table
+        )
+    }
+}
+
+impl std::error::Error for TableBusy {}
+
 /// `Ok` when `recorded` (the namespace's `vectorizer.model`, if any) is `running`.
 pub fn check_fence(recorded: Option<String>, running: &str) -> Result<()> {
     match recorded {

@@ -11,7 +11,7 @@ use tokio_postgres::{GenericClient, Transaction};
 
 use super::catalog::Column;
 use super::connect::ConnectSpec;
-use super::errors::PgResultExt;
+use super::errors::{PgError, PgResultExt};
 use super::install::hnsw_index_name;
 use super::pool::Conn;
 use super::PostgresStore;
@@ -19,7 +19,7 @@ use crate::config::{quote_ident, Config};
 use crate::config_error;
 use crate::store::migration::{
     check_add_column, check_begin, check_fence, in_phase, in_progress, slot_options, slot_schema,
-    unix_now, Migrator, Model, Phase, Record, Slot, Uncovered,
+    unix_now, Migrator, Model, Phase, Record, Slot, TableBusy, Uncovered,
 };
 
 /// Serializes migration steps (and `init`/`uninstall`) on one table.
@@ -44,6 +44,23 @@ pub struct PgMigrator {
     live: PostgresStore,
     config: Config,
     spec: ConnectSpec,
+}
+
+/// A lock timeout of a migration step becomes [`TableBusy`].
+fn busy<T>(table: &str, result: Result<T>) -> Result<T> {
+    result.map_err(|e| {
+        let timeout = e.chain().any(|c| {
+            c.downcast_ref::<PgError>()
+                .is_some_and(|p| p.0.code() == Some(&SqlState::LOCK_NOT_AVAILABLE))
+        });
+        if timeout {
+            anyhow::Error::new(TableBusy {
+                table: table.to_string(),
+            })
+        } else {
+            e
+        }
+    })
 }
 
 impl PgMigrator {
@@ -349,6 +366,89 @@ impl Migrator for PgMigrator {
     }
 
     async fn begin(&self, live: &Model, next: &Model, add_column: bool) -> Result<()> {
+        busy(
+            &self.config.source.table,
+            self.begin_tx(live, next, add_column).await,
+        )
+    }
+
+    async fn record_other(&self) -> Result<()> {
+        let mut c = self.live.pool.get().await?;
+        let tx = c.client.transaction().await.pg()?;
+        let (record, slot) = in_progress(self.locked_record(&tx).await?)?;
+        upsert_record(
+            &tx,
+            &self.slot_store(slot)?,
+            slot,
+            record.phase,
+            &other_model(&record)?,
+            Some(&record.live()),
+            [Some(record.started_at), record.switched_at, None],
+        )
+        .await?;
+        tx.commit().await.pg()?;
+        Ok(())
+    }
+
+    async fn uncovered(&self) -> Result<Uncovered> {
+        let (record, slot) = in_progress(self.record().await?)?;
+        let model = other_model(&record)?;
+        let c = self.live.pool.get().await?;
+        self.uncovered_in(&c.client, slot, &model.id, false).await
+    }
+
+    async fn swap(&self, from: Phase) -> Result<std::result::Result<Phase, Uncovered>> {
+        busy(&self.config.source.table, self.swap_tx(from).await)
+    }
+
+    async fn drop_other(&self, from: Phase) -> Result<()> {
+        busy(&self.config.source.table, self.drop_other_tx(from).await)
+    }
+
+    async fn index_other(&self) -> Result<Option<String>> {
+        let Some(sql) = self.index_sql().await? else {
+            return Ok(None);
+        };
+        let (_, slot) = in_progress(self.record().await?)?;
+        self.slot_store(slot)?.create_hnsw_index().await?;
+        Ok(Some(sql))
+    }
+
+    async fn index_sql(&self) -> Result<Option<String>> {
+        let mut c = self.live.pool.get().await?;
+        let (oid, _) = self.live.inspect(&mut c).await?;
+        let indexed: bool = c
+            .query_one(
+                include_str!("sql/migration/has_hnsw.sql"),
+                &[&oid, &self.column(Slot::Live)],
+            )
+            .await?
+            .get(0);
+        if !indexed {
+            return Ok(None);
+        }
+        let slot = match self.record().await? {
+            Some(r) => r.phase.other_slot().unwrap_or(Slot::Next),
+            None => Slot::Next,
+        };
+        let column = self.column(slot);
+        Ok(Some(
+            self.live
+                .names
+                .vars()
+                .with(
+                    "index",
+                    quote_ident(&hnsw_index_name(&self.config.source.table, &column)),
+                )
+                .with("embedding", quote_ident(&column))
+                .fill(include_str!("sql/install/hnsw_index.sql")),
+        ))
+    }
+}
+
+/// The steps, each one transaction (the trait methods map lock timeouts to [`TableBusy`]).
+impl PgMigrator {
+    async fn begin_tx(&self, live: &Model, next: &Model, add_column: bool) -> Result<()> {
         let add = self.add_column_sql(next.dimensions).await?;
         let next_column = self.column(Slot::Next);
         let existing = self.column_type(&next_column).await?;
@@ -379,32 +479,7 @@ impl Migrator for PgMigrator {
         Ok(())
     }
 
-    async fn record_other(&self) -> Result<()> {
-        let mut c = self.live.pool.get().await?;
-        let tx = c.client.transaction().await.pg()?;
-        let (record, slot) = in_progress(self.locked_record(&tx).await?)?;
-        upsert_record(
-            &tx,
-            &self.slot_store(slot)?,
-            slot,
-            record.phase,
-            &other_model(&record)?,
-            Some(&record.live()),
-            [Some(record.started_at), record.switched_at, None],
-        )
-        .await?;
-        tx.commit().await.pg()?;
-        Ok(())
-    }
-
-    async fn uncovered(&self) -> Result<Uncovered> {
-        let (record, slot) = in_progress(self.record().await?)?;
-        let model = other_model(&record)?;
-        let c = self.live.pool.get().await?;
-        self.uncovered_in(&c.client, slot, &model.id, false).await
-    }
-
-    async fn swap(&self, from: Phase) -> Result<std::result::Result<Phase, Uncovered>> {
+    async fn swap_tx(&self, from: Phase) -> Result<std::result::Result<Phase, Uncovered>> {
         // The full check first, without blocking anyone; with writers blocked, only what
         // came in since (the other vectorizer's queue) is checked again.
         let uncovered = self.uncovered().await?;
@@ -483,7 +558,7 @@ impl Migrator for PgMigrator {
         Ok(Ok(phase))
     }
 
-    async fn drop_other(&self, from: Phase) -> Result<()> {
+    async fn drop_other_tx(&self, from: Phase) -> Result<()> {
         let mut c = self.live.pool.get().await?;
         let tx = c.client.transaction().await.pg()?;
         let (record, slot) = in_phase(self.locked_record(&tx).await?, from)?;
@@ -539,44 +614,59 @@ impl Migrator for PgMigrator {
         tx.commit().await.pg()?;
         Ok(())
     }
+}
 
-    async fn index_other(&self) -> Result<Option<String>> {
-        let Some(sql) = self.index_sql().await? else {
-            return Ok(None);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SourceConfig;
+
+    /// Every statement of `sql/migration/` fills (a placeholder without a value panics).
+    #[test]
+    fn every_migration_statement_is_filled() {
+        let spec = ConnectSpec::parse("postgres://u@127.0.0.1/db").unwrap();
+        let source = SourceConfig {
+            filter: Some("is_active".into()),
+            ..SourceConfig::default()
         };
-        let (_, slot) = in_progress(self.record().await?)?;
-        self.slot_store(slot)?.create_hnsw_index().await?;
-        Ok(Some(sql))
-    }
-
-    async fn index_sql(&self) -> Result<Option<String>> {
-        let mut c = self.live.pool.get().await?;
-        let (oid, _) = self.live.inspect(&mut c).await?;
-        let indexed: bool = c
-            .query_one(
-                include_str!("sql/migration/has_hnsw.sql"),
-                &[&oid, &self.column(Slot::Live)],
-            )
-            .await?
-            .get(0);
-        if !indexed {
-            return Ok(None);
+        let options = crate::store::StoreOptions {
+            model_id: "m".into(),
+            max_attempts: 3,
+            other_vector_columns: vec!["embedding".into()],
+        };
+        let store = PostgresStore::new(spec, "vecsync_next", &source, options).unwrap();
+        let vars = store
+            .names
+            .vars()
+            .with("live_embedding", "\"embedding\"")
+            .with("live_schema", "\"vecsync\"")
+            .with("live_schema_after", "\"vecsync_prev\"")
+            .with("other_schema", "\"vecsync_next\"")
+            .with("live_column", "\"embedding\"")
+            .with("live_column_after", "\"embedding_prev\"")
+            .with("other_column", "\"embedding_next\"")
+            .with("column", "\"embedding_next\"")
+            .with("vector_type", "vector")
+            .with("dimensions", "24");
+        for sql in [
+            include_str!("sql/migration/record.sql"),
+            include_str!("sql/migration/record_upsert.sql"),
+            include_str!("sql/migration/uncovered.sql"),
+            include_str!("sql/migration/uncovered_queued.sql"),
+            include_str!("sql/migration/has_hnsw.sql"),
+            include_str!("sql/migration/index_named.sql"),
+            include_str!("sql/migration/add_column.sql"),
+            include_str!("sql/migration/swap.sql"),
+            include_str!("sql/migration/drop_other.sql"),
+        ] {
+            let filled = vars.fill(sql);
+            assert!(!filled.contains("{vectorizer}"));
         }
-        let slot = match self.record().await? {
-            Some(r) => r.phase.other_slot().unwrap_or(Slot::Next),
-            None => Slot::Next,
-        };
-        let column = self.column(slot);
-        Ok(Some(
-            self.live
-                .names
-                .vars()
-                .with(
-                    "index",
-                    quote_ident(&hnsw_index_name(&self.config.source.table, &column)),
-                )
-                .with("embedding", quote_ident(&column))
-                .fill(include_str!("sql/install/hnsw_index.sql")),
-        ))
+        assert_eq!(
+            vars.fill(include_str!("sql/migration/add_column.sql"))
+                .lines()
+                .last(),
+            Some("ALTER TABLE \"jobs\" ADD COLUMN \"embedding_next\" vector(24)")
+        );
     }
 }
