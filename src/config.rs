@@ -288,6 +288,16 @@ impl Config {
                 ))
             }
         }
+        // The local embedder runs one model; any other name would be recorded with its
+        // vectors while MiniLM made them.
+        if self.embedder.provider == "local" && self.embedder.model != crate::embed::local::MODEL_ID
+        {
+            return err(format!(
+                "embedder.model: the local embedder runs only {:?}, not {:?}; use that name, or provider = \"openai\" for other models",
+                crate::embed::local::MODEL_ID,
+                self.embedder.model
+            ));
+        }
         if self.embedder.provider == "fake" && self.embedder.dimensions.is_none() {
             return err("embedder.dimensions: required for provider \"fake\"".into());
         }
@@ -463,6 +473,20 @@ mod tests {
         assert!(!r.contains("s3cret"));
         assert!(r.contains("***"));
         assert!(!redact_url("nonsense s3cret").contains("s3cret"));
+    }
+
+    #[test]
+    fn local_provider_runs_only_its_model() {
+        let mut c = Config::default();
+        c.embedder.model = "bge-small-en-v1.5".into();
+        let e = c.validate().unwrap_err();
+        assert!(e.0.starts_with("embedder.model:"), "{e}");
+        assert!(
+            e.0.contains("bge-small-en-v1.5") && e.0.contains("all-MiniLM-L6-v2"),
+            "{e}"
+        );
+        c.embedder.provider = "openai".into();
+        c.validate().unwrap();
     }
 
     #[test]

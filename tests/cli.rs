@@ -147,6 +147,22 @@ fn setup_errors_are_one_line_with_exit_2() {
     write_config(dir.path(), "[embedder]\nprovider = \"cohere\"\n");
     assert_setup_error(&vecsync(dir.path(), &["backfill"]), "embedder.provider");
 
+    // A model the local embedder cannot run is not recorded as if it had.
+    write_config(dir.path(), "[embedder]\nmodel = \"bge-small-en-v1.5\"\n");
+    assert_setup_error(&vecsync(dir.path(), &["backfill"]), "embedder.model");
+
+    // Before init, status says what to run instead of a raw "no such table".
+    write_config(dir.path(), base);
+    assert_setup_error(&vecsync(dir.path(), &["status"]), "vecsync init");
+
+    // A database file that does not exist is not created: only `demo` creates one.
+    let typo = base.replace("jobs.db", "typo.db");
+    write_config(dir.path(), &typo);
+    for command in ["status", "init", "backfill", "retry-failed"] {
+        assert_setup_error(&vecsync(dir.path(), &[command]), "database_url");
+    }
+    assert!(!dir.path().join("typo.db").exists(), "typo.db was created");
+
     // The local model missing: the error says which command fetches it.
     std::fs::remove_file(dir.path().join("vecsync.toml")).unwrap();
     let out = Command::new(BIN)

@@ -12,6 +12,9 @@
 //! - **State** (`vecsync_state` / `<schema>.state`) records, per embedded row, the MD5 of
 //!   the text that was embedded and the model id. A row needs work when it has no vector,
 //!   or its current text's hash or the model differs from the state.
+//! - **Triggers** on the source table (installed by [`Store::init`]) queue inserted rows
+//!   and rows whose template columns changed or that started to pass the filter, and
+//!   forget deleted rows, inside the application's own writes.
 //! - [`Store::complete`] writes vectors, state and queue changes in one transaction, and
 //!   only for rows whose current text still hashes to what was embedded: a vector is never
 //!   written for text that has since changed, nor for a deleted row.
@@ -62,7 +65,8 @@ pub struct WriteOutcome {
     /// Vectors written (and marked done).
     pub written: u64,
     /// Vectors not written because the row's text changed or the row was deleted after it
-    /// was claimed. A changed row stays queued for its new text.
+    /// was claimed, or because the row is no longer claimed. A changed row stays queued
+    /// for its new text.
     pub skipped: u64,
     /// Rows now in the `failed` state.
     pub failed: u64,
@@ -166,7 +170,9 @@ pub struct SearchHit {
 
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Creates vecsync's own objects (idempotent). PostgreSQL also installs triggers.
+    /// Creates vecsync's own objects and installs the triggers that queue inserted,
+    /// changed and deleted rows (idempotent; the triggers are replaced when the template
+    /// or filter changed).
     async fn init(&self) -> Result<()>;
 
     /// Removes vecsync's objects and nothing else.
@@ -177,8 +183,9 @@ pub trait Store: Send + Sync {
     /// bookkeeping if missing.
     async fn prepare(&self, dimensions: usize) -> Result<()>;
 
-    /// Queues every row that needs work and is not queued yet; returns how many were
-    /// added. Done in chunks, never one giant transaction.
+    /// Queues every row that needs work and is not queued yet (what the triggers missed,
+    /// e.g. while they were not installed); returns how many were added. Done in chunks of
+    /// 10,000 ids, each its own statement, never one giant transaction.
     async fn enqueue_needed(&self) -> Result<u64>;
 
     /// Rows that need work, without claiming them (dry runs): up to `limit` rows with an
@@ -189,21 +196,31 @@ pub trait Store: Send + Sync {
     async fn claim(&self, limit: usize, lease: Duration) -> Result<Vec<ClaimedRow>>;
 
     /// Writes vectors (guarded by their text hash), state and failures in one transaction.
+    /// Only rows currently claimed count (pending with a lease, even an expired one); a
+    /// vector or failure reported for any other row (never claimed, done, failed,
+    /// forgotten) is ignored, and such vectors are counted as skipped.
     async fn complete(&self, done: &[Completion], failed: &[Failure]) -> Result<WriteOutcome>;
 
-    /// Gives leased rows back without counting an attempt (graceful shutdown).
+    /// Gives leased rows back without counting an attempt (graceful shutdown). Only
+    /// pending rows: a failed row stays failed until [`Store::retry_failed`].
     async fn release(&self, ids: &[RowId]) -> Result<()>;
 
     /// Requeues failed rows; returns how many.
     async fn retry_failed(&self) -> Result<u64>;
 
-    /// Exact counts. Cheap enough to poll.
+    /// Exact counts, from one pass over the rows passing the filter: it renders and
+    /// hashes the text of every row that has a vector, so it costs O(rows): seconds on a
+    /// table of a million rows. Fine for a command or a slow poll, not for a tight loop.
     async fn status(&self) -> Result<Status>;
 
-    /// Top `k` rows by cosine similarity among rows with a current vector.
+    /// Top `k` rows passing the filter by cosine similarity, among every row that has a
+    /// vector, stale ones included (text changed since, awaiting their new vector): the
+    /// rows the application's own nearest-neighbour query over the embedding column sees.
     async fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>>;
 
-    /// Waits until new work may be available (LISTEN/NOTIFY) or `timeout` passes.
+    /// Waits until new work may be available or `timeout` passes: PostgreSQL wakes on
+    /// LISTEN/NOTIFY, SQLite when another connection commits (`PRAGMA data_version`,
+    /// polled every 50 ms).
     async fn wait_for_work(&self, timeout: Duration) -> Result<()> {
         tokio::time::sleep(timeout).await;
         Ok(())
@@ -223,6 +240,9 @@ pub struct StoreOptions {
     /// Model id recorded with each vector; a different id makes a vector stale.
     pub model_id: String,
     pub max_attempts: u32,
+    /// Wait before a row that failed its first attempt may be claimed again; it doubles
+    /// with each attempt, up to 5 minutes. 1 s by default (tests use zero).
+    pub retry_backoff_base: Duration,
 }
 
 impl StoreOptions {
@@ -230,13 +250,18 @@ impl StoreOptions {
         StoreOptions {
             model_id: config.embedder.model_id(),
             max_attempts: config.worker.max_attempts,
+            retry_backoff_base: Duration::from_secs(1),
         }
     }
 }
 
 /// Opens the store named by `config.database_url`.
 pub async fn open(config: &Config) -> Result<Arc<dyn Store>> {
-    let options = StoreOptions::from_config(config);
+    open_with(config, StoreOptions::from_config(config)).await
+}
+
+/// [`open`] with options other than the config's (tests: no retry backoff).
+pub async fn open_with(config: &Config, options: StoreOptions) -> Result<Arc<dyn Store>> {
     match config.store_kind() {
         Some(StoreKind::Sqlite(path)) => Ok(Arc::new(sqlite::SqliteStore::open(
             &path,

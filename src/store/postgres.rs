@@ -1531,12 +1531,14 @@ impl Store for PostgresStore {
         // One statement: the guarded write (only rows whose current text still hashes to
         // what was embedded), state for exactly the written rows, their queue rows gone;
         // rows whose text changed are requeued for the new text, deleted rows forgotten;
-        // failures counted (only on rows still leased: a row requeued by a trigger since
-        // the claim is left alone).
+        // failures counted. Only rows still claimed (pending, leased) count: a report for
+        // a row requeued by a trigger since the claim, done, failed or forgotten is ignored.
         let sql = format!(
             "WITH u AS (
                 SELECT x.id::{ty} AS id, x.vec, x.hash
                 FROM unnest($1::text[], $2::{vt}[], $3::text[]) AS x(id, vec, hash)
+                JOIN {queue} AS q ON q.row_id = x.id::{ty}
+                WHERE q.status = 'pending' AND q.locked_until IS NOT NULL
              ), w AS (
                 UPDATE {table} AS s SET {emb} = u.vec FROM u
                 WHERE s.{id} = u.id AND md5({render}) = u.hash
@@ -1566,12 +1568,12 @@ impl Store for PostgresStore {
                     status = CASE WHEN f.permanent OR q.attempts >= $8 THEN 'failed' ELSE 'pending' END,
                     failed_at = CASE WHEN f.permanent OR q.attempts >= $8 THEN now() END,
                     locked_until = CASE WHEN f.permanent OR q.attempts >= $8 THEN NULL
-                        ELSE now() + make_interval(secs => least(300, power(2, least(greatest(q.attempts, 1), 10) - 1))) END,
+                        ELSE now() + make_interval(secs => least(300, $9 * power(2, least(greatest(q.attempts, 1), 10) - 1))) END,
                     last_error = f.reason
                 FROM f WHERE q.row_id = f.id AND q.locked_until IS NOT NULL
                 RETURNING q.status
              )
-             SELECT (SELECT count(*) FROM w), (SELECT count(*) FROM u),
+             SELECT (SELECT count(*) FROM w), cardinality($1::text[])::bigint,
                     (SELECT count(*) FROM fu WHERE status = 'failed'),
                     (SELECT count(*) FROM fu WHERE status = 'pending')",
             table = n.table,
@@ -1601,6 +1603,7 @@ impl Store for PostgresStore {
                     &f_reasons,
                     &f_permanent,
                     &max_attempts,
+                    &self.options.retry_backoff_base.as_secs_f64(),
                 ],
             )
             .await?;

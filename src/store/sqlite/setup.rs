@@ -3,6 +3,7 @@
 use anyhow::Result;
 use rusqlite::{named_params, Connection, OptionalExtension};
 
+use super::install;
 use super::statements::{fill, Statements};
 use crate::config::SourceConfig;
 use crate::config_error;
@@ -54,8 +55,13 @@ fn columns(
 /// Creates vecsync's tables if missing; `id_type` is the source id column's declared type.
 fn create_bookkeeping(conn: &Connection, sql: &Statements, id_type: &str) -> Result<()> {
     // A declared type is a name (with spaces, e.g. "UNSIGNED BIG INT"); anything else
-    // (parentheses, quotes) is left out rather than pasted into DDL.
-    let id_type = if id_type
+    // (parentheses, quotes) is left out rather than pasted into DDL. INTEGER becomes INT:
+    // the same affinity, but not an alias of the rowid, which refuses values that are not
+    // integers: the trigger that queues the text id of an `id INTEGER UNIQUE` column must
+    // not fail the application's INSERT with "datatype mismatch".
+    let id_type = if id_type.eq_ignore_ascii_case("INTEGER") {
+        "INT"
+    } else if id_type
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == ' ')
     {
@@ -70,33 +76,10 @@ fn create_bookkeeping(conn: &Connection, sql: &Statements, id_type: &str) -> Res
     Ok(())
 }
 
-/// [`crate::store::Store::init`]: vecsync's tables, for an existing source table.
+/// [`crate::store::Store::init`]: checks the source table against the config (every
+/// column it names exists, the embedding column can hold BLOBs, the filter is valid
+/// SQL), then creates vecsync's tables and installs its triggers.
 pub(super) fn init(conn: &mut Connection, sql: &Statements, source: &SourceConfig) -> Result<()> {
-    check_table_exists(conn, sql, source)?;
-    let cols = columns(conn, sql, source)?;
-    let id_type = cols
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(&source.id_column))
-        .map(|(_, t)| t.clone())
-        .unwrap_or_default();
-    create_bookkeeping(conn, sql, &id_type)
-}
-
-pub(super) fn uninstall(conn: &mut Connection, sql: &Statements) -> Result<()> {
-    conn.execute_batch(&sql.setup.uninstall)?;
-    Ok(())
-}
-
-/// [`crate::store::Store::prepare`]: every column the config names exists, the embedding
-/// column can hold BLOBs, the filter is valid SQL, and no vector of the current model
-/// has another length than the embedder makes. Then creates the bookkeeping.
-pub(super) fn prepare(
-    conn: &mut Connection,
-    sql: &Statements,
-    source: &SourceConfig,
-    options: &StoreOptions,
-    dimensions: usize,
-) -> Result<()> {
     check_table_exists(conn, sql, source)?;
     let cols = columns(conn, sql, source)?;
     let find = |name: &str| cols.iter().find(|(n, _)| n.eq_ignore_ascii_case(name));
@@ -140,6 +123,26 @@ pub(super) fn prepare(
     }
     let (_, id_type) = find(&source.id_column).expect("checked above");
     create_bookkeeping(conn, sql, id_type)?;
+    let names: Vec<String> = cols.iter().map(|(n, _)| n.clone()).collect();
+    install::install(conn, sql, source, &names)
+}
+
+pub(super) fn uninstall(conn: &mut Connection, sql: &Statements) -> Result<()> {
+    install::uninstall(conn, sql)?;
+    conn.execute_batch(&sql.setup.uninstall)?;
+    Ok(())
+}
+
+/// [`crate::store::Store::prepare`]: [`init`], and no vector of the current model has
+/// another length than the embedder makes.
+pub(super) fn prepare(
+    conn: &mut Connection,
+    sql: &Statements,
+    source: &SourceConfig,
+    options: &StoreOptions,
+    dimensions: usize,
+) -> Result<()> {
+    init(conn, sql, source)?;
     // A vector of another length is only acceptable if it belongs to another model
     // (then it is stale and will be replaced).
     let bad: Option<(String, i64)> = conn
