@@ -652,6 +652,7 @@ impl Store for SqliteStore {
                     done_without_vector: done_without_vector as u64,
                     vector_without_state: vector_without_state as u64,
                     unqueued: unqueued as u64,
+                    ..Drift::default()
                 },
                 completions_per_minute,
                 ..Status::default()

@@ -75,10 +75,12 @@ pub struct PostgresStore {
     ready: OnceCell<Ready>,
 }
 
-/// What the queue, status and search need once the table has been inspected: its shape and
-/// every statement, filled in once.
+/// What the queue, status and search need once the table has been checked against the
+/// config: its shape and every statement, filled in once.
 struct Ready {
     shape: Shape,
+    /// MD5 of the trigger DDL this config installs (`status` compares it with meta's).
+    triggers_hash: String,
     queue: queue::Statements,
     status: status::Statements,
     search: search::Statements,
@@ -141,13 +143,13 @@ impl PostgresStore {
         })
     }
 
-    /// The table's shape and the statements, built on first use.
+    /// The table's shape and the statements, built on first use, after checking the table
+    /// against the config (a column renamed or dropped since `init` is reported here).
     async fn ready(&self) -> Result<&Ready> {
         self.ready
             .get_or_try_init(|| async {
                 let mut c = self.pool.get().await?;
-                let (oid, cols) = self.inspect(&mut c).await?;
-                let shape = self.shape_of(oid, &cols)?;
+                let (_, shape) = self.validate(&mut c).await?;
                 Ok(self.build(shape))
             })
             .await
@@ -158,8 +160,10 @@ impl PostgresStore {
             .names
             .vars()
             .with("id_type", shape.id_type.clone())
-            .with("vector", shape.vec_type.clone());
+            .with("pgvector", shape.pgvector.clone())
+            .with("vector", format!("{}.vector", shape.pgvector));
         Ready {
+            triggers_hash: crate::template::text_hash(&self.trigger_ddl()),
             queue: queue::Statements::new(&vars),
             status: status::Statements::new(&vars),
             search: search::Statements::new(&vars),
@@ -171,7 +175,7 @@ impl PostgresStore {
 #[async_trait]
 impl Store for PostgresStore {
     async fn init(&self) -> Result<()> {
-        install::init(self).await
+        install::install(self, None).await
     }
 
     async fn uninstall(&self) -> Result<()> {
@@ -179,11 +183,7 @@ impl Store for PostgresStore {
     }
 
     async fn prepare(&self, dimensions: usize) -> Result<()> {
-        {
-            let mut c = self.pool.get().await?;
-            self.check_source(&mut c, dimensions).await?;
-        }
-        install::init(self).await
+        install::install(self, Some(dimensions)).await
     }
 
     async fn enqueue_needed(&self) -> Result<u64> {
@@ -253,13 +253,12 @@ mod tests {
             let shape = Shape {
                 oid: 1,
                 id_type: "bigint".into(),
-                vec_type: "vector".into(),
-                watched: vec!["id".into(), "title".into()],
+                pgvector: "\"extensions\"".into(),
             };
             // Filling panics on a placeholder without a value.
-            let ready = store.build(shape.clone());
+            let ready = store.build(shape);
             assert_eq!(ready.shape.id_type, "bigint");
-            let ddl = store.trigger_ddl(&shape);
+            let ddl = store.trigger_ddl();
             assert!(ddl.contains("CREATE OR REPLACE FUNCTION \"vecsync\".on_update()"));
             assert!(!ddl.contains("{alias}"));
         }
