@@ -550,10 +550,10 @@ pub(super) async fn explain_denied(
     }
     let named = async {
         let mut c = store.pool.get().await?;
-        let (oid, cols) = store.inspect(&mut c).await?;
-        let inst = Installed::read(store, &mut c, oid).await?;
+        let table = store.inspect(&mut c).await?;
+        let inst = Installed::read(store, &mut c, table.oid).await?;
         store
-            .missing_privileges(&mut c, command, oid, &cols, &inst)
+            .missing_privileges(&mut c, command, table.oid, &table.columns, &inst)
             .await
     };
     match named.await {
