@@ -124,23 +124,7 @@ pub(super) fn verify(
     let find = |name: &str| cols.iter().find(|(n, _)| n.eq_ignore_ascii_case(name));
     let template =
         Template::parse(&source.template).map_err(|e| config_error!("source.template: {e}"))?;
-    let mut wanted: Vec<(&str, &str)> = vec![
-        ("source.id_column", source.id_column.as_str()),
-        ("source.embedding_column", source.embedding_column.as_str()),
-    ];
-    wanted.extend(
-        template
-            .columns()
-            .into_iter()
-            .map(|c| ("source.template", c)),
-    );
-    wanted.extend(
-        source
-            .display_columns
-            .iter()
-            .map(|c| ("source.display_columns", c.as_str())),
-    );
-    for (setting, column) in wanted {
+    for (setting, column) in crate::store::required_columns(source, &template) {
         if find(column).is_none() {
             return Err(config_error!(
                 "{setting}: column {column:?} does not exist in table {:?}",
