@@ -217,6 +217,47 @@ async fn provider(config: &Config, embedder: &dyn Embedder) -> Finding {
     }
 }
 
+/// Queue counts as of a store's queue-health query.
+pub struct QueueHealth {
+    pub pending: i64,
+    pub leased: i64,
+    /// Rows whose lease ran out before their worker answered.
+    pub expired: i64,
+    pub failed: i64,
+    /// The most common failure reason, and how many rows have it.
+    pub top_failure: Option<String>,
+    pub top_count: i64,
+}
+
+/// The `queue` findings every store reports: failed rows, expired leases, or all well.
+pub fn queue_findings(q: &QueueHealth, out: &mut Vec<Finding>) {
+    let counts = format!(
+        "{} pending ({} leased), {} failed",
+        q.pending, q.leased, q.failed
+    );
+    if q.failed > 0 {
+        out.push(Finding::warn(
+            "queue",
+            format!(
+                "{counts}; most common failure ({} rows): {}",
+                q.top_count,
+                q.top_failure.clone().unwrap_or_default()
+            ),
+            "`vecsync status` lists the failures; fix those rows (or the provider), then `vecsync retry-failed`",
+        ));
+    }
+    if q.expired > 0 {
+        out.push(Finding::warn(
+            "queue",
+            format!("{} rows were claimed by a worker that stopped before answering (lease expired)", q.expired),
+            "nothing to do: the next `vecsync work`/`backfill` claims them again; if it keeps happening, look for workers being killed (memory, timeouts)",
+        ));
+    }
+    if q.failed == 0 && q.expired == 0 {
+        out.push(Finding::ok("queue", counts));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

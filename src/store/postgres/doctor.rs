@@ -637,27 +637,17 @@ async fn queue(store: &PostgresStore, c: &mut Conn, out: &mut Vec<Finding>) -> R
         row.get(4),
         row.get(5),
     );
-    let counts = format!("{pending} pending ({leased} leased), {failed} failed");
-    if failed > 0 {
-        out.push(Finding::warn(
-            "queue",
-            format!(
-                "{counts}; most common failure ({top_count} rows): {}",
-                top.unwrap_or_default()
-            ),
-            "`vecsync status` lists the failures; fix those rows (or the provider), then `vecsync retry-failed`",
-        ));
-    }
-    if expired > 0 {
-        out.push(Finding::warn(
-            "queue",
-            format!("{expired} rows were claimed by a worker that stopped before answering (lease expired)"),
-            "nothing to do: the next `vecsync work`/`backfill` claims them again; if it keeps happening, look for workers being killed (memory, timeouts)",
-        ));
-    }
-    if failed == 0 && expired == 0 {
-        out.push(Finding::ok("queue", counts));
-    }
+    crate::doctor::queue_findings(
+        &crate::doctor::QueueHealth {
+            pending,
+            leased,
+            expired,
+            failed,
+            top_failure: top,
+            top_count,
+        },
+        out,
+    );
     Ok(())
 }
 
