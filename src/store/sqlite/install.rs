@@ -92,11 +92,9 @@ fn trigger_ddl(
         .collect::<Vec<_>>()
         .join(" OR ");
     let passes = |record: &str| match &source.filter {
-        Some(_) => format!(
-            "EXISTS (SELECT 1 FROM ({}) AS {} WHERE {})",
-            projection(&passed, Some(record)),
-            quote_ident(table_name(source)),
-            filter_sql(source)
+        Some(_) => fill(
+            &sql.install.passes,
+            &[("projection", projection(&passed, Some(record)))],
         ),
         None => "1".to_string(),
     };
@@ -173,16 +171,4 @@ fn projection(columns: &[&str], record: Option<&str>) -> String {
         })
         .collect();
     format!("SELECT {}", items.join(", "))
-}
-
-fn table_name(source: &SourceConfig) -> &str {
-    source.table.rsplit('.').next().unwrap_or_default()
-}
-
-fn filter_sql(source: &SourceConfig) -> String {
-    source
-        .filter
-        .as_ref()
-        .map(|f| format!("({f})"))
-        .unwrap_or_else(|| "1".into())
 }

@@ -63,6 +63,11 @@ DROP TRIGGER IF EXISTS vecsync_insert;
 DROP TRIGGER IF EXISTS vecsync_update;
 DROP TRIGGER IF EXISTS vecsync_delete;
 
+-- name: passes
+-- Fragment for {passes_new} / {passes_old} with a filter: whether the row given by
+-- {projection} ("SELECT NEW.c AS c, …") passes it, under the table's own name.
+EXISTS (SELECT 1 FROM ({projection}) AS {table_name} WHERE {filter})
+
 -- name: filter_probe
 -- Prepared (never run) to check that the filter can be evaluated over {projection}
 -- ("SELECT NULL AS c, …" over the columns the triggers will pass it).
