@@ -2,10 +2,10 @@
 //! connection polls `PRAGMA data_version` (which changes when any other connection, in
 //! any process, commits to the file) every [`POLL`], and counts the changes it sees.
 //!
-//! A poll reads a counter in the WAL index (shared memory): microseconds, no lock on the
-//! database, so 20 polls a second cost nothing measurable. vecsync's own writes count as
-//! changes too (the watcher uses another connection); the worst they cause is one empty
-//! claim after a batch.
+//! A poll is a short read transaction (in WAL mode, a look at the shared-memory index):
+//! 4 µs measured by `benches/sync_latency.rs`, 0.008% of a core at 20 polls a second.
+//! vecsync's own writes count as changes too (the watcher uses another connection); the
+//! worst they cause is one empty claim after a batch.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +16,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::watch;
 
 /// How often the file is polled: the floor of the sync latency.
-pub(super) const POLL: Duration = Duration::from_millis(50);
+const POLL: Duration = Duration::from_millis(50);
 
 pub(super) struct Watcher {
     changes: watch::Receiver<u64>,
