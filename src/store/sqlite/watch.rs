@@ -3,7 +3,8 @@
 //! any process, commits to the file) every [`POLL`], and counts the changes it sees.
 //!
 //! A poll is a short read transaction (in WAL mode, a look at the shared-memory index):
-//! 4 µs measured by `benches/sync_latency.rs`, 0.008% of a core at 20 polls a second.
+//! 4–7 µs measured by `benches/sync_latency.rs`, about 0.01% of a core at 20 polls a
+//! second.
 //! vecsync's own writes count as changes too (the watcher uses another connection); the
 //! worst they cause is one empty claim after a batch.
 
