@@ -19,6 +19,15 @@ if ! command -v chromium >/dev/null 2>&1; then
         echo "test.sh: tests/browser.rs needs chromium: sudo apt-get install -y chromium" >&2
     fi
 fi
+# tests/doctor.rs puts Debian's pgbouncer (transaction mode) in front of the test server.
+if ! command -v pgbouncer >/dev/null 2>&1; then
+    if [[ $(id -u) == 0 ]]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pgbouncer
+    else
+        echo "test.sh: tests/doctor.rs needs pgbouncer: sudo apt-get install -y pgbouncer" >&2
+    fi
+fi
 # tests/server.rs drives the official `openai` Python client against /v1/embeddings.
 python3 -c "import openai" 2>/dev/null || python3 -m pip install --quiet openai
 
