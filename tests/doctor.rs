@@ -428,6 +428,25 @@ async fn doctor_on_a_healthy_database_exits_0() {
             triggers.contains("do not match the config: source.template was"),
             "{triggers}"
         );
+
+        // A wrong password: one finding, the password hidden.
+        let mut wrong = url::Url::parse(&db.db.url).unwrap();
+        wrong.set_password(Some("not-the-password-42")).unwrap();
+        std::fs::write(
+            dir.path().join("vecsync.toml"),
+            toml(wrong.as_str(), DIMS, "jobs"),
+        )
+        .unwrap();
+        let run = vecsync(dir.path(), &["doctor"]);
+        assert_eq!(run.code, Some(1), "{}", run.stdout);
+        assert!(run
+            .line("FAIL", "connection")
+            .contains("password authentication failed"));
+        assert!(
+            !run.stdout.contains("not-the-password-42"),
+            "{}",
+            run.stdout
+        );
     })
     .await;
 }

@@ -16,7 +16,7 @@ use super::hints::HNSW_MAX_DIMENSIONS;
 use super::install::SCHEMA_VERSION;
 use super::installed::Installed;
 use super::pool::Conn;
-use super::privileges::{Command, Who};
+use super::privileges::{ident, Command, Who};
 use super::row_security::hidden_rows;
 use super::PostgresStore;
 use crate::config::{Config, ConfigError};
@@ -535,11 +535,14 @@ async fn installation(
                 format!("every role that can write table {table:?} can also run vecsync's triggers"),
             )
         } else {
-            let list = roles.join(", ");
+            let list = roles.iter().map(|r| ident(r)).collect::<Vec<_>>().join(", ");
             Finding::fail(
                 "app_roles",
                 format!("role(s) {list} can write table {table:?}, but vecsync's triggers run as the writing role and they lack access to schema {schema:?}: their INSERT/UPDATE/DELETE will fail"),
-                format!("GRANT USAGE ON SCHEMA {schema} TO {list}; GRANT SELECT, INSERT, UPDATE, DELETE ON {}, {} TO {list}", n.queue, n.state),
+                format!(
+                    "GRANT USAGE ON SCHEMA {s} TO {list}; GRANT SELECT, INSERT, UPDATE, DELETE ON {s}.queue, {s}.state TO {list}",
+                    s = ident(schema)
+                ),
             )
         });
     }
