@@ -248,3 +248,83 @@ fn migrate_survives_kill_9() {
     assert_eq!(vectors_of(dir.path(), "embedding", 96), 8_000);
     assert_eq!(vectors_of(dir.path(), "embedding_prev", 64), 8_000);
 }
+
+/// The vector in `column` of row `id` (PostgreSQL), if any.
+async fn pg_vector(db: &common::postgres::PgTestDb, column: &str, id: i64) -> Option<Vec<f32>> {
+    let text: Option<String> = db
+        .client
+        .query_one(
+            &format!("SELECT {column}::text FROM jobs WHERE id = $1"),
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    text.map(|t| {
+        t.trim_matches(['[', ']'])
+            .split(',')
+            .map(|x| x.parse().unwrap())
+            .collect()
+    })
+}
+
+/// `vecsync work` runs both models during a migration, and when `vecsync migrate` (another
+/// process) switches, it carries on with the new roles: a row edited after the switch gets
+/// B's vector in the live column and A's in the kept one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_keeps_both_models_current_across_a_switch() {
+    use common::TestDb;
+    use vecsync::embed::fake::FakeEmbedder;
+    let db = common::postgres::pg_db(30, 8).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("vecsync.toml"),
+        format!(
+            "database_url = \"{}\"\n{A}{B}[worker]\npoll_seconds = 1\n",
+            db.db.url
+        ),
+    )
+    .unwrap();
+    ok(&vecsync(dir.path(), &["backfill"]));
+    let log = std::fs::File::create(dir.path().join("work.log")).unwrap();
+    let mut work = Command::new(BIN)
+        .arg("work")
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let out = ok(&vecsync(dir.path(), &["migrate", "--add-column"]));
+    assert!(out.contains("switched"), "{out}");
+
+    db.exec("UPDATE jobs SET title = 'Edited after the switch' WHERE id = 4")
+        .await;
+    let text = db
+        .text("SELECT title || ' at ' || company || E'\\n' || location || E'\\n\\n' || description FROM jobs WHERE id = 4")
+        .await;
+    let a = FakeEmbedder::new("fake-a:8", 8).vector(&text);
+    let b = FakeEmbedder::new("fake-b:12", 12).vector(&text);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let live = pg_vector(&db, "embedding", 4).await;
+        let prev = pg_vector(&db, "embedding_prev", 4).await;
+        if live.as_ref() == Some(&b) && prev.as_ref() == Some(&a) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "vecsync work did not embed the edited row with both models: {}",
+            std::fs::read_to_string(dir.path().join("work.log")).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Command::new("kill")
+        .args(["-TERM", &work.id().to_string()])
+        .status()
+        .unwrap();
+    let status = work.wait().unwrap();
+    let log = std::fs::read_to_string(dir.path().join("work.log")).unwrap();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("continuing with \"fake-b:12\" live"), "{log}");
+}

@@ -130,11 +130,11 @@ fn print_plan(p: &Plan) {
     );
     println!("statements on your table:");
     match &p.add_column {
-        Some(sql) => println!("  now (needs --add-column):      {sql}"),
+        Some(sql) => println!("  now (needs --add-column):        {sql}"),
         None => println!("  now: none (column {:?} exists)", p.next_column),
     }
     if let Some(sql) = &p.index {
-        println!("  before the switch:             {}", one_line(sql));
+        println!("  before the switch:               {}", one_line(sql));
     }
     for (i, sql) in p.switch.iter().enumerate() {
         let when = if i == 0 {
@@ -142,10 +142,10 @@ fn print_plan(p: &Plan) {
         } else {
             ""
         };
-        println!("  {when:<31}{sql}");
+        println!("  {when:<33}{sql}");
     }
     for sql in &p.finish {
-        println!("  at --finish:                   {sql}");
+        println!("  at --finish:                     {sql}");
     }
     println!("run `vecsync migrate --add-column` to start; `vecsync status` shows its progress");
 }
@@ -155,6 +155,7 @@ pub fn print_status(m: &MigrationStatus) {
     let side = |s: &Side| {
         let eta = s
             .eta_seconds
+            .filter(|_| s.queued > 0)
             .map(|e| format!(", ETA ~{e:.0}s"))
             .unwrap_or_default();
         format!(
