@@ -533,3 +533,118 @@ mod checks {
         assert!(migration.resolve().await.unwrap().record.is_none());
     }
 }
+
+/// PostgreSQL only: indexes and locks.
+mod postgres_only {
+    use super::*;
+    use vecsync::store::postgres::PostgresStore;
+    use vecsync::store::StoreOptions;
+
+    /// The HNSW index of the new column is built before the switch, and both indexes
+    /// follow their columns (and keep `vecsync index`'s names) through the switch.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_index_is_built_before_the_switch_and_follows_its_column() {
+        let db = pg(30).await;
+        let config = configs(&db, B_DIMS);
+        backfill_live(&config).await;
+        let live = PostgresStore::connect(
+            &config.database_url,
+            &config.schema,
+            &config.source,
+            StoreOptions::from_config(&config),
+        )
+        .await
+        .unwrap();
+        live.create_hnsw_index().await.unwrap();
+        let migration = Migration::open(&config).await.unwrap();
+        let plan = migration.plan().await.unwrap();
+        let index = plan.index.unwrap();
+        assert!(index.contains("\"jobs_embedding_next_hnsw\""), "{index}");
+        assert!(index.contains("CONCURRENTLY"), "{index}");
+        migration
+            .run(true, &CancellationToken::new(), quiet())
+            .await
+            .unwrap();
+        let indexes = db
+            .text(
+                "SELECT string_agg(indexname || ': ' || indexdef, E'\\n' ORDER BY indexname)
+                 FROM pg_indexes WHERE tablename = 'jobs' AND indexdef LIKE '%hnsw%'",
+            )
+            .await;
+        assert!(
+            indexes.contains("jobs_embedding_hnsw: CREATE INDEX jobs_embedding_hnsw ON public.jobs USING hnsw (embedding vector_cosine_ops)"),
+            "{indexes}"
+        );
+        assert!(
+            indexes.contains("jobs_embedding_prev_hnsw: CREATE INDEX jobs_embedding_prev_hnsw ON public.jobs USING hnsw (embedding_prev vector_cosine_ops)"),
+            "{indexes}"
+        );
+        // The live index is on the new model's vectors.
+        let indexed = db
+            .text(
+                "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_index i
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+                 WHERE i.indexrelid = 'jobs_embedding_hnsw'::regclass",
+            )
+            .await;
+        assert_eq!(indexed, format!("vector({B_DIMS})"));
+        // `vecsync index` finds it in place.
+        let resolved = resolve(config.clone()).await.unwrap();
+        let live = PostgresStore::connect(
+            &config.database_url,
+            &config.schema,
+            &config.source,
+            StoreOptions::from_config(&resolved.config),
+        )
+        .await
+        .unwrap();
+        live.create_hnsw_index().await.unwrap();
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM pg_indexes WHERE tablename = 'jobs' AND indexdef LIKE '%hnsw%'")
+                .await,
+            2
+        );
+    }
+
+    /// An application transaction that holds the table makes the switch give up its lock
+    /// request after the lock timeout (so that queries do not queue behind it) and try
+    /// again; when the transaction ends, the switch goes through.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_locked_table_makes_the_switch_give_up_and_try_again() {
+        let db = pg(20).await;
+        let config = configs(&db, B_DIMS);
+        backfill_live(&config).await;
+        let migration = Migration::open(&config).await.unwrap();
+        let next = migration.begin(true, &quiet()).await.unwrap();
+        next.drain(CancellationToken::new(), |_| {}).await.unwrap();
+        let app = common::postgres::connect(&db.db.url).await;
+        app.batch_execute("BEGIN; UPDATE jobs SET salary = salary WHERE id = 1")
+            .await
+            .unwrap();
+        let retried = Arc::new(AtomicU64::new(0));
+        let on_event: OnEvent = {
+            let retried = retried.clone();
+            Arc::new(move |e| {
+                if let vecsync::migrate::Event::Step(s) = e {
+                    if s.contains("stayed locked") {
+                        retried.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        };
+        let running = tokio::spawn(async move {
+            migration
+                .run(true, &CancellationToken::new(), on_event)
+                .await
+                .unwrap()
+        });
+        wait_for("the switch to give up once", || {
+            retried.load(Ordering::SeqCst) >= 1 || running.is_finished()
+        })
+        .await;
+        app.batch_execute("COMMIT").await.unwrap();
+        let outcome = running.await;
+        assert_eq!(outcome.unwrap(), Outcome::Swapped(Phase::Switched));
+        assert!(retried.load(Ordering::SeqCst) >= 1);
+    }
+}
