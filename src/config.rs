@@ -187,41 +187,6 @@ impl EmbedderConfig {
     }
 }
 
-impl EmbedderConfig {
-    /// Checks the settings of `[embedder]` or `[next_embedder]` (`table` names it in errors).
-    fn validate(&self, table: &str) -> Result<(), ConfigError> {
-        let err = |m: String| Err(ConfigError(m));
-        match self.provider.as_str() {
-            "local" | "openai" | "fake" => {}
-            other => {
-                return err(format!(
-                    "{table}.provider: unknown provider {other:?} (expected \"local\", \"openai\" or \"fake\")"
-                ))
-            }
-        }
-        if self.provider == "fake" && self.dimensions.is_none() {
-            return err(format!(
-                "{table}.dimensions: required for provider \"fake\""
-            ));
-        }
-        if self.batch_size == 0 {
-            return err(format!("{table}.batch_size: must be at least 1"));
-        }
-        if self.dimensions == Some(0) {
-            return err(format!("{table}.dimensions: must be at least 1"));
-        }
-        if self.max_inputs_per_request == 0 {
-            return err(format!(
-                "{table}.max_inputs_per_request: must be at least 1"
-            ));
-        }
-        if self.max_concurrency == 0 {
-            return err(format!("{table}.max_concurrency: must be at least 1"));
-        }
-        Ok(())
-    }
-}
-
 /// Overrides that come from flags (highest precedence).
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
@@ -278,22 +243,21 @@ impl Config {
     }
 
     /// The local model folder from `VECSYNC_MODEL_DIR`, then `--model-dir` (which wins).
-    /// `[next_embedder]` gets it too unless it names a folder of its own.
     pub fn apply_model_dir(&mut self, overrides: &Overrides) {
+        if let Some(dir) = std::env::var_os("VECSYNC_MODEL_DIR").filter(|d| !d.is_empty()) {
+            self.embedder.model_dir = Some(PathBuf::from(dir));
+        }
+        if let Some(dir) = &overrides.model_dir {
+            self.embedder.model_dir = Some(dir.clone());
+        }
+        // `[next_embedder]` gets the same folder unless it names one of its own.
         let dir = overrides.model_dir.clone().or_else(|| {
             std::env::var_os("VECSYNC_MODEL_DIR")
                 .filter(|d| !d.is_empty())
                 .map(PathBuf::from)
         });
-        if let Some(dir) = dir {
-            if let Some(next) = self
-                .next_embedder
-                .as_mut()
-                .filter(|n| n.model_dir.is_none())
-            {
-                next.model_dir = Some(dir.clone());
-            }
-            self.embedder.model_dir = Some(dir);
+        if let (Some(dir), Some(next)) = (dir, self.next_embedder.as_mut()) {
+            next.model_dir.get_or_insert(dir);
         }
     }
 
@@ -329,9 +293,28 @@ impl Config {
                 return err("source.filter: must be one SQL expression (no ';')".into());
             }
         }
-        self.embedder.validate("embedder")?;
-        if let Some(next) = &self.next_embedder {
-            next.validate("next_embedder")?;
+        match self.embedder.provider.as_str() {
+            "local" | "openai" | "fake" => {}
+            other => {
+                return err(format!(
+                    "embedder.provider: unknown provider {other:?} (expected \"local\", \"openai\" or \"fake\")"
+                ))
+            }
+        }
+        if self.embedder.provider == "fake" && self.embedder.dimensions.is_none() {
+            return err("embedder.dimensions: required for provider \"fake\"".into());
+        }
+        if self.embedder.batch_size == 0 {
+            return err("embedder.batch_size: must be at least 1".into());
+        }
+        if self.embedder.dimensions == Some(0) {
+            return err("embedder.dimensions: must be at least 1".into());
+        }
+        if self.embedder.max_inputs_per_request == 0 {
+            return err("embedder.max_inputs_per_request: must be at least 1".into());
+        }
+        if self.embedder.max_concurrency == 0 {
+            return err("embedder.max_concurrency: must be at least 1".into());
         }
         if self.worker.max_attempts == 0 {
             return err("worker.max_attempts: must be at least 1".into());
@@ -344,6 +327,20 @@ impl Config {
         }
         if self.worker.claim_size == Some(0) {
             return err("worker.claim_size: must be at least 1".into());
+        }
+        // `[next_embedder]` passes the same checks as `[embedder]`, and its errors name it.
+        if let Some(next) = &self.next_embedder {
+            let as_live = Config {
+                embedder: next.clone(),
+                next_embedder: None,
+                ..self.clone()
+            };
+            as_live
+                .validate()
+                .map_err(|e| match e.0.strip_prefix("embedder.") {
+                    Some(rest) => ConfigError(format!("next_embedder.{rest}")),
+                    None => e,
+                })?;
         }
         Ok(())
     }
@@ -493,6 +490,21 @@ mod tests {
         assert!(!r.contains("s3cret"));
         assert!(r.contains("***"));
         assert!(!redact_url("nonsense s3cret").contains("s3cret"));
+    }
+
+    #[test]
+    fn next_embedder_is_checked_like_embedder() {
+        let c = Config {
+            next_embedder: Some(EmbedderConfig {
+                provider: "fake".into(),
+                ..EmbedderConfig::default()
+            }),
+            ..Config::default()
+        };
+        let e = c.validate().unwrap_err();
+        assert!(e.0.starts_with("next_embedder.dimensions:"), "{e}");
+        let c = Config::from_toml("[next_embedder]\nmodle = \"x\"\n", "vecsync.toml").unwrap_err();
+        assert!(c.0.contains("modle"), "{c}");
     }
 
     #[test]

@@ -84,8 +84,9 @@ impl PostgresStore {
     pub async fn create_hnsw_index(&self) -> Result<()> {
         let shape = self.ready().await?.shape.clone();
         let mut c = self.pool.get().await?;
-        let raw = hnsw_index_name(&self.source.table, &self.source.embedding_column);
-        let name = raw.as_str();
+        let table_name = self.source.table.rsplit('.').next().unwrap_or_default();
+        let raw = format!("{table_name}_{}_hnsw", self.source.embedding_column);
+        let name = &raw[..raw.len().min(63)];
         let invalid = c
             .query(
                 include_str!("sql/install/invalid_index.sql"),
@@ -108,15 +109,6 @@ impl PostgresStore {
         c.client.batch_execute(&create).await.pg()?;
         Ok(())
     }
-}
-
-/// The name `vecsync index` gives the HNSW index of `column`: `<table>_<column>_hnsw`,
-/// cut to PostgreSQL's 63 bytes (identifiers are ASCII).
-pub(super) fn hnsw_index_name(table: &str, column: &str) -> String {
-    let table_name = table.rsplit('.').next().unwrap_or_default();
-    let mut name = format!("{table_name}_{column}_hnsw");
-    name.truncate(63);
-    name
 }
 
 /// Creates vecsync's schema and tables (migrations not applied yet) and installs the

@@ -12,7 +12,6 @@ use tokio_postgres::{GenericClient, Transaction};
 use super::catalog::Column;
 use super::connect::ConnectSpec;
 use super::errors::{PgError, PgResultExt};
-use super::install::hnsw_index_name;
 use super::pool::Conn;
 use super::PostgresStore;
 use crate::config::{quote_ident, Config};
@@ -44,6 +43,16 @@ pub struct PgMigrator {
     live: PostgresStore,
     config: Config,
     spec: ConnectSpec,
+}
+
+/// The name `vecsync index` ([`PostgresStore::create_hnsw_index`]) gives the HNSW index
+/// of `column`: `<table>_<column>_hnsw`, cut to PostgreSQL's 63 bytes (identifiers are
+/// ASCII). The swap renames these indexes with their columns.
+fn hnsw_index_name(table: &str, column: &str) -> String {
+    let table_name = table.rsplit('.').next().unwrap_or_default();
+    let mut name = format!("{table_name}_{column}_hnsw");
+    name.truncate(63);
+    name
 }
 
 /// A lock timeout of a migration step becomes [`TableBusy`].
