@@ -166,10 +166,6 @@ impl Migration {
         })
     }
 
-    pub fn migrator(&self) -> &dyn Migrator {
-        self.migrator.as_ref()
-    }
-
     /// The config resolved against the store's record (see [`resolve`]).
     pub async fn resolve(&self) -> Result<Resolved> {
         resolve::resolve_with(self.config.clone(), self.migrator.record().await?)
@@ -216,12 +212,12 @@ impl Migration {
                 )));
             }
         }
-        self.other(on_event).await
+        self.other().await
     }
 
     /// The other vectorizer of the migration in progress, prepared (its namespace and
     /// triggers installed, its record written).
-    async fn other(&self, _on_event: &OnEvent) -> Result<Vectorizer> {
+    async fn other(&self) -> Result<Vectorizer> {
         let resolved = self.resolve().await?;
         let Some(other) = Vectorizer::other(&resolved).await? else {
             let model = resolved
@@ -349,7 +345,7 @@ impl Migration {
             ));
         }
         if resolved.other.is_some() {
-            let other = self.other(&on_event).await?;
+            let other = self.other().await?;
             return self
                 .converge(&other, Phase::Switched, cancel, &on_event)
                 .await;

@@ -176,9 +176,6 @@ pub trait Migrator: Send + Sync {
     /// that its own fence knows its model.
     async fn record_other(&self) -> Result<()>;
 
-    /// Whether the other vectorizer covers every row (see [`Uncovered`]).
-    async fn uncovered(&self) -> Result<Uncovered>;
-
     /// The switch (`from` building → switched) or the rollback (`from` switched →
     /// building): renames both columns and both namespaces in one transaction, after
     /// checking, with writers blocked, that the other vectorizer covers the table

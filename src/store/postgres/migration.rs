@@ -399,13 +399,6 @@ impl Migrator for PgMigrator {
         Ok(())
     }
 
-    async fn uncovered(&self) -> Result<Uncovered> {
-        let (record, slot) = in_progress(self.record().await?)?;
-        let model = other_model(&record)?;
-        let c = self.live.pool.get().await?;
-        self.uncovered_in(&c.client, slot, &model.id, false).await
-    }
-
     async fn swap(&self, from: Phase) -> Result<std::result::Result<Phase, Uncovered>> {
         busy(&self.config.source.table, self.swap_tx(from).await)
     }
@@ -486,6 +479,14 @@ impl PgMigrator {
         .await?;
         tx.commit().await.pg()?;
         Ok(())
+    }
+
+    /// The full coverage check of the migration in progress (without locks).
+    async fn uncovered(&self) -> Result<Uncovered> {
+        let (record, slot) = in_progress(self.record().await?)?;
+        let model = other_model(&record)?;
+        let c = self.live.pool.get().await?;
+        self.uncovered_in(&c.client, slot, &model.id, false).await
     }
 
     async fn swap_tx(&self, from: Phase) -> Result<std::result::Result<Phase, Uncovered>> {

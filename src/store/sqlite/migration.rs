@@ -342,14 +342,6 @@ impl Migrator for SqliteMigrator {
         .await
     }
 
-    async fn uncovered(&self) -> Result<Uncovered> {
-        self.run(|conn, inner| {
-            let (record, slot) = in_progress(read(conn, &inner.sql(Slot::Live)?)?)?;
-            inner.uncovered(conn, slot, &record.other().expect("in progress").id)
-        })
-        .await
-    }
-
     async fn swap(&self, from: Phase) -> Result<std::result::Result<Phase, Uncovered>> {
         self.run(move |conn, inner| {
             // IMMEDIATE: no other writer from the check to the commit.
