@@ -376,12 +376,13 @@ async fn an_expired_lease_makes_rows_claimable_again() {
 }
 
 /// The child half of `a_killed_worker_loses_its_lease`: claims rows with a short lease,
-/// says so, then hangs until killed.
+/// says so, then hangs until killed. Ignored so a normal run skips it; the parent runs
+/// it by its full path with `--ignored --exact`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "spawned by a_killed_worker_loses_its_lease"]
 async fn child_worker_that_gets_killed() {
-    let Ok(url) = std::env::var("VECSYNC_TEST_CHILD_URL") else {
-        return; // only meaningful when spawned by the test below
-    };
+    let url = std::env::var("VECSYNC_TEST_CHILD_URL")
+        .expect("VECSYNC_TEST_CHILD_URL: run by a_killed_worker_loses_its_lease");
     let mut config = Config {
         database_url: url,
         ..Config::default()
@@ -404,8 +405,10 @@ async fn a_killed_worker_loses_its_lease() {
         s.enqueue_needed().await.unwrap();
         let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
             .args([
+                "--ignored",
                 "--exact",
-                "child_worker_that_gets_killed",
+                // Its path inside the one test binary (tests/it).
+                "postgres::child_worker_that_gets_killed",
                 "--nocapture",
                 "--test-threads=1",
             ])
