@@ -516,6 +516,9 @@ fn print_status(s: &Status) {
             d.done_without_vector, d.vector_without_state, d.unqueued
         );
     }
+    for t in &d.triggers {
+        println!("triggers:  {t}");
+    }
     for f in &s.failures {
         println!(
             "  failed row {}: {} (attempts: {})",

@@ -1242,3 +1242,42 @@ async fn every_promised_key_type_works() {
     })
     .await;
 }
+
+/// An install from before (an `UPDATE OF <every column>` trigger, which made PostgreSQL
+/// refuse the user's DROP COLUMN and ALTER COLUMN TYPE) is replaced by the next `init`;
+/// status points at it until then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_replaces_triggers_of_an_older_install() {
+    bounded(async {
+        let db = pg_db(20, DIMS).await;
+        let s = store(&db).await;
+        db.exec(
+            "DROP TRIGGER vecsync_update ON jobs;
+             CREATE TRIGGER vecsync_update AFTER UPDATE OF id, title, company, location,
+                 employment_type, salary, description, is_active
+               ON jobs FOR EACH ROW EXECUTE FUNCTION vecsync.on_update();
+             UPDATE vecsync.meta SET triggers_hash = 'an older version'",
+        )
+        .await;
+        let refused = db.client.batch_execute("ALTER TABLE jobs DROP COLUMN salary").await;
+        let e = refused.expect_err("the old trigger blocks DROP COLUMN");
+        assert!(format!("{e:?}").contains("depends on column"), "{e:?}");
+        let st = s.status().await.unwrap();
+        assert!(
+            st.drift.triggers.iter().any(|t| t.contains("another config or vecsync version")),
+            "{:?}",
+            st.drift.triggers
+        );
+        s.init().await.unwrap();
+        assert!(s.status().await.unwrap().drift.triggers.is_empty());
+        let def = db
+            .text("SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'vecsync_update'")
+            .await;
+        assert!(!def.contains("UPDATE OF"), "{def}");
+        db.exec("ALTER TABLE jobs DROP COLUMN salary; ALTER TABLE jobs ALTER COLUMN location TYPE varchar(200)")
+            .await;
+        db.exec("UPDATE jobs SET location = 'Moved' WHERE id = 3").await;
+        assert!(is_queued(&db, 3).await);
+    })
+    .await;
+}

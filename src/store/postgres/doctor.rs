@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Result;
 use tokio_postgres::Row;
 
-use super::catalog::Column;
+use super::catalog::{Column, Table};
 use super::connect::ConnectSpec;
 use super::errors::describe;
 use super::hints::HNSW_MAX_DIMENSIONS;
@@ -153,18 +153,19 @@ async fn checks(
     out.push(pooler(&store.pool.spec, server_port));
     out.push(pgvector(c).await?);
 
-    let (oid, cols) = match store.inspect(c).await {
+    let table = match store.inspect(c).await {
         Ok(found) => found,
         Err(e) => {
             out.push(setting_finding("source.table", e)?);
             return Ok(());
         }
     };
-    columns(store, c, oid, &cols, dims, out).await?;
+    let (oid, cols) = (table.oid, &table.columns[..]);
+    columns(store, c, &table, dims, out).await?;
     let inst = Installed::read(store, c, oid).await?;
-    installation(store, c, oid, &cols, &inst, out).await?;
+    installation(store, c, oid, cols, &inst, out).await?;
     row_security(store, c, oid, out).await?;
-    privileges(store, c, oid, &cols, &inst, out).await?;
+    privileges(store, c, oid, cols, &inst, out).await?;
     if inst.schema {
         queue(store, c, out).await?;
     }
@@ -255,18 +256,18 @@ async fn pgvector(c: &mut Conn) -> Result<Finding> {
 async fn columns(
     store: &PostgresStore,
     c: &mut Conn,
-    oid: u32,
-    cols: &[Column],
+    found: &Table,
     dims: Option<usize>,
     out: &mut Vec<Finding>,
 ) -> Result<()> {
+    let (oid, cols) = (found.oid, &found.columns[..]);
     let source = &store.source;
     let table = &source.table;
     let find = |name: &str| cols.iter().find(|c| c.name == name);
     out.push(match find(&source.id_column) {
         None => setting_finding(
             "source.id_column",
-            store.missing_column("source.id_column", &source.id_column, cols),
+            store.missing_column("source.id_column", &source.id_column, found),
         )?,
         Some(id) => match store.check_unique_id(c, oid).await {
             Ok(()) => Finding::ok(
@@ -282,7 +283,7 @@ async fn columns(
     out.push(match find(&source.embedding_column) {
         None => setting_finding(
             "source.embedding_column",
-            store.missing_column("source.embedding_column", &source.embedding_column, cols),
+            store.missing_column("source.embedding_column", &source.embedding_column, found),
         )?,
         Some(emb) => embedding_column(emb, table, dims),
     });
@@ -299,7 +300,7 @@ async fn columns(
             .filter(|w| find(w).is_none())
             .collect();
         out.push(match missing.as_slice() {
-            [one] => setting_finding(setting, store.missing_column(setting, one, cols))?,
+            [one] => setting_finding(setting, store.missing_column(setting, one, found))?,
             [_, _, ..] => Finding::fail(
                 setting,
                 format!("columns {missing:?} do not exist in table {table:?}"),
@@ -468,7 +469,7 @@ async fn installation(
             reinstall,
         )
     } else {
-        match (&inst.meta, store.shape_of(oid, cols)) {
+        match (&inst.meta, store.has_key_columns(cols)) {
             (None, _) => Finding::warn(
                 "triggers",
                 format!("4 triggers on table {table:?}; the role cannot read {} to compare them with the config", n.meta),
@@ -479,7 +480,7 @@ async fn installation(
                 "cannot compare the triggers with the config until the columns above are fixed",
                 "fix the columns, then run `vecsync doctor` again",
             ),
-            (Some(m), Ok(shape)) if m.triggers_hash != store.triggers_hash(&shape) => {
+            (Some(m), Ok(())) if m.triggers_hash != store.triggers_hash() => {
                 let what = if m.template != source.template {
                     format!("source.template was {:?} when they were installed", m.template)
                 } else if m.filter != source.filter {
@@ -570,9 +571,8 @@ async fn privileges(
     inst: &Installed,
     out: &mut Vec<Finding>,
 ) -> Result<()> {
-    let current = store
-        .shape_of(oid, cols)
-        .is_ok_and(|s| inst.is_current(oid, &store.triggers_hash(&s)));
+    let current =
+        store.has_key_columns(cols).is_ok() && inst.is_current(oid, &store.triggers_hash());
     for command in Command::ALL {
         let check = format!("privileges.{}", command.label());
         let missing = store

@@ -4,7 +4,6 @@
 
 use anyhow::Result;
 
-use super::catalog::Shape;
 use super::errors::PgResultExt;
 use super::PostgresStore;
 use crate::config::quote_ident;
@@ -27,40 +26,36 @@ impl PostgresStore {
         quote_ident(&format!("{}_{op}", &schema[..schema.len().min(50)]))
     }
 
-    /// The trigger functions and triggers for the current config and table shape (see the
-    /// header of each file in `sql/install/triggers/`).
-    pub(super) fn trigger_ddl(&self, shape: &Shape) -> String {
-        let n = &self.names;
-        // The filter sees the row under the table's own name, so `is_active` and
-        // `jobs.is_active` both work.
-        let alias = quote_ident(self.source.table.rsplit('.').next().unwrap_or_default());
+    /// The trigger functions and triggers for the current config (see the header of each
+    /// file in `sql/install/triggers/`). They name no column of the table by position or
+    /// type, so they depend on the config alone.
+    pub(super) fn trigger_ddl(&self) -> String {
         let passes = |rec: &str| match &self.source.filter {
-            Some(_) => format!(
-                "EXISTS (SELECT 1 FROM (SELECT {rec}.*) AS {alias} WHERE {})",
-                n.filter
-            ),
+            Some(_) => self
+                .names
+                .vars()
+                .with("record", rec)
+                .fill("EXISTS (SELECT 1 FROM (SELECT {record}.*) AS {alias} WHERE {filter})"),
             None => "true".to_string(),
         };
         let template_changed = self
             .template
             .columns()
             .iter()
-            .map(|c| format!("OLD.{c} IS DISTINCT FROM NEW.{c}", c = quote_ident(c)))
+            .map(|c| {
+                format!(
+                    "OLD.{c}::text IS DISTINCT FROM NEW.{c}::text",
+                    c = quote_ident(c)
+                )
+            })
             .collect::<Vec<_>>()
             .join(" OR ");
-        let watched = shape
-            .watched
-            .iter()
-            .map(|c| quote_ident(c))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let vars = n
+        let vars = self
+            .names
             .vars()
             .with("template_changed", template_changed)
             .with("old_passes", passes("OLD"))
             .with("new_passes", passes("NEW"))
-            .with("alias", alias)
-            .with("watched", watched)
             .with("insert_trigger", self.trigger_name("insert"))
             .with("update_trigger", self.trigger_name("update"))
             .with("delete_trigger", self.trigger_name("delete"))
@@ -83,8 +78,12 @@ impl PostgresStore {
     pub async fn create_hnsw_index(&self) -> Result<()> {
         let shape = self.ready().await?.shape.clone();
         let mut c = self.pool.get().await?;
-        let (_, cols) = self.inspect(&mut c).await?;
-        if let Some(emb) = cols.iter().find(|c| c.name == self.source.embedding_column) {
+        let table = self.inspect(&mut c).await?;
+        if let Some(emb) = table
+            .columns
+            .iter()
+            .find(|c| c.name == self.source.embedding_column)
+        {
             self.check_indexable(&mut c, emb).await?;
         }
         let table_name = self.source.table.rsplit('.').next().unwrap_or_default();
@@ -108,21 +107,26 @@ impl PostgresStore {
             .names
             .vars()
             .with("index", quote_ident(name))
+            .with("pgvector", shape.pgvector)
             .fill(include_str!("sql/install/hnsw_index.sql"));
         c.client.batch_execute(&create).await.pg()?;
         Ok(())
     }
 }
 
-/// Creates vecsync's schema and tables (migrations not applied yet) and installs the
-/// triggers when they are missing or differ from what the config asks for; records what
-/// the schema is installed for. Refuses a schema that holds someone else's objects or
-/// serves another table.
-pub(super) async fn init(store: &PostgresStore) -> Result<()> {
+/// Checks the table against the config (and the embedding column against the model's
+/// `dimensions`, when given), then creates vecsync's schema and tables (the migrations not
+/// applied yet) and installs the triggers when they are missing, disabled, or differ from
+/// what the config asks for; records what the schema is installed for. Refuses a schema
+/// that holds someone else's objects or serves another table. Nothing is installed when a
+/// check fails.
+pub(super) async fn install(store: &PostgresStore, dimensions: Option<usize>) -> Result<()> {
     let mut c = store.pool.get().await?;
-    let (oid, cols) = store.inspect(&mut c).await?;
-    let shape = store.shape_of(oid, &cols)?;
-    store.check_unique_id(&mut c, oid).await?;
+    let (table, shape) = store.validate(&mut c).await?;
+    if let Some(dimensions) = dimensions {
+        store.check_dimensions(&table, dimensions)?;
+    }
+    let oid = table.oid;
     let n = &store.names;
     let vars = n.vars().with("id_type", shape.id_type.clone());
     let tx = c.client.transaction().await.pg()?;
@@ -175,7 +179,7 @@ pub(super) async fn init(store: &PostgresStore) -> Result<()> {
         )
         .await
         .pg()?;
-    let ddl = store.trigger_ddl(&shape);
+    let ddl = store.trigger_ddl();
     let hash = crate::template::text_hash(&ddl);
     let mut up_to_date = false;
     if let Some(row) = meta.first() {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod postgres;
+pub mod supabase;
 
 use std::path::PathBuf;
 use std::sync::Arc;

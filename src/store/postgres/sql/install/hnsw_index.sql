@@ -1,3 +1,4 @@
--- The HNSW index for cosine search, built without blocking writes.
+-- The HNSW index for cosine search, built without blocking writes. The operator class is
+-- named with pgvector's schema, which need not be on the search_path.
 CREATE INDEX CONCURRENTLY IF NOT EXISTS {index} ON {table}
-USING hnsw ({embedding} vector_cosine_ops)
+USING hnsw ({embedding} {pgvector}.vector_cosine_ops)
