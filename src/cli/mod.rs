@@ -397,11 +397,31 @@ async fn process(
     limit: Option<u64>,
     concurrency: Option<usize>,
 ) -> Result<pipeline::Summary> {
+    let cancel = cancel_on_signal();
+    process_until(config, store, embedder, mode, limit, concurrency, cancel).await
+}
+
+/// A token cancelled by Ctrl-C / SIGTERM.
+fn cancel_on_signal() -> CancellationToken {
     let cancel = CancellationToken::new();
     tokio::spawn(crate::signal::cancel_on_signal(
         cancel.clone(),
         "stopping: finishing the batches in flight…",
     ));
+    cancel
+}
+
+/// [`process`] with the caller's cancellation token (`demo` runs the pipeline twice and
+/// must not start the second run after Ctrl-C).
+async fn process_until(
+    config: &Config,
+    store: Arc<dyn Store>,
+    embedder: Arc<dyn Embedder>,
+    mode: Mode,
+    limit: Option<u64>,
+    concurrency: Option<usize>,
+    cancel: CancellationToken,
+) -> Result<pipeline::Summary> {
     let mut options = RunOptions::new(config, mode, embedder.suggested_concurrency());
     options.limit = limit;
     if let Some(n) = concurrency {
@@ -552,6 +572,10 @@ fn print_summary(s: &pipeline::Summary) {
 }
 
 /// `vecsync demo`: a job board in a SQLite file, embedded and searched.
+///
+/// The example searches run first when a tenth of the postings is embedded (well under a
+/// minute on two cores), so a new user sees results early, then again over every posting.
+/// Ctrl-C stops the embedding (a rerun resumes it) and still shows the searches.
 async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Result<()> {
     {
         let conn = rusqlite::Connection::open(db)
@@ -571,25 +595,61 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
     config.validate()?;
     let store = store::open(&config).await?;
     let embedder = embed::from_config(&config)?;
-    let summary = process(
-        &config,
-        store.clone(),
-        embedder.clone(),
-        Mode::Drain,
-        None,
-        None,
+    let cancel = cancel_on_signal();
+    let run = |limit| {
+        process_until(
+            &config,
+            store.clone(),
+            embedder.clone(),
+            Mode::Drain,
+            limit,
+            None,
+            cancel.clone(),
+        )
+    };
+
+    let first_look = rows as u64 / 10;
+    store.prepare(embedder.dimensions()).await?;
+    let embedded = store.status().await?.embedded;
+    if embedded < first_look {
+        println!("\nEmbedding the first tenth of the postings, then searching them…");
+        run(Some(first_look - embedded)).await?;
+        if !cancel.is_cancelled() {
+            let so_far = store.status().await?.embedded;
+            demo_searches(
+                store.as_ref(),
+                embedder.as_ref(),
+                &format!("{so_far} of {rows} postings embedded so far"),
+            )
+            .await?;
+            println!("\nEmbedding the rest (Ctrl-C stops; `vecsync demo` again resumes)…");
+        }
+    }
+    if !cancel.is_cancelled() {
+        print_summary(&run(None).await?);
+    }
+    println!();
+    let status = store.status().await?.redacted();
+    print_status(&status);
+    demo_searches(
+        store.as_ref(),
+        embedder.as_ref(),
+        &format!("{} of {rows} postings embedded", status.embedded),
     )
     .await?;
-    print_summary(&summary);
-    println!();
-    print_status(&store.status().await?.redacted());
-    for (query, _) in crate::demo::EXAMPLE_QUERIES {
-        println!("\nvecsync search {query:?} -k 3");
-        search(store.as_ref(), embedder.as_ref(), query, 3, false).await?;
-    }
     println!(
         "\nTry your own: vecsync --database-url sqlite://{} search \"remote accounting job\"",
         db.display()
     );
+    Ok(())
+}
+
+/// The demo's example searches (the top 3 of each), under a heading saying what they
+/// search (`over`).
+async fn demo_searches(store: &dyn Store, embedder: &dyn Embedder, over: &str) -> Result<()> {
+    for (query, _) in crate::demo::EXAMPLE_QUERIES {
+        println!("\nvecsync search {query:?} -k 3    ({over})");
+        search(store, embedder, query, 3, false).await?;
+    }
     Ok(())
 }
