@@ -250,8 +250,16 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 return Ok(());
             }
-            let summary =
-                process(&config, store, embedder, Mode::Drain, limit, concurrency).await?;
+            let summary = process(
+                &config,
+                store,
+                embedder,
+                Mode::Drain,
+                limit,
+                concurrency,
+                cancel_on_signal(),
+            )
+            .await?;
             print_summary(&summary);
         }
         Command::Work { concurrency } => {
@@ -265,6 +273,7 @@ async fn run(cli: Cli) -> Result<()> {
                 Mode::Follow { poll },
                 None,
                 concurrency,
+                cancel_on_signal(),
             )
             .await?;
             print_summary(&summary);
@@ -389,19 +398,6 @@ struct EmbeddedText<'a> {
     vector: &'a [f32],
 }
 
-/// Runs the pipeline with a progress display until done or Ctrl-C / SIGTERM.
-async fn process(
-    config: &Config,
-    store: Arc<dyn Store>,
-    embedder: Arc<dyn Embedder>,
-    mode: Mode,
-    limit: Option<u64>,
-    concurrency: Option<usize>,
-) -> Result<pipeline::Summary> {
-    let cancel = cancel_on_signal();
-    process_until(config, store, embedder, mode, limit, concurrency, cancel).await
-}
-
 /// A token cancelled by Ctrl-C / SIGTERM.
 fn cancel_on_signal() -> CancellationToken {
     let cancel = CancellationToken::new();
@@ -412,9 +408,8 @@ fn cancel_on_signal() -> CancellationToken {
     cancel
 }
 
-/// [`process`] with the caller's cancellation token (`demo` runs the pipeline twice and
-/// must not start the second run after Ctrl-C).
-async fn process_until(
+/// Runs the pipeline with a progress display until done or `cancel` fires.
+async fn process(
     config: &Config,
     store: Arc<dyn Store>,
     embedder: Arc<dyn Embedder>,
@@ -596,9 +591,10 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
     config.validate()?;
     let store = store::open(&config).await?;
     let embedder = embed::from_config(&config)?;
+    // One token for both runs: after Ctrl-C in the first, the second must not start.
     let cancel = cancel_on_signal();
     let run = |limit| {
-        process_until(
+        process(
             &config,
             store.clone(),
             embedder.clone(),
