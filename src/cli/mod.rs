@@ -141,8 +141,10 @@ pub fn main() -> i32 {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => 0,
-        Err(e) if e.downcast_ref::<Exit>().is_some() => e.downcast_ref::<Exit>().map_or(1, |x| x.0),
         Err(e) => {
+            if let Some(Exit(status)) = e.downcast_ref::<Exit>() {
+                return *status;
+            }
             eprintln!("error: {}", crate::redact::redact(&one_line(&e)));
             if e.chain().any(|c| c.downcast_ref::<ConfigError>().is_some()) {
                 2

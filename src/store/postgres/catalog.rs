@@ -55,6 +55,12 @@ impl PostgresStore {
     /// returns what the catalog says.
     pub(super) async fn validate(&self, c: &mut Conn) -> Result<(Table, Shape)> {
         let table = self.inspect(c).await?;
+        let shape = self.check_table(c, &table).await?;
+        Ok((table, shape))
+    }
+
+    /// [`Self::validate`] of a table already inspected.
+    pub(super) async fn check_table(&self, c: &mut Conn, table: &Table) -> Result<Shape> {
         let mut wanted: Vec<(&str, &str)> = vec![
             ("source.id_column", self.source.id_column.as_str()),
             (
@@ -76,7 +82,7 @@ impl PostgresStore {
         );
         for (setting, column) in wanted {
             if table.column(column).is_none() {
-                return Err(self.missing_column(setting, column, &table));
+                return Err(self.missing_column(setting, column, table));
             }
         }
         let id = table.column(&self.source.id_column).expect("checked above");
@@ -92,13 +98,12 @@ impl PostgresStore {
             ));
         }
         self.check_unique_id(c, table.oid).await?;
-        self.check_filter(c, &table).await?;
-        let shape = Shape {
+        self.check_filter(c, table).await?;
+        Ok(Shape {
             oid: table.oid,
             id_type: id.display_type.clone(),
             pgvector: table.pgvector.clone(),
-        };
-        Ok((table, shape))
+        })
     }
 
     /// The embedding column holds vectors of the model's dimension (or of any dimension).

@@ -16,7 +16,7 @@ use super::hints::HNSW_MAX_DIMENSIONS;
 use super::install::SCHEMA_VERSION;
 use super::installed::Installed;
 use super::pool::Conn;
-use super::privileges::{Command, Who};
+use super::privileges::{ident, Command, Who};
 use super::row_security::hidden_rows;
 use super::PostgresStore;
 use crate::config::{Config, ConfigError};
@@ -87,13 +87,36 @@ pub async fn diagnose(url: &str, config: &Config, dims: Option<usize>) -> Vec<Fi
     }
     .await;
     if let Err(e) = result {
-        out.push(Finding::fail(
-            "doctor",
-            format!("a check could not run: {e:#}"),
-            "fix what the message names, then run `vecsync doctor` again",
-        ));
+        out.push(if transaction_pooled(&e) {
+            Finding::fail(
+                "pooler",
+                format!("a statement prepared by another client showed up on this connection ({e:#}): a transaction-mode pooler (pgbouncer pool_mode=transaction, Supabase port 6543) hands each transaction another server connection; `vecsync work` loses its LISTEN and prepared statements collide"),
+                "connect in session mode (Supabase: port 5432) or directly to the server",
+            )
+        } else {
+            Finding::fail(
+                "doctor",
+                format!("a check could not run: {e:#}"),
+                "fix what the message names, then run `vecsync doctor` again",
+            )
+        });
     }
     out
+}
+
+/// A prepared statement that already exists (another client's, `42P05`) or vanished
+/// (`26000`): the server connection under this client changed, which only a transaction
+/// pooler does.
+fn transaction_pooled(e: &anyhow::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.chain().any(|c| {
+        c.downcast_ref::<super::errors::PgError>()
+            .and_then(|pg| pg.0.code())
+            .is_some_and(|code| {
+                *code == SqlState::DUPLICATE_PSTATEMENT
+                    || *code == SqlState::INVALID_SQL_STATEMENT_NAME
+            })
+    })
 }
 
 /// `sslmode`, as libpq (and vecsync) read it.
@@ -514,11 +537,11 @@ async fn installation(
                 format!("every role that can write table {table:?} can also run vecsync's triggers"),
             )
         } else {
-            let list = roles.join(", ");
+            let list = roles.iter().map(|r| ident(r)).collect::<Vec<_>>().join(", ");
             Finding::fail(
                 "app_roles",
-                format!("role(s) {list} can write table {table:?}, but vecsync's triggers run as the writing role and they lack access to schema {schema:?}: their INSERT/UPDATE/DELETE will fail"),
-                format!("GRANT USAGE ON SCHEMA {schema} TO {list}; GRANT SELECT, INSERT, UPDATE, DELETE ON {}, {} TO {list}", n.queue, n.state),
+                format!("role(s) {list} can write table {table:?}, but vecsync's triggers, installed by an older vecsync, run as the writing role and they lack access to schema {schema:?}: their INSERT/UPDATE/DELETE will fail"),
+                "run `vecsync init`: it replaces them with SECURITY DEFINER triggers, which need no grant",
             )
         });
     }
@@ -678,5 +701,63 @@ async fn guarded(
                 .map_err(pg)?;
             Ok(Err(e))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(url: &str) -> ConnectSpec {
+        ConnectSpec::parse(url).unwrap()
+    }
+
+    #[test]
+    fn transaction_pooler_port_fails_and_other_poolers_warn() {
+        let f = pooler(
+            &spec("postgres://u:p@aws-0-eu.pooler.supabase.com:6543/postgres"),
+            Some(5432),
+        );
+        assert_eq!(f.level, Level::Fail);
+        assert!(
+            f.message.contains("transaction-mode pooler"),
+            "{}",
+            f.message
+        );
+        assert!(f.fix.unwrap().contains("port 5432"));
+        let f = pooler(&spec("postgres://u:p@127.0.0.1:6432/db"), Some(5432));
+        assert_eq!(f.level, Level::Warn);
+        assert!(f
+            .message
+            .contains("forwards port 6432 to the server's port 5432"));
+        let f = pooler(
+            &spec("postgres://u:p@aws-0-eu.pooler.supabase.com:5432/postgres"),
+            Some(5432),
+        );
+        assert_eq!(
+            (f.level, f.message.contains("session-mode")),
+            (Level::Ok, true)
+        );
+        let f = pooler(&spec("postgres://u:p@db.example.com/db"), Some(5432));
+        assert!(f.message.contains("direct connection"));
+    }
+
+    #[test]
+    fn tls_follows_sslmode() {
+        let level = |url: &str| tls(&spec(url)).level;
+        assert_eq!(level("postgres://u:p@127.0.0.1/db"), Level::Ok);
+        assert_eq!(level("postgres://u:p@db.example.com/db"), Level::Warn);
+        assert_eq!(
+            level("postgres://u:p@db.example.com/db?sslmode=disable"),
+            Level::Warn
+        );
+        assert_eq!(
+            level("postgres://u:p@db.example.com/db?sslmode=require"),
+            Level::Ok
+        );
+        let full = tls(&spec(
+            "postgres://u:p@db.example.com/db?sslmode=verify-full",
+        ));
+        assert!(full.message.contains("verified"), "{}", full.message);
     }
 }

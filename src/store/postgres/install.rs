@@ -114,18 +114,14 @@ impl PostgresStore {
     }
 }
 
-/// Checks the table against the config (and the embedding column against the model's
-/// `dimensions`, when given), then creates vecsync's schema and tables (the migrations not
+/// Checks the table against the config, then creates vecsync's schema and tables (the migrations not
 /// applied yet) and installs the triggers when they are missing, disabled, or differ from
 /// what the config asks for; records what the schema is installed for. Refuses a schema
 /// that holds someone else's objects or serves another table. Nothing is installed when a
 /// check fails.
-pub(super) async fn install(store: &PostgresStore, dimensions: Option<usize>) -> Result<()> {
+pub(super) async fn install(store: &PostgresStore) -> Result<()> {
     let mut c = store.pool.get().await?;
     let (table, shape) = store.validate(&mut c).await?;
-    if let Some(dimensions) = dimensions {
-        store.check_dimensions(&table, dimensions)?;
-    }
     let oid = table.oid;
     let n = &store.names;
     let vars = n.vars().with("id_type", shape.id_type.clone());

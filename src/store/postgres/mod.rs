@@ -192,23 +192,38 @@ impl PostgresStore {
         }
     }
 
-    /// Checks the table against the config and the privileges `command` needs.
-    async fn check_source(&self, dimensions: Option<usize>, command: Command) -> Result<()> {
+    /// Checks the table against the config (and the embedding column against `dimensions`,
+    /// when given) and the privileges `command` needs. Privileges first: a missing SELECT
+    /// would otherwise fail the filter's probe as if the filter were wrong.
+    async fn check_source(&self, dimensions: Option<usize>, command: Command) -> Result<u32> {
         let mut c = self.pool.get().await?;
-        let (table, _) = self.validate(&mut c).await?;
+        let table = self.inspect(&mut c).await?;
+        self.check_access(&mut c, command, table.oid, &table.columns)
+            .await?;
+        self.check_table(&mut c, &table).await?;
         if let Some(d) = dimensions {
             self.check_dimensions(&table, d)?;
         }
-        self.check_access(&mut c, command, table.oid, &table.columns)
-            .await
+        Ok(table.oid)
+    }
+
+    /// Whether `init` would change nothing (then it is skipped, so that a role without
+    /// CREATE privileges can run `backfill` and `work` on an installation made by another).
+    async fn install_is_current(&self, oid: u32) -> Result<bool> {
+        let mut c = self.pool.get().await?;
+        let installed = installed::Installed::read(self, &mut c, oid).await?;
+        Ok(installed.is_current(oid, &self.triggers_hash()))
     }
 }
 
 #[async_trait]
 impl Store for PostgresStore {
     async fn init(&self) -> Result<()> {
-        self.check_source(None, Command::Init).await?;
-        let r = install::install(self, None).await;
+        let oid = self.check_source(None, Command::Init).await?;
+        if self.install_is_current(oid).await? {
+            return Ok(());
+        }
+        let r = install::install(self).await;
         self.denied(Command::Init, r).await
     }
 
@@ -227,12 +242,12 @@ impl Store for PostgresStore {
 
     async fn prepare(&self, dimensions: usize) -> Result<()> {
         self.check_source(Some(dimensions), Command::Work).await?;
-        let r = install::install(self, Some(dimensions)).await;
-        self.denied(Command::Init, r).await
+        self.init().await
     }
 
     async fn verify(&self, dimensions: usize) -> Result<()> {
-        self.check_source(Some(dimensions), Command::Status).await
+        self.check_source(Some(dimensions), Command::Status).await?;
+        Ok(())
     }
 
     async fn enqueue_needed(&self) -> Result<u64> {

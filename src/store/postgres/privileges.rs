@@ -125,7 +125,7 @@ impl Missing {
 }
 
 /// An identifier as a user would type it: bare when that means the same, quoted otherwise.
-fn ident(name: &str) -> String {
+pub(super) fn ident(name: &str) -> String {
     let plain = name
         .chars()
         .next()
