@@ -345,11 +345,11 @@ async fn an_expired_lease_makes_rows_claimable_again() {
         let db = pg_db(20, DIMS).await;
         let s = store(&db).await;
         s.enqueue_needed().await.unwrap();
-        let first = s.claim(20, Duration::from_secs(1)).await.unwrap();
+        let first = s.claim(20, LEASE).await.unwrap();
         assert_eq!(first.len(), 20);
         assert!(s.claim(20, LEASE).await.unwrap().is_empty(), "still leased");
         assert_eq!(s.status().await.unwrap().queue.leased, 20);
-        tokio::time::sleep(Duration::from_millis(1300)).await;
+        db.expire_leases().await;
         let second = s.claim(20, LEASE).await.unwrap();
         assert_eq!(second.len(), 20);
         assert_eq!(

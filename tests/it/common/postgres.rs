@@ -263,6 +263,14 @@ impl TestDb for PgTestDb {
         format!("vecsync.{name}")
     }
 
+    async fn expire_leases(&self) {
+        self.exec(
+            "UPDATE vecsync.queue SET locked_until = now() - interval '1 second'
+             WHERE locked_until IS NOT NULL",
+        )
+        .await;
+    }
+
     async fn exec(&self, sql: &str) {
         self.client
             .batch_execute(sql)
