@@ -19,3 +19,4 @@ mod postgres;
 mod reliability;
 mod server;
 mod store_conformance;
+mod store_errors;

@@ -61,7 +61,7 @@ pub(super) async fn wait_for_work(store: &PostgresStore, timeout: Duration) -> R
                 // Starts at the count already seen: only new notifications wake.
                 let notified = Arc::new(watch::channel(listen.seen.load(Ordering::SeqCst)).0);
                 let client = spec.open(Some(notified.clone())).await.map_err(|e| {
-                    anyhow::Error::new(PgError(e))
+                    anyhow::Error::new(PgError::connect(e))
                         .context(format!("cannot LISTEN on {}", spec.redacted))
                 })?;
                 client

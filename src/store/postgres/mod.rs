@@ -25,7 +25,7 @@
 //!
 //! | file | concern |
 //! |---|---|
-//! | `errors.rs` | error text, which connection errors are permanent |
+//! | `errors.rs` | error text; outage, setup problem or failure ([`ErrorKind`]) |
 //! | `connect.rs` | URL, `sslmode`, TLS, connection driver |
 //! | `pool.rs` | connection pool and prepared-statement cache |
 //! | `listen.rs` | `LISTEN`/`NOTIFY` |
@@ -72,6 +72,15 @@ use installed::Installed;
 use pool::{Conn, Pool};
 pub use privileges::Command;
 use statements::Names;
+
+/// The kind of a PostgreSQL error, for [`super::error_kind`] (`None`: not PostgreSQL's).
+pub(super) fn error_kind(e: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+    if let Some(e) = e.downcast_ref::<errors::PgError>() {
+        return Some(e.kind);
+    }
+    e.downcast_ref::<tokio_postgres::Error>()
+        .map(errors::PgError::statement_kind)
+}
 
 /// Dollar-quote tag of the trigger function bodies (`sql/install/triggers/`).
 const FN_TAG: &str = "$vecsync_fn$";

@@ -14,8 +14,9 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
 use super::connect::ConnectSpec;
-use super::errors::{describe, is_permanent_connect_error, PgError};
+use super::errors::{describe, PgError};
 use crate::config_error;
+use crate::store::ErrorKind;
 
 /// Connections per store: enough for the claims and writes of a few concurrent batches
 /// plus `status`; connections are opened on demand.
@@ -53,7 +54,7 @@ impl Conn {
                 self.schema.as_ref()
             )
         } else {
-            anyhow::Error::new(PgError(e))
+            anyhow::Error::new(PgError::statement(e))
         }
     }
 
@@ -197,6 +198,8 @@ impl Pool {
         })
     }
 
+    /// Connects, retrying for up to `budget` while the server is unavailable; a setup
+    /// problem (password, database name, TLS) fails at once.
     pub(super) async fn connect_with_backoff(&self, budget: Duration) -> Result<Client> {
         let started = Instant::now();
         let mut wait = Duration::from_millis(100);
@@ -208,17 +211,17 @@ impl Pool {
                     }
                     return Ok(client);
                 }
-                Err(e) if is_permanent_connect_error(&e) || started.elapsed() + wait > budget => {
-                    self.degraded.store(true, Ordering::SeqCst);
-                    return Err(anyhow::Error::new(PgError(e))
-                        .context(format!("cannot connect to {}", self.spec.redacted)));
-                }
                 Err(e) => {
                     self.degraded.store(true, Ordering::SeqCst);
+                    let e = PgError::connect(e);
+                    if e.kind != ErrorKind::Unavailable || started.elapsed() + wait > budget {
+                        return Err(anyhow::Error::new(e)
+                            .context(format!("cannot connect to {}", self.spec.redacted)));
+                    }
                     tracing::warn!(
                         "cannot connect to PostgreSQL at {} ({}); retrying in {wait:?}",
                         self.spec.redacted,
-                        describe(&e)
+                        describe(&e.error)
                     );
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(2));
