@@ -19,6 +19,16 @@ if ! command -v chromium >/dev/null 2>&1; then
         echo "test.sh: tests/it/browser.rs needs chromium: sudo apt-get install -y chromium" >&2
     fi
 fi
+# tests/it/pooler.rs and tests/it/tls.rs run vecsync through Debian's pgbouncer (transaction mode,
+# TLS with a certificate made by the openssl CLI): scripts/start-pgbouncer.sh.
+if ! command -v pgbouncer >/dev/null 2>&1 && [[ ! -x /usr/sbin/pgbouncer ]] || ! command -v openssl >/dev/null 2>&1; then
+    if [[ $(id -u) == 0 ]]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pgbouncer openssl
+    else
+        echo "test.sh: tests/it/pooler.rs needs pgbouncer and openssl: sudo apt-get install -y pgbouncer openssl" >&2
+    fi
+fi
 # tests/it/server.rs drives the official `openai` Python client against /v1/embeddings.
 python3 -c "import openai" 2>/dev/null || python3 -m pip install --quiet openai
 

@@ -78,6 +78,10 @@ pub const DEFAULT_CONFIG_FILE: &str = "vecsync.toml";
 pub struct Config {
     /// `sqlite://PATH` or `postgres://…` (env `DATABASE_URL`, flag `--database-url`).
     pub database_url: String,
+    /// PostgreSQL: a direct (or session-mode) URL to the same database, for `work`'s
+    /// `LISTEN` when `database_url` is a connection pooler in transaction mode (env
+    /// `DIRECT_URL`, as Prisma and Supabase call it).
+    pub listen_url: Option<String>,
     /// Schema that holds vecsync's own objects in PostgreSQL.
     pub schema: String,
     pub source: SourceConfig,
@@ -181,6 +185,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             database_url: "sqlite://vecsync.db".into(),
+            listen_url: None,
             schema: "vecsync".into(),
             source: SourceConfig::default(),
             embedder: EmbedderConfig::default(),
@@ -314,6 +319,9 @@ impl Config {
         if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             config.database_url = url;
         }
+        if let Some(url) = std::env::var("DIRECT_URL").ok().filter(|u| !u.is_empty()) {
+            config.listen_url = Some(url);
+        }
         if let Some(url) = &overrides.database_url {
             config.database_url = url.clone();
         }
@@ -348,6 +356,17 @@ impl Config {
                         redact_url(&self.database_url)
                     ),
                 )
+            }
+        }
+        if let Some(url) = &self.listen_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return err(
+                    "listen_url",
+                    format!(
+                        "expected postgres://… (a direct connection to the database of database_url), got {:?}",
+                        redact_url(url)
+                    ),
+                );
             }
         }
         validate_qualified_identifier("source.table", &self.source.table)?;

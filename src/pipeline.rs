@@ -410,8 +410,9 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
         Err(e) => {
             // Nothing was written (one transaction): give the rows back without counting
             // the attempt, so that status shows no lease that no worker holds.
-            let ids: Vec<String> = done.iter().map(|d| d.id.clone()).collect();
-            let ids = [ids, failed.iter().map(|f| f.id.clone()).collect()].concat();
+            let ids: Vec<String> = (done.iter().map(|d| d.id.clone()))
+                .chain(failed.iter().map(|f| f.id.clone()))
+                .collect();
             if let Err(e) = shared.store.release(&ids).await {
                 tracing::warn!("could not release {} rows: {e:#}", ids.len());
             }

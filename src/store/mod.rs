@@ -316,6 +316,8 @@ pub struct StoreOptions {
     /// Model id recorded with each vector; a different id makes a vector stale.
     pub model_id: String,
     pub max_attempts: u32,
+    /// PostgreSQL: where `work` LISTENs when `database_url` is a transaction pooler.
+    pub listen_url: Option<String>,
 }
 
 impl StoreOptions {
@@ -323,6 +325,7 @@ impl StoreOptions {
         StoreOptions {
             model_id: config.embedder.model_id(),
             max_attempts: config.worker.max_attempts,
+            listen_url: config.listen_url.clone(),
         }
     }
 }

@@ -15,6 +15,7 @@ mod cli;
 mod fuzz_parsers;
 mod local_model;
 mod openai_provider;
+mod pooler;
 mod postgres;
 mod reliability;
 mod server;

@@ -16,6 +16,9 @@ use super::errors::describe;
 use crate::config::redact_url;
 use crate::config_error;
 
+/// The port of Supabase's pooler in transaction mode.
+const SUPABASE_TRANSACTION_POOLER_PORT: u16 = 6543;
+
 /// How to connect: tokio-postgres settings plus the TLS connector `sslmode` asks for.
 #[derive(Clone)]
 pub(super) struct ConnectSpec {
@@ -23,6 +26,9 @@ pub(super) struct ConnectSpec {
     pub(super) tls: Tls,
     /// The URL with its password hidden, for logs and errors.
     pub(super) redacted: String,
+    /// Why the URL looks like a connection pooler in transaction mode, through which
+    /// `LISTEN` cannot work: `pgbouncer=true` (Prisma's flag) or port 6543 (Supabase).
+    pub(super) pooler_hint: Option<&'static str>,
 }
 
 #[derive(Clone)]
@@ -40,12 +46,16 @@ impl ConnectSpec {
     ///   `sslrootcert` is given);
     /// - `verify-ca`, `verify-full`: TLS verified against the Mozilla roots and
     ///   `sslrootcert` (a PEM file), host name included.
-    pub(super) fn parse(url: &str) -> Result<ConnectSpec> {
+    ///
+    /// `setting` names the URL in errors. `pgbouncer=true` is taken out of the URL
+    /// (tokio-postgres refuses unknown parameters) and marks a transaction pooler.
+    pub(super) fn parse(setting: &str, url: &str) -> Result<ConnectSpec> {
         let redacted = redact_url(url);
-        let bad = |why: String| config_error!("database_url: {why} ({redacted})");
+        let bad = |why: String| config_error!("{setting}: {why} ({redacted})");
         let mut parsed = url::Url::parse(url).map_err(|e| bad(format!("not a valid URL: {e}")))?;
         let mut sslmode: Option<String> = None;
         let mut rootcert: Option<String> = None;
+        let mut pooler_hint = None;
         let kept: Vec<(String, String)> = parsed
             .query_pairs()
             .filter_map(|(k, v)| match k.as_ref() {
@@ -55,6 +65,12 @@ impl ConnectSpec {
                 }
                 "sslrootcert" => {
                     rootcert = Some(v.into_owned());
+                    None
+                }
+                "pgbouncer" => {
+                    if v == "true" {
+                        pooler_hint = Some("pgbouncer=true in the URL");
+                    }
                     None
                 }
                 _ => Some((k.into_owned(), v.into_owned())),
@@ -74,6 +90,9 @@ impl ConnectSpec {
         }
         pg.connect_timeout(Duration::from_secs(10));
         pg.keepalives(true);
+        if pg.get_ports().contains(&SUPABASE_TRANSACTION_POOLER_PORT) {
+            pooler_hint = pooler_hint.or(Some("port 6543, Supabase's transaction pooler"));
+        }
         let local = pg.get_hosts().iter().all(|h| match h {
             tokio_postgres::config::Host::Tcp(h) => {
                 matches!(h.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]")
@@ -101,7 +120,12 @@ impl ConnectSpec {
                 rustls_config(verify, rootcert.as_deref()).map_err(|e| bad(format!("{e:#}")))?,
             )),
         };
-        Ok(ConnectSpec { pg, tls, redacted })
+        Ok(ConnectSpec {
+            pg,
+            tls,
+            redacted,
+            pooler_hint,
+        })
     }
 
     /// Opens a connection; its driver task runs on the runtime and forwards notifications
@@ -236,7 +260,7 @@ mod tests {
     use tokio_postgres::config::SslMode;
 
     fn spec(url: &str) -> ConnectSpec {
-        ConnectSpec::parse(url).unwrap_or_else(|e| panic!("{url}: {e:#}"))
+        ConnectSpec::parse("database_url", url).unwrap_or_else(|e| panic!("{url}: {e:#}"))
     }
 
     #[test]
@@ -257,13 +281,27 @@ mod tests {
     }
 
     #[test]
+    fn transaction_poolers_are_recognised() {
+        let prisma = spec("postgres://u:p@h:5432/db?pgbouncer=true&application_name=x");
+        assert_eq!(prisma.pooler_hint, Some("pgbouncer=true in the URL"));
+        assert_eq!(prisma.pg.get_application_name(), Some("x"));
+        let supabase = spec("postgres://u:p@aws-0-eu.pooler.supabase.com:6543/postgres");
+        assert!(supabase.pooler_hint.unwrap().contains("6543"));
+        assert_eq!(spec("postgres://u:p@h:5432/db").pooler_hint, None);
+        assert_eq!(
+            spec("postgres://u:p@h/db?pgbouncer=false").pooler_hint,
+            None
+        );
+    }
+
+    #[test]
     fn bad_urls_are_config_errors_without_the_password() {
         for url in [
             "postgres://u:s3cret@h/db?sslmode=maybe",
             "postgres://u:s3cret@h/db?sslmode=verify-full&sslrootcert=/nonexistent.pem",
             "postgres://u:s3cret@h/db?bogus_option=1",
         ] {
-            let e = ConnectSpec::parse(url).err().expect(url);
+            let e = ConnectSpec::parse("database_url", url).err().expect(url);
             let msg = e
                 .downcast_ref::<crate::config::ConfigError>()
                 .expect("ConfigError")

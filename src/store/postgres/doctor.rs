@@ -23,14 +23,11 @@ use crate::config::{Config, ConfigError};
 use crate::doctor::{Finding, Level};
 use crate::store::StoreOptions;
 
-/// Supabase's (Supavisor's) transaction-mode pooler port.
-const TRANSACTION_POOLER_PORT: u16 = 6543;
-
 /// Every check, in the order a user fixes things: connection, pgvector, the table, what
 /// is installed, access, the queue.
 pub async fn diagnose(url: &str, config: &Config, dims: Option<usize>) -> Vec<Finding> {
     let mut out = Vec::new();
-    let spec = match ConnectSpec::parse(url) {
+    let spec = match ConnectSpec::parse("database_url", url) {
         Ok(spec) => spec,
         Err(e) => {
             out.push(Finding::fail(
@@ -81,7 +78,7 @@ pub async fn diagnose(url: &str, config: &Config, dims: Option<usize>) -> Vec<Fi
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(|e| anyhow::anyhow!(describe(&e)))?;
-        let checked = checks(&store, &mut c, dims, &mut out).await;
+        let checked = checks(&store, &mut c, dims, config.worker.poll_seconds, &mut out).await;
         let _ = c.client.batch_execute("ROLLBACK").await;
         checked
     }
@@ -139,6 +136,7 @@ async fn checks(
     store: &PostgresStore,
     c: &mut Conn,
     dims: Option<usize>,
+    poll_seconds: u64,
     out: &mut Vec<Finding>,
 ) -> Result<()> {
     let row = c
@@ -150,7 +148,12 @@ async fn checks(
         "connection",
         format!("connected to database {database:?} as role {role:?} (PostgreSQL {version})"),
     ));
-    out.push(pooler(&store.pool.spec, server_port));
+    out.push(pooler(
+        &store.pool.spec,
+        server_port,
+        store.options.listen_url.is_some(),
+        poll_seconds,
+    ));
     out.push(pgvector(c).await?);
 
     let (oid, cols) = match store.inspect(c).await {
@@ -191,8 +194,15 @@ fn setting_finding(check: &str, e: anyhow::Error) -> Result<Finding> {
     }
 }
 
-/// A pooler between vecsync and the server, and what it means.
-fn pooler(spec: &ConnectSpec, server_port: Option<i32>) -> Finding {
+/// A pooler between vecsync and the server, and what it costs. vecsync's statements work
+/// through any pooler; `work`'s LISTEN does not through one in transaction mode (it then
+/// polls every `poll_seconds`, or LISTENs on `listen_url`).
+fn pooler(
+    spec: &ConnectSpec,
+    server_port: Option<i32>,
+    listen_url: bool,
+    poll_seconds: u64,
+) -> Finding {
     let port = spec.pg.get_ports().first().copied().unwrap_or(5432);
     let host = spec
         .pg
@@ -204,22 +214,38 @@ fn pooler(spec: &ConnectSpec, server_port: Option<i32>) -> Finding {
             tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
         })
         .unwrap_or_default();
-    if port == TRANSACTION_POOLER_PORT {
-        return Finding::fail(
-            "pooler",
-            format!("port {port} is a transaction-mode pooler (Supabase's Supavisor): each transaction may run on another server connection, so `vecsync work` loses its LISTEN (no wake-ups on new rows) and prepared statements can break"),
-            format!("connect to port 5432 instead: the session pooler on {host}, or the direct connection"),
-        );
+    let polls = format!(
+        "`vecsync work` cannot LISTEN through it and polls every {poll_seconds} s, so a change waits up to {poll_seconds} s before it is embedded"
+    );
+    let fix =
+        "set listen_url (env DIRECT_URL) to the direct connection (port 5432) for changes at once";
+    if let Some(hint) = spec.pooler_hint {
+        return if listen_url {
+            Finding::ok(
+                "pooler",
+                format!("transaction-mode pooler ({hint}); `vecsync work` LISTENs on listen_url"),
+            )
+        } else {
+            Finding::warn(
+                "pooler",
+                format!("transaction-mode pooler ({hint}): vecsync works through it, but {polls}"),
+                fix,
+            )
+        };
     }
     match server_port {
-        Some(server) if server != i32::from(port) => Finding::warn(
+        Some(server) if server != i32::from(port) && !listen_url => Finding::warn(
             "pooler",
-            format!("a pooler or proxy forwards port {port} to the server's port {server}: fine in session mode; in transaction mode (pgbouncer pool_mode=transaction) `vecsync work` misses wake-ups and prepared statements can break"),
-            "make sure it pools per session, or connect to the server directly",
+            format!("a pooler or proxy forwards port {port} to the server's port {server}: in session mode nothing changes; in transaction mode (pgbouncer pool_mode=transaction) {polls}"),
+            format!("if it pools per transaction, {fix}"),
+        ),
+        Some(server) if server != i32::from(port) => Finding::ok(
+            "pooler",
+            format!("a pooler or proxy forwards port {port} to the server's port {server}; `vecsync work` LISTENs on listen_url"),
         ),
         _ if host.contains("pooler.") => Finding::ok(
             "pooler",
-            format!("session-mode pooler on port {port}: LISTEN and prepared statements work"),
+            format!("session-mode pooler on port {port}: LISTEN works"),
         ),
         _ => Finding::ok("pooler", "direct connection (no pooler detected)"),
     }
@@ -663,7 +689,7 @@ async fn guarded(
         .batch_execute("SAVEPOINT vecsync_doctor")
         .await
         .map_err(pg)?;
-    match client.query(sql, &[]).await {
+    match client.query_typed(sql, &[]).await {
         Ok(rows) => {
             client
                 .batch_execute("RELEASE SAVEPOINT vecsync_doctor")

@@ -125,7 +125,7 @@ pub(super) async fn init(store: &PostgresStore) -> Result<()> {
     store.check_unique_id(&mut c, oid).await?;
     let n = &store.names;
     let vars = n.vars().with("id_type", shape.id_type.clone());
-    let tx = c.client.transaction().await.pg()?;
+    let tx = c.transaction().await.pg()?;
     tx.execute(LOCK_SQL, &[&format!("vecsync:{}", n.schema)])
         .await
         .pg()?;
@@ -227,7 +227,7 @@ pub(super) async fn uninstall(store: &PostgresStore) -> Result<()> {
     let n = &store.names;
     {
         let mut c = store.pool.get().await?;
-        let tx = c.client.transaction().await.pg()?;
+        let tx = c.transaction().await.pg()?;
         tx.execute(LOCK_SQL, &[&format!("vecsync:{}", n.schema)])
             .await
             .pg()?;

@@ -3,6 +3,7 @@
 //! tests can change rows behind vecsync's back.
 #![allow(dead_code)]
 
+pub mod pgbouncer;
 pub mod postgres;
 
 use std::path::PathBuf;
