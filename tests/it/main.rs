@@ -21,3 +21,4 @@ mod reliability;
 mod server;
 mod store_conformance;
 mod store_errors;
+mod tls;

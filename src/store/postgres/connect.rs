@@ -1,11 +1,11 @@
-//! Connection settings and TLS: a `postgres://` URL becomes tokio-postgres settings plus the
-//! TLS connector its `sslmode` asks for (libpq's values, done with rustls), and each opened
+//! Connection settings: a `postgres://` URL becomes tokio-postgres settings plus the TLS
+//! connector its `sslmode` asks for (libpq's values, see [`super::tls`]), and each opened
 //! connection gets a driver task that forwards `NOTIFY`s.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
@@ -13,6 +13,7 @@ use tokio_postgres::tls::TlsStream;
 use tokio_postgres::{AsyncMessage, Client, Connection, NoTls, Socket};
 
 use super::errors::describe;
+use super::tls::{client_config, Verify};
 use crate::config::redact_url;
 use crate::config_error;
 
@@ -38,16 +39,10 @@ pub(super) enum Tls {
 }
 
 impl ConnectSpec {
-    /// Parses a `postgres://` URL. libpq's `sslmode` values are honoured (tokio-postgres
-    /// itself knows only disable/prefer/require):
-    /// - no `sslmode`: plain TCP to localhost / 127.0.0.1 / ::1 / unix sockets, `prefer`
-    ///   elsewhere (libpq's default);
-    /// - `prefer`, `require`: TLS without certificate verification, like libpq (unless
-    ///   `sslrootcert` is given);
-    /// - `verify-ca`, `verify-full`: TLS verified against the Mozilla roots and
-    ///   `sslrootcert` (a PEM file), host name included.
-    ///
-    /// `setting` names the URL in errors. `pgbouncer=true` is taken out of the URL
+    /// Parses the `postgres://` URL of `setting` (named in errors). libpq's `sslmode`
+    /// values are honoured (tokio-postgres itself knows only disable/prefer/require); with
+    /// no `sslmode`, connections to localhost / 127.0.0.1 / ::1 / unix sockets are plain
+    /// TCP and others `prefer` (libpq's default). `pgbouncer=true` is taken out of the URL
     /// (tokio-postgres refuses unknown parameters) and marks a transaction pooler.
     pub(super) fn parse(setting: &str, url: &str) -> Result<ConnectSpec> {
         let redacted = redact_url(url);
@@ -101,24 +96,34 @@ impl ConnectSpec {
             tokio_postgres::config::Host::Unix(_) => true,
         });
         use tokio_postgres::config::SslMode;
+        // libpq: with a root certificate, even `prefer` and `require` check the chain.
+        let unless_rootcert = if rootcert.is_some() {
+            Verify::Chain
+        } else {
+            Verify::Nothing
+        };
         let (mode, verify) = match sslmode.as_deref() {
-            None if local => (SslMode::Disable, false),
-            None | Some("prefer") | Some("allow") => (SslMode::Prefer, rootcert.is_some()),
-            Some("disable") => (SslMode::Disable, false),
-            Some("require") => (SslMode::Require, rootcert.is_some()),
-            Some("verify-ca") | Some("verify-full") => (SslMode::Require, true),
+            None if local => (SslMode::Disable, Verify::Nothing),
+            None | Some("prefer") | Some("allow") => (SslMode::Prefer, unless_rootcert),
+            Some("disable") => (SslMode::Disable, Verify::Nothing),
+            Some("require") => (SslMode::Require, unless_rootcert),
+            Some("verify-ca") => (SslMode::Require, Verify::Chain),
+            Some("verify-full") => (SslMode::Require, Verify::ChainAndHost),
             Some(other) => {
                 return Err(bad(format!(
-                    "sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
+                    "sslmode={other} is not one of disable, allow, prefer, require, verify-ca, verify-full"
                 )))
             }
         };
         pg.ssl_mode(mode);
         let tls = match mode {
             SslMode::Disable => Tls::None,
-            _ => Tls::Rustls(tokio_postgres_rustls::MakeRustlsConnect::new(
-                rustls_config(verify, rootcert.as_deref()).map_err(|e| bad(format!("{e:#}")))?,
-            )),
+            _ => {
+                let label = sslmode.as_deref().unwrap_or("prefer");
+                let config = client_config(verify, rootcert.as_deref(), label)
+                    .map_err(|e| bad(format!("{e:#}")))?;
+                Tls::Rustls(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+            }
         };
         Ok(ConnectSpec {
             pg,
@@ -174,84 +179,6 @@ where
             }
         }
     });
-}
-
-fn rustls_config(verify: bool, rootcert: Option<&str>) -> Result<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .context("TLS setup")?;
-    let config = if verify {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(path) = rootcert {
-            use rustls::pki_types::pem::PemObject;
-            let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
-                .with_context(|| format!("sslrootcert: cannot read {path}"))?;
-            for cert in certs {
-                let cert = cert.with_context(|| format!("sslrootcert: bad PEM in {path}"))?;
-                roots
-                    .add(cert)
-                    .with_context(|| format!("sslrootcert: bad certificate in {path}"))?;
-            }
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
-    } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoCertificateCheck(provider)))
-            .with_no_client_auth()
-    };
-    Ok(config)
-}
-
-/// libpq's `sslmode=require`: encrypt, but do not check who is at the other end.
-#[derive(Debug)]
-struct NoCertificateCheck(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for NoCertificateCheck {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        _server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]

@@ -23,7 +23,16 @@ pub(super) fn describe(e: &tokio_postgres::Error) -> String {
     let mut out = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        out.push_str(&format!(": {s}"));
+        // A certificate refused by vecsync's own checks (super::tls) says it all.
+        let own = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .and_then(|tls| match tls {
+                rustls::Error::Other(other) => Some(other.0.to_string()),
+                _ => None,
+            });
+        out.push_str(&format!(": {}", own.unwrap_or_else(|| s.to_string())));
         source = s.source();
     }
     out

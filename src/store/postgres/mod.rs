@@ -18,7 +18,8 @@
 //!
 //! Connections come from a small pool (claims and writes of concurrent batches run in
 //! parallel); a connection that broke is replaced with a log line naming the redacted URL.
-//! `sslmode=disable|prefer|require|verify-ca|verify-full` is honoured with rustls. Statements are unnamed and use no session state, so vecsync also works
+//! `sslmode=disable|allow|prefer|require|verify-ca|verify-full` is honoured as libpq does,
+//! with rustls. Statements are unnamed and use no session state, so vecsync also works
 //! through a connection pooler in transaction mode (pgbouncer, Supabase's port 6543);
 //! `work` then polls, or `LISTEN`s on `listen_url`.
 //!
@@ -28,7 +29,8 @@
 //! | file | concern |
 //! |---|---|
 //! | `errors.rs` | error text; outage, setup problem or failure ([`ErrorKind`]) |
-//! | `connect.rs` | URL, `sslmode`, TLS, connection driver |
+//! | `connect.rs` | URL, `sslmode`, connection driver |
+//! | `tls.rs` | TLS with libpq's `sslmode` rules (rustls) |
 //! | `pool.rs` | connection pool, unnamed statements with typed parameters |
 //! | `listen.rs` | `LISTEN`/`NOTIFY`, or polling through a transaction pooler |
 //! | `statements.rs` | quoted identifiers, `{placeholder}` filling, vector parameters |
@@ -57,6 +59,7 @@ mod row_security;
 mod search;
 mod statements;
 mod status;
+mod tls;
 
 use std::time::Duration;
 
