@@ -23,7 +23,7 @@ use tokio_postgres::types::{Kind, ToSql, Type};
 use tokio_postgres::{Client, GenericClient, IsolationLevel, Row, Transaction};
 
 use super::connect::ConnectSpec;
-use super::errors::{describe, PgError};
+use super::errors::{describe, pg_error, PgError};
 use super::statements::VecParam;
 use crate::config_error;
 use crate::store::ErrorKind;
@@ -179,7 +179,7 @@ fn explain(schema: &str, e: tokio_postgres::Error) -> anyhow::Error {
             "schema: vecsync is not set up in this database (schema {schema:?} is missing); run `vecsync init`"
         )
     } else {
-        anyhow::Error::new(PgError::statement(e))
+        pg_error(e)
     }
 }
 

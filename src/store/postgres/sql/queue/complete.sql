@@ -1,5 +1,7 @@
 -- Complete: write a batch of vectors and record a batch of failures. One statement, so
 -- one round trip and one transaction (data-modifying CTEs).
+--   writing:           marks this transaction's updates of the source table as vecsync's
+--                      own: the UPDATE trigger's WHEN clause skips them (create.sql);
 --   incoming:          the vectors, with the hash of the text each was made from;
 --   written:           the guarded write: a vector is written only where the row's current
 --                      text still hashes to what was embedded (not for changed or deleted rows);
@@ -24,9 +26,11 @@
 -- $7 bool[]:   whether each failure is permanent
 -- $8 int:      max attempts
 -- Returns one row of bigints: (written, vectors sent, now failed, retrying).
-WITH incoming AS (
+WITH writing AS (
+    SELECT set_config('vecsync.writing', {schema_name}, true)
+), incoming AS (
     SELECT x.id::{id_type} AS id, x.vec, x.hash
-    FROM unnest($1::text[], $2::{vector}[], $3::text[]) AS x(id, vec, hash)
+    FROM writing, unnest($1::text[], $2::{vector}[], $3::text[]) AS x(id, vec, hash)
 ), written AS (
     UPDATE {table} AS s SET {embedding} = incoming.vec
     FROM incoming
