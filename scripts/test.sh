@@ -12,7 +12,7 @@ mkdir -p test-output
 # Debian packages the tests drive: headless Chromium against the status page
 # (tests/it/browser.rs), pgbouncer in transaction mode in front of the test server
 # (tests/it/doctor.rs, tests/it/pooler.rs, and TLS for tests/it/tls.rs with a certificate
-# made by the openssl CLI: scripts/start-pgbouncer.sh).
+# made by the openssl CLI; tests/it/common/pgbouncer.rs).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pgbouncer >/dev/null 2>&1 || [[ -x /usr/sbin/pgbouncer ]] || missing+=(pgbouncer)

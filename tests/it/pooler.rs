@@ -4,7 +4,8 @@
 //! them (`init`, `backfill`, `status`, `search`, `work`, `serve`): before vecsync used
 //! unnamed statements, the second process failed with `prepared statement "s0" already
 //! exists`. The store conformance suite also runs through it
-//! (`store_conformance::postgres_via_pgbouncer`).
+//! (`store_conformance::postgres_via_pgbouncer`). Each test starts its own pgbouncer
+//! (`common::pgbouncer`).
 
 use crate::common;
 
@@ -12,7 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::pgbouncer::via_pooler;
+use common::pgbouncer::Pgbouncer;
 use common::postgres::{pg_db, PgTestDb};
 use common::{TestDb, DIMS};
 use tokio_util::sync::CancellationToken;
@@ -23,9 +24,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_vecsync");
 
 /// The test's config (fake embedder, demo table), connecting through the pooler, with many
 /// small batches in flight at once (each on a pooled connection of its own).
-fn pooled_config(db: &PgTestDb, poll_seconds: u64) -> Config {
+fn pooled_config(db: &PgTestDb, bouncer: &Pgbouncer, poll_seconds: u64) -> Config {
     let mut config = db.config();
-    config.database_url = via_pooler(&db.db.name);
+    config.database_url = bouncer.url(&db.db.name);
     config.worker.poll_seconds = poll_seconds;
     config.worker.concurrency = 8;
     config.worker.claim_size = Some(10);
@@ -115,7 +116,8 @@ async fn embedded(db: &PgTestDb, id: i64) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_works_through_a_transaction_pooler() {
     let db = pg_db(300, DIMS).await;
-    let config = pooled_config(&db, 1);
+    let bouncer = Pgbouncer::start();
+    let config = pooled_config(&db, &bouncer, 1);
     let dir = config_dir(&config);
     let dir = dir.path();
     run(dir, &["init"]);
@@ -187,8 +189,9 @@ async fn every_command_works_through_a_transaction_pooler() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_works_through_a_transaction_pooler() {
     let db = pg_db(50, DIMS).await;
+    let bouncer = Pgbouncer::start();
     // `pgbouncer=true` (Prisma's flag) says what it is: no LISTEN is even tried.
-    let mut config = pooled_config(&db, 1);
+    let mut config = pooled_config(&db, &bouncer, 1);
     config.database_url.push_str("?pgbouncer=true");
     let dir = config_dir(&config);
     let dir = dir.path();
@@ -238,8 +241,9 @@ async fn serve_works_through_a_transaction_pooler() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listen_url_wakes_work_at_once_behind_a_pooler() {
     let db = pg_db(5, DIMS).await;
+    let bouncer = Pgbouncer::start();
     // A poll far longer than the bound below: only LISTEN on listen_url can be this quick.
-    let mut config = pooled_config(&db, 600);
+    let mut config = pooled_config(&db, &bouncer, 600);
     config.listen_url = Some(db.db.url.clone());
     let dir = config_dir(&config);
     let dir = dir.path();
@@ -277,12 +281,13 @@ async fn sync_latency_with_and_without_listen() {
     let samples = 30;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let db = pg_db(10, DIMS).await;
+    let bouncer = Pgbouncer::start();
     let mut report = Vec::new();
     for (name, url) in [
         ("LISTEN (direct)", db.db.url.clone()),
         (
             "polling (pgbouncer, transaction mode)",
-            via_pooler(&db.db.name),
+            bouncer.url(&db.db.name),
         ),
     ] {
         let mut config = db.config();
@@ -339,6 +344,7 @@ async fn sync_latency_with_and_without_listen() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_reports_the_transaction_pooler_and_its_cost() {
     let db = pg_db(5, DIMS).await;
+    let bouncer = Pgbouncer::start();
     let pooler_finding = |config: &Config| {
         let dir = config_dir(config);
         let out = vecsync(dir.path(), &["doctor", "--json"]).output().unwrap();
@@ -353,7 +359,7 @@ async fn doctor_reports_the_transaction_pooler_and_its_cost() {
             .unwrap_or_else(|| panic!("no pooler finding: {report}"))
     };
     // Prisma's flag says it is a transaction pooler.
-    let mut config = pooled_config(&db, 7);
+    let mut config = pooled_config(&db, &bouncer, 7);
     config.database_url.push_str("?pgbouncer=true");
     let finding = pooler_finding(&config);
     println!("doctor through pgbouncer: {finding}");
@@ -371,7 +377,7 @@ async fn doctor_reports_the_transaction_pooler_and_its_cost() {
     }
     assert!(finding["fix"].as_str().unwrap().contains("listen_url"));
     // Without the flag: the port in the URL is not the server's.
-    let finding = pooler_finding(&pooled_config(&db, 7));
+    let finding = pooler_finding(&pooled_config(&db, &bouncer, 7));
     assert_eq!(finding["level"], "warn", "{finding}");
     assert!(
         finding["message"]

@@ -121,18 +121,18 @@ async fn pg(rows: usize) -> common::postgres::PgTestDb {
 conformance!(postgres_via_pgbouncer, pooled);
 
 async fn pooled(rows: usize) -> Pooled {
-    Pooled(pg(rows).await)
+    Pooled(pg(rows).await, common::pgbouncer::Pgbouncer::start())
 }
 
 /// The PostgreSQL fixture; the store under test connects through the pooler, the test's
 /// own SQL goes straight to the server.
-struct Pooled(common::postgres::PgTestDb);
+struct Pooled(common::postgres::PgTestDb, common::pgbouncer::Pgbouncer);
 
 #[async_trait::async_trait]
 impl TestDb for Pooled {
     fn config(&self) -> vecsync::config::Config {
         let mut config = self.0.config();
-        config.database_url = common::pgbouncer::via_pooler(&self.0.db.name);
+        config.database_url = self.1.url(&self.0.db.name);
         config
     }
     async fn exec(&self, sql: &str) {

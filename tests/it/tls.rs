@@ -10,16 +10,16 @@ use crate::common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::pgbouncer::{pooler_certificate, via_pooler};
+use common::pgbouncer::{openssl_self_signed, Pgbouncer};
 use common::postgres::{pg_db, PgTestDb};
 use common::{TestDb, DIMS};
 use vecsync::config::{Config, ConfigError};
 use vecsync::store::postgres::PostgresStore;
 use vecsync::store::StoreOptions;
 
-/// The pooler URL of `db` with `host` and `query`.
-fn url(db: &PgTestDb, host: &str, query: &str) -> String {
-    let mut u = url::Url::parse(&via_pooler(&db.db.name)).unwrap();
+/// The URL of `db` through `bouncer`, with `host` and `query`.
+fn url(db: &PgTestDb, bouncer: &Pgbouncer, host: &str, query: &str) -> String {
+    let mut u = url::Url::parse(&bouncer.url(&db.db.name)).unwrap();
     u.set_host(Some(host)).unwrap();
     u.set_query(Some(query));
     u.to_string()
@@ -65,28 +65,15 @@ fn password(db: &PgTestDb) -> String {
 /// Another self-signed certificate for CN=localhost: the wrong root.
 fn wrong_ca(dir: &Path) -> String {
     let crt = dir.join("wrong.crt");
-    let out = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-        ])
-        .args(["-subj", "/CN=localhost", "-keyout"])
-        .arg(dir.join("wrong.key"))
-        .arg("-out")
-        .arg(&crt)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    openssl_self_signed(&dir.join("wrong.key"), &crt);
     crt.to_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sslmodes_against_a_real_tls_endpoint() {
     let db = pg_db(7, DIMS).await;
-    let right = pooler_certificate();
+    let bouncer = Pgbouncer::start();
+    let right = bouncer.certificate();
     let right = right.to_str().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let wrong = wrong_ca(tmp.path());
@@ -105,7 +92,7 @@ async fn sslmodes_against_a_real_tls_endpoint() {
             format!("sslmode=verify-full&sslrootcert={right}"),
         ),
     ] {
-        let got = connect(&db, url(&db, host, &query)).await;
+        let got = connect(&db, url(&db, &bouncer, host, &query)).await;
         assert_eq!(got, Ok(7), "{host} {query}");
     }
 
@@ -125,6 +112,7 @@ async fn sslmodes_against_a_real_tls_endpoint() {
             &db,
             url(
                 &db,
+                &bouncer,
                 "localhost",
                 &format!("sslmode=verify-full&{wrong_root}"),
             ),
@@ -135,7 +123,12 @@ async fn sslmodes_against_a_real_tls_endpoint() {
     refused(
         connect(
             &db,
-            url(&db, "127.0.0.1", &format!("sslmode=verify-ca&{wrong_root}")),
+            url(
+                &db,
+                &bouncer,
+                "127.0.0.1",
+                &format!("sslmode=verify-ca&{wrong_root}"),
+            ),
         )
         .await,
         &["not trusted by", &wrong_root, "sslmode=verify-ca"],
@@ -144,7 +137,12 @@ async fn sslmodes_against_a_real_tls_endpoint() {
     refused(
         connect(
             &db,
-            url(&db, "127.0.0.1", &format!("sslmode=require&{wrong_root}")),
+            url(
+                &db,
+                &bouncer,
+                "127.0.0.1",
+                &format!("sslmode=require&{wrong_root}"),
+            ),
         )
         .await,
         &["not trusted by", &wrong_root],
@@ -154,6 +152,7 @@ async fn sslmodes_against_a_real_tls_endpoint() {
             &db,
             url(
                 &db,
+                &bouncer,
                 "127.0.0.1",
                 &format!("sslmode=verify-full&sslrootcert={right}"),
             ),
@@ -163,7 +162,7 @@ async fn sslmodes_against_a_real_tls_endpoint() {
     );
     // No sslrootcert: the system's roots do not know a self-signed certificate.
     refused(
-        connect(&db, url(&db, "localhost", "sslmode=verify-full")).await,
+        connect(&db, url(&db, &bouncer, "localhost", "sslmode=verify-full")).await,
         &["not trusted by the system's root certificates"],
     );
 }
@@ -173,11 +172,13 @@ async fn sslmodes_against_a_real_tls_endpoint() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_over_verify_full_and_a_refusal_from_the_cli() {
     let db = pg_db(40, DIMS).await;
-    let right = pooler_certificate();
+    let bouncer = Pgbouncer::start();
+    let right = bouncer.certificate();
     let mut c = config(
         &db,
         url(
             &db,
+            &bouncer,
             "localhost",
             &format!("sslmode=verify-full&sslrootcert={}", right.display()),
         ),
@@ -200,6 +201,7 @@ async fn backfill_over_verify_full_and_a_refusal_from_the_cli() {
     let wrong = wrong_ca(tmp.path());
     c.database_url = url(
         &db,
+        &bouncer,
         "localhost",
         &format!("sslmode=verify-full&sslrootcert={wrong}"),
     );
