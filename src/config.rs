@@ -260,11 +260,15 @@ impl EmbedderConfig {
 
 impl Config {
     /// Every credential this config holds or points at, as the process sees it: the
-    /// database URL's password and password settings, `PGPASSWORD`, the provider's key
-    /// (the variable `embedder.api_key_env` names) and the values of `embedder.headers`.
-    /// Register them with [`crate::redact::register`] before printing anything.
+    /// passwords and password settings of `database_url` and `listen_url`, `PGPASSWORD`, the
+    /// provider's key (the variable `embedder.api_key_env` names) and the values of
+    /// `embedder.headers`. Register them with [`crate::redact::register`] before printing
+    /// anything.
     pub fn secrets(&self) -> Vec<String> {
         let mut out = crate::redact::url_secrets(&self.database_url);
+        if let Some(url) = &self.listen_url {
+            out.extend(crate::redact::url_secrets(url));
+        }
         for var in ["PGPASSWORD", self.embedder.api_key_env.trim()] {
             if let Some(v) = std::env::var_os(var).filter(|_| !var.is_empty()) {
                 out.push(v.to_string_lossy().into_owned());
@@ -614,6 +618,7 @@ mod tests {
     fn secrets_of_a_config() {
         let mut c = Config {
             database_url: "postgres://u:p%40ss@h/db?sslpassword=k3y-pass".into(),
+            listen_url: Some("postgres://u:d1rect-pass@h:5432/db".into()),
             ..Config::default()
         };
         c.embedder.api_key_env = "VECSYNC_TEST_CONFIG_SECRET_UNSET".into();
@@ -621,7 +626,7 @@ mod tests {
             .headers
             .insert("X-Org-Token".into(), "org-t0ken".into());
         let secrets = c.secrets();
-        for want in ["p@ss", "k3y-pass", "org-t0ken"] {
+        for want in ["p@ss", "k3y-pass", "org-t0ken", "d1rect-pass"] {
             assert!(secrets.iter().any(|s| s == want), "{want} in {secrets:?}");
         }
     }
