@@ -6,12 +6,11 @@
 use crate::common;
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::postgres::{pg_db, EmptyDb, PgTestDb};
-use common::TestDb;
+use common::postgres::{pg_db, store_with, EmptyDb, PgTestDb};
+use common::{bounded, TestDb};
 use vecsync::config::{Config, ConfigError};
 use vecsync::embed::fake::FakeEmbedder;
 use vecsync::store::postgres::PostgresStore;
@@ -22,24 +21,6 @@ use vecsync::template::{text_hash, Template};
 
 const DIMS: usize = 8;
 const LEASE: Duration = Duration::from_secs(60);
-
-/// Every test is bounded in time.
-async fn bounded<F: Future<Output = ()>>(f: F) {
-    tokio::time::timeout(Duration::from_secs(180), f)
-        .await
-        .expect("test took longer than 180 s");
-}
-
-async fn store_with(config: &Config) -> PostgresStore {
-    PostgresStore::connect(
-        &config.database_url,
-        &config.schema,
-        &config.source,
-        StoreOptions::from_config(config),
-    )
-    .await
-    .expect("connect")
-}
 
 async fn store(db: &PgTestDb) -> PostgresStore {
     let s = store_with(&db.config()).await;

@@ -39,6 +39,13 @@ pub trait TestDb: Send + Sync {
     async fn expire_leases(&self);
 }
 
+/// Runs a test body, failing it if it takes longer than 180 s.
+pub async fn bounded<F: std::future::Future<Output = ()>>(f: F) {
+    tokio::time::timeout(Duration::from_secs(180), f)
+        .await
+        .expect("test took longer than 180 s");
+}
+
 pub fn fake_embedder(config: &Config) -> Arc<FakeEmbedder> {
     Arc::new(FakeEmbedder::new(
         &config.embedder.model_id(),
