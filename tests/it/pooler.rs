@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::pgbouncer::Pgbouncer;
 use common::postgres::{pg_db, PgTestDb};
-use common::{TestDb, DIMS};
+use common::{config_dir, TestDb, DIMS};
 use tokio_util::sync::CancellationToken;
 use vecsync::config::Config;
 use vecsync::pipeline::{self, Mode, RunOptions};
@@ -31,16 +31,6 @@ fn pooled_config(db: &PgTestDb, bouncer: &Pgbouncer, poll_seconds: u64) -> Confi
     config.worker.concurrency = 8;
     config.worker.claim_size = Some(10);
     config
-}
-
-fn config_dir(config: &Config) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("vecsync.toml"),
-        toml::to_string(config).unwrap(),
-    )
-    .unwrap();
-    dir
 }
 
 fn vecsync(dir: &Path, args: &[&str]) -> Command {

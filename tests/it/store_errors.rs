@@ -17,12 +17,7 @@ use vecsync::store::{error_kind, ErrorKind};
 /// Runs `vecsync backfill` with `config`; returns its output, its one `error` line and how
 /// long it took.
 fn backfill(config: &Config) -> (Output, String, Duration) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("vecsync.toml"),
-        toml::to_string(config).unwrap(),
-    )
-    .unwrap();
+    let dir = common::config_dir(config);
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_vecsync"))
         .arg("backfill")

@@ -46,6 +46,17 @@ pub async fn bounded<F: std::future::Future<Output = ()>>(f: F) {
         .expect("test took longer than 180 s");
 }
 
+/// A directory with `vecsync.toml` describing `config`.
+pub fn config_dir(config: &Config) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("vecsync.toml"),
+        toml::to_string(config).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
 pub fn fake_embedder(config: &Config) -> Arc<FakeEmbedder> {
     Arc::new(FakeEmbedder::new(
         &config.embedder.model_id(),
