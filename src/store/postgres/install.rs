@@ -88,7 +88,7 @@ pub(super) async fn install(store: &PostgresStore) -> Result<()> {
     let oid = table.oid;
     let n = &store.names;
     let vars = n.vars().with("id_type", shape.id_type.clone());
-    let tx = c.client.transaction().await.pg()?;
+    let tx = c.transaction().await.pg()?;
     tx.execute(LOCK_SQL, &[&format!("vecsync:{}", n.schema)])
         .await
         .pg()?;
@@ -190,7 +190,7 @@ pub(super) async fn uninstall(store: &PostgresStore) -> Result<()> {
     let n = &store.names;
     {
         let mut c = store.pool.get().await?;
-        let tx = c.client.transaction().await.pg()?;
+        let tx = c.transaction().await.pg()?;
         tx.execute(LOCK_SQL, &[&format!("vecsync:{}", n.schema)])
             .await
             .pg()?;
