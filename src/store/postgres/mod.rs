@@ -48,6 +48,7 @@ mod hints;
 mod install;
 mod installed;
 mod listen;
+mod migration;
 mod pool;
 mod privileges;
 mod queue;
@@ -71,6 +72,8 @@ use connect::ConnectSpec;
 use pool::Pool;
 pub use privileges::Command;
 use statements::Names;
+
+pub use migration::PgMigrator;
 
 /// Dollar-quote tag of the trigger function bodies (`sql/install/triggers/`).
 const FN_TAG: &str = "$vecsync_fn$";
