@@ -221,6 +221,24 @@ async fn run(cli: Cli) -> Result<()> {
     }
     match cli.command {
         Command::Migrate(args) => return migrate::run(&loaded, args).await,
+        Command::Doctor { json } => {
+            // The doctor runs whatever the database says (it reports a failed connection
+            // itself): with the live model when the store's record can be read.
+            let config = match crate::migrate::resolve(loaded.clone()).await {
+                Ok(resolved) => resolved.config,
+                Err(_) => loaded,
+            };
+            let report = crate::doctor::run(&config).await;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.render_text());
+            }
+            if !report.ok {
+                return Err(Exit(report.exit_status()).into());
+            }
+            return Ok(());
+        }
         Command::Uninstall => {
             crate::migrate::uninstall_other(&loaded).await?;
             let store = store::open(&loaded).await?;
@@ -234,7 +252,10 @@ async fn run(cli: Cli) -> Result<()> {
     let resolved = crate::migrate::resolve(loaded).await?;
     let config = resolved.config.clone();
     match cli.command {
-        Command::Demo { .. } | Command::Migrate(_) | Command::Uninstall => {
+        Command::Demo { .. }
+        | Command::Migrate(_)
+        | Command::Uninstall
+        | Command::Doctor { .. } => {
             unreachable!("handled above")
         }
         Command::Init => {
@@ -383,17 +404,6 @@ async fn run(cli: Cli) -> Result<()> {
             if let Some(other) = Vectorizer::other(&resolved).await? {
                 let n = other.store.retry_failed().await?;
                 println!("{}: requeued {n} failed rows", other.label());
-            }
-        }
-        Command::Doctor { json } => {
-            let report = crate::doctor::run(&config).await;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.render_text());
-            }
-            if !report.ok {
-                return Err(Exit(report.exit_status()).into());
             }
         }
         Command::Index => match config.store_kind() {

@@ -250,7 +250,7 @@ async fn supabase_shaped() -> Supabase {
              GRANT SELECT, INSERT, UPDATE ON public.jobs TO {writer};
              GRANT USAGE ON SCHEMA vecsync TO {app};
              GRANT SELECT, INSERT, UPDATE, DELETE ON vecsync.queue, vecsync.state TO {app};
-             GRANT SELECT ON vecsync.meta, vecsync.migrations TO {app};
+             GRANT SELECT ON vecsync.meta, vecsync.migrations, vecsync.vectorizer TO {app};
              GRANT SELECT, INSERT ON vecsync.usage TO {app};
              ALTER TABLE public.jobs ENABLE ROW LEVEL SECURITY;"
         ))

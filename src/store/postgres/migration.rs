@@ -307,9 +307,12 @@ impl Migrator for PgMigrator {
         match c.client.query(&sql, &[]).await {
             Ok(rows) => rows.first().map(record_from_row).transpose(),
             // Not installed (or installed by a vecsync without migrations): no record.
+            // A role that may not read it: none either; every command that depends on it
+            // (work, status, search) checks that privilege next and names the GRANT.
             Err(e)
                 if e.code() == Some(&SqlState::UNDEFINED_TABLE)
-                    || e.code() == Some(&SqlState::INVALID_SCHEMA_NAME) =>
+                    || e.code() == Some(&SqlState::INVALID_SCHEMA_NAME)
+                    || e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) =>
             {
                 Ok(None)
             }
