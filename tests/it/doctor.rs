@@ -5,14 +5,14 @@
 //! The "Supabase-shaped" database: pgvector in an `extensions` schema, a table owned by
 //! another role, vecsync installed by that owner, and an application role that connects.
 
-use std::future::Future;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::common::bounded;
 use crate::common::postgres::{
-    connect, insert_postings, jobs_table_sql, pg_db, server_url, EmptyDb,
+    admin_from_thread, connect, insert_postings, jobs_table_sql, pg_db, server_url, EmptyDb,
 };
 use crate::mock_openai::{Knobs, MockOpenAi};
 use tokio_postgres::Client;
@@ -25,13 +25,6 @@ fn bin() -> &'static str {
 }
 const DIMS: usize = 16;
 const ROWS: usize = 50;
-
-/// Every test is bounded in time.
-async fn bounded<F: Future<Output = ()>>(f: F) {
-    tokio::time::timeout(Duration::from_secs(180), f)
-        .await
-        .expect("test took longer than 180 s");
-}
 
 struct Run {
     code: Option<i32>,
@@ -181,22 +174,12 @@ impl Roles {
 
 impl Drop for Roles {
     fn drop(&mut self) {
-        let names = std::mem::take(&mut self.names);
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let admin = connect(&server_url()).await;
-                for name in names {
-                    let _ = admin
-                        .batch_execute(&format!("DROP ROLE IF EXISTS {name}"))
-                        .await;
-                }
-            });
-        })
-        .join();
+        let drop_roles = self
+            .names
+            .iter()
+            .map(|name| format!("DROP ROLE IF EXISTS {name}"))
+            .collect();
+        admin_from_thread(&server_url(), drop_roles);
     }
 }
 

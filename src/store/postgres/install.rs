@@ -8,6 +8,7 @@ use super::errors::PgResultExt;
 use super::PostgresStore;
 use crate::config::quote_ident;
 use crate::config_error;
+use crate::template::sql_string_literal;
 
 /// Versioned migrations, applied in order, once each, by `init`.
 const MIGRATIONS: [(i32, &str); 3] = [
@@ -57,6 +58,7 @@ impl PostgresStore {
             .with("template_changed", template_changed)
             .with("old_passes", passes("OLD"))
             .with("new_passes", passes("NEW"))
+            .with("table_name", sql_string_literal(&self.names.table))
             .with("insert_trigger", self.trigger_name("insert"))
             .with("update_trigger", self.trigger_name("update"))
             .with("delete_trigger", self.trigger_name("delete"))
@@ -70,48 +72,6 @@ impl PostgresStore {
         ]
         .map(|sql| vars.fill(sql))
         .join("\n")
-    }
-
-    /// Builds an HNSW index (cosine) on the embedding column without blocking writes
-    /// (`CREATE INDEX CONCURRENTLY`); an invalid index left by an interrupted build is
-    /// dropped and rebuilt. Large tables build much faster with a bigger
-    /// `maintenance_work_mem` (set it for the role or the database).
-    pub async fn create_hnsw_index(&self) -> Result<()> {
-        let shape = self.ready().await?.shape.clone();
-        let mut c = self.pool.get().await?;
-        let table = self.inspect(&mut c).await?;
-        if let Some(emb) = table
-            .columns
-            .iter()
-            .find(|c| c.name == self.source.embedding_column)
-        {
-            self.check_indexable(&mut c, emb).await?;
-        }
-        let table_name = self.source.table.rsplit('.').next().unwrap_or_default();
-        let raw = format!("{table_name}_{}_hnsw", self.source.embedding_column);
-        let name = &raw[..raw.len().min(63)];
-        let invalid = c
-            .query(
-                include_str!("sql/install/invalid_index.sql"),
-                &[&shape.oid, &name],
-            )
-            .await?;
-        if let Some(row) = invalid.first() {
-            let qualified: String = row.get(0);
-            tracing::warn!("dropping the invalid index {qualified} left by an interrupted build");
-            c.client
-                .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified}"))
-                .await
-                .pg()?;
-        }
-        let create = self
-            .names
-            .vars()
-            .with("index", quote_ident(name))
-            .with("pgvector", shape.pgvector)
-            .fill(include_str!("sql/install/hnsw_index.sql"));
-        c.client.batch_execute(&create).await.pg()?;
-        Ok(())
     }
 }
 

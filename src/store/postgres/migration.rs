@@ -44,14 +44,9 @@ pub struct PgMigrator {
     spec: ConnectSpec,
 }
 
-/// The name `vecsync index` ([`PostgresStore::create_hnsw_index`]) gives the HNSW index
-/// of `column`: `<table>_<column>_hnsw`, cut to PostgreSQL's 63 bytes (identifiers are
-/// ASCII). The swap renames these indexes with their columns.
+/// The HNSW index name `vecsync index` gives `column` of `table` (`schema.table` or not).
 fn hnsw_index_name(table: &str, column: &str) -> String {
-    let table_name = table.rsplit('.').next().unwrap_or_default();
-    let mut name = format!("{table_name}_{column}_hnsw");
-    name.truncate(63);
-    name
+    super::index::hnsw_index_name(table.rsplit('.').next().unwrap_or_default(), column)
 }
 
 /// A lock timeout of a migration step becomes [`TableBusy`].
@@ -428,7 +423,11 @@ impl Migrator for PgMigrator {
                 )
                 .with("embedding", quote_ident(&column))
                 .with("pgvector", table.pgvector)
-                .fill(include_str!("sql/install/hnsw_index.sql")),
+                // As shown to the user; on a partitioned table `vecsync index` builds one
+                // per partition (`create_hnsw_index`).
+                .with("concurrently", "CONCURRENTLY")
+                .with("only", "")
+                .fill(include_str!("sql/index/hnsw_index.sql")),
         ))
     }
 }

@@ -31,7 +31,8 @@
 //! | `listen.rs` | `LISTEN`/`NOTIFY` |
 //! | `statements.rs` | quoted identifiers, `{placeholder}` filling, vector parameters |
 //! | `catalog.rs` | inspecting the source table, checking it against the config |
-//! | `install.rs` | `init`, `uninstall`, migrations, triggers, the HNSW index |
+//! | `install.rs` | `init`, `uninstall`, migrations, triggers |
+//! | `index.rs` | `vecsync index`: the HNSW index, per partition on a partitioned table |
 //! | `installed.rs` | what is installed, and whether it matches the config (read-only) |
 //! | `privileges.rs` | the privileges each command needs, which ones the role lacks |
 //! | `row_security.rs` | whether row-level security hides rows from the role |
@@ -45,6 +46,7 @@ mod connect;
 pub mod doctor;
 mod errors;
 mod hints;
+mod index;
 mod install;
 mod installed;
 mod listen;
