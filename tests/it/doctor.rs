@@ -932,3 +932,38 @@ async fn doctor_reports_a_pooler() {
     })
     .await;
 }
+
+/// The search reads the model fence (`vecsync.vectorizer`, docs/migration.md): a role that
+/// may read the table but not the fence is told the GRANT in one line, and searches once
+/// it has it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_names_the_grant_the_model_fence_needs() {
+    bounded(async {
+        let db = pg_db(20, DIMS).await;
+        let owner = config(&toml(&db.db.url, DIMS, "jobs"));
+        store::open(&owner).await.unwrap().init().await.unwrap();
+        let roles = Roles::create(&db.client, &["reader"]).await;
+        let role = &roles.names[0];
+        db.client
+            .batch_execute(&format!(
+                "GRANT SELECT ON jobs TO {role}; GRANT USAGE ON SCHEMA vecsync TO {role};"
+            ))
+            .await
+            .unwrap();
+        let dir = config_dir(&toml(&url_as(&db.db.url, role), DIMS, "jobs"));
+        let run = vecsync(dir.path(), &["search", "nurse"]);
+        assert_setup_error(
+            &run,
+            &[
+                "vecsync.vectorizer",
+                &format!("GRANT SELECT ON vecsync.vectorizer TO {role}"),
+            ],
+        );
+        db.client
+            .batch_execute(&format!("GRANT SELECT ON vecsync.vectorizer TO {role}"))
+            .await
+            .unwrap();
+        assert_ok(&vecsync(dir.path(), &["search", "nurse"]));
+    })
+    .await
+}
