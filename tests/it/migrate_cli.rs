@@ -1,6 +1,8 @@
 //! `vecsync migrate` end to end on SQLite: the dry run (rows, tokens, cost, the DDL), the
 //! refusal without `--add-column` (exit 2), switch → status → finish with the config's
-//! tables in either order, and kill -9 at random moments of a migration.
+//! tables in either order, and kill -9 at random moments of a migration; on PostgreSQL,
+//! kill -9 (with the HNSW index built before the switch) and `vecsync work` following a
+//! switch made by another process.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -228,10 +230,16 @@ fn migrate_survives_kill_9() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok");
+    // Rows leased by the killed runs come back when their lease runs out: now, in either
+    // vectorizer's queue (a run that the kills let finish has switched already and says
+    // so).
+    for queue in ["vecsync_queue", "vecsync_next_queue", "vecsync_prev_queue"] {
+        let _ = conn.execute(
+            &format!("UPDATE {queue} SET locked_until = 0 WHERE locked_until IS NOT NULL"),
+            [],
+        );
+    }
     drop(conn);
-    // Rows leased by the killed runs come back when their (1 s) lease expires; a run that
-    // the kills let finish has switched already and says so.
-    std::thread::sleep(Duration::from_millis(1100));
     let out = vecsync(dir.path(), &["migrate", "--add-column"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -329,4 +337,106 @@ async fn work_keeps_both_models_current_across_a_switch() {
     let log = std::fs::read_to_string(dir.path().join("work.log")).unwrap();
     assert!(status.success(), "{log}");
     assert!(log.contains("continuing with \"fake-b:12\" live"), "{log}");
+}
+
+/// kill -9 at random moments of `vecsync migrate --add-column` on PostgreSQL, with an
+/// HNSW index on the live column (start, build, concurrent index build, switch): a final
+/// run switches with every row current, and the new live column has a valid index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_survives_kill_9_on_postgres() {
+    let db = crate::common::postgres::pg_db(3_000, 64).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("vecsync.toml"),
+        format!(
+            "database_url = \"{}\"\n{}{}[worker]\nclaim_size = 50\n",
+            db.db.url,
+            A.replace("dimensions = 8", "dimensions = 64"),
+            B.replace("dimensions = 12", "dimensions = 96")
+        ),
+    )
+    .unwrap();
+    ok(&vecsync(dir.path(), &["backfill"]));
+    ok(&vecsync(dir.path(), &["index"]));
+    let mut seed = 0x2545f4914f6cdd1du64;
+    for _ in 0..8 {
+        let mut child = Command::new(BIN)
+            .args(["migrate", "--add-column"])
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(50 + seed % 600));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    // A killed client's statement may still run on the server: wait until its sessions
+    // are gone, then let their leases run out now (in whichever schema holds the next
+    // model).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let others: i64 = db
+            .client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if others == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{others} sessions stay");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for schema in ["vecsync", "vecsync_next", "vecsync_prev"] {
+        let _ = db
+            .client
+            .batch_execute(&format!(
+                "UPDATE {schema}.queue SET locked_until = now() - interval '1 second'
+                 WHERE locked_until IS NOT NULL"
+            ))
+            .await;
+    }
+    let out = vecsync(dir.path(), &["migrate", "--add-column"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() || stderr.contains("is already live"),
+        "{stderr}"
+    );
+    let status = json(&vecsync(dir.path(), &["status", "--json"]));
+    assert_eq!(status["migration"]["phase"], "switched", "{status}");
+    assert_eq!(status["model"], "fake-b:96");
+    assert_eq!(status["embedded"], 3_000, "{status}");
+    let count = |sql: &str| {
+        let sql = sql.to_string();
+        let client = &db.client;
+        async move { client.query_one(&sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM jobs WHERE vector_dims(embedding) = 96").await,
+        3_000
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM jobs WHERE vector_dims(embedding_prev) = 64").await,
+        3_000
+    );
+    // The live column's index is the one built before the switch, valid, and the only
+    // HNSW index on it.
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+             WHERE i.indrelid = 'jobs'::regclass AND a.attname = 'embedding' AND i.indisvalid"
+        )
+        .await,
+        1
+    );
 }
