@@ -346,6 +346,7 @@ pub fn slot_options(config: &Config, model_id: &str) -> StoreOptions {
     StoreOptions {
         model_id: model_id.to_string(),
         max_attempts: config.worker.max_attempts,
+        listen_url: config.listen_url.clone(),
     }
 }
 

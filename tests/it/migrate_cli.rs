@@ -393,7 +393,10 @@ async fn migrate_survives_kill_9_on_postgres() {
         if others == 0 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "{others} sessions stay");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{others} sessions stay"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for schema in ["vecsync", "vecsync_next", "vecsync_prev"] {

@@ -54,7 +54,7 @@ fn busy<T>(table: &str, result: Result<T>) -> Result<T> {
     result.map_err(|e| {
         let timeout = e.chain().any(|c| {
             c.downcast_ref::<PgError>()
-                .is_some_and(|p| p.0.code() == Some(&SqlState::LOCK_NOT_AVAILABLE))
+                .is_some_and(|p| p.error.code() == Some(&SqlState::LOCK_NOT_AVAILABLE))
         });
         if timeout {
             anyhow::Error::new(TableBusy {
@@ -78,7 +78,7 @@ impl PgMigrator {
         Ok(PgMigrator {
             live,
             config: config.clone(),
-            spec: ConnectSpec::parse(url)?,
+            spec: ConnectSpec::parse("database_url", url)?,
         })
     }
 
@@ -618,7 +618,7 @@ mod tests {
     /// Every statement of `sql/migration/` fills (a placeholder without a value panics).
     #[test]
     fn every_migration_statement_is_filled() {
-        let spec = ConnectSpec::parse("postgres://u@127.0.0.1/db").unwrap();
+        let spec = ConnectSpec::parse("database_url", "postgres://u@127.0.0.1/db").unwrap();
         let source = SourceConfig {
             filter: Some("is_active".into()),
             ..SourceConfig::default()
@@ -626,6 +626,7 @@ mod tests {
         let options = crate::store::StoreOptions {
             model_id: "m".into(),
             max_attempts: 3,
+            listen_url: None,
         };
         let store = PostgresStore::new(spec, "vecsync_next", &source, options).unwrap();
         let vars = store
