@@ -24,6 +24,9 @@ pub(super) struct Names {
     pub(super) usage: String,
     pub(super) meta: String,
     pub(super) migrations: String,
+    /// The model migration row (`vecsync migrate`): the fence every claim, write and
+    /// search checks.
+    pub(super) vectorizer: String,
     /// `NOTIFY` channel (raw; quoted where used as an identifier).
     pub(super) channel: String,
     /// Quoted `table` / `schema.table`.
@@ -88,6 +91,7 @@ impl Names {
             usage: format!("{qs}.usage"),
             meta: format!("{qs}.meta"),
             migrations: format!("{qs}.migrations"),
+            vectorizer: format!("{qs}.vectorizer"),
             qs,
             channel: format!("{schema}_work"),
             table,
@@ -110,6 +114,7 @@ impl Names {
             ("usage", self.usage.clone()),
             ("meta", self.meta.clone()),
             ("migrations", self.migrations.clone()),
+            ("vectorizer", self.vectorizer.clone()),
             ("channel", sql_string_literal(&self.channel)),
             ("table", self.table.clone()),
             ("id", self.id.clone()),
