@@ -7,11 +7,10 @@
 use anyhow::Result;
 use async_trait::async_trait;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{GenericClient, Transaction};
 
 use super::connect::ConnectSpec;
 use super::errors::{PgError, PgResultExt};
-use super::pool::Conn;
+use super::pool::{Conn, Tx};
 use super::PostgresStore;
 use crate::config::{quote_ident, Config};
 use crate::config_error;
@@ -100,7 +99,7 @@ impl PgMigrator {
     }
 
     /// The record, read in `tx` and locked (`FOR UPDATE`) so that concurrent steps wait.
-    async fn locked_record(&self, tx: &Transaction<'_>) -> Result<Option<Record>> {
+    async fn locked_record(&self, tx: &Tx<'_>) -> Result<Option<Record>> {
         tx.execute(LOCK_TIMEOUT_SQL, &[]).await.pg()?;
         tx.execute(LOCK_SQL, &[&format!("vecsync:{}", self.live.names.schema)])
             .await
@@ -114,7 +113,7 @@ impl PgMigrator {
     }
 
     /// The source table's oid.
-    async fn oid(&self, tx: &Transaction<'_>) -> Result<u32> {
+    async fn oid(&self, tx: &Tx<'_>) -> Result<u32> {
         let oid: u32 = tx
             .query_one(
                 "SELECT to_regclass($1::text)::oid",
@@ -131,7 +130,7 @@ impl PgMigrator {
     /// only.
     async fn uncovered_in(
         &self,
-        c: &impl GenericClient,
+        c: &Tx<'_>,
         slot: Slot,
         model: &str,
         queued_only: bool,
@@ -162,7 +161,7 @@ impl PgMigrator {
     }
 
     /// Drops the triggers calling functions in `schema` (they are on the source table).
-    async fn drop_triggers(&self, tx: &Transaction<'_>, schema: &str) -> Result<()> {
+    async fn drop_triggers(&self, tx: &Tx<'_>, schema: &str) -> Result<()> {
         let triggers = tx
             .query(include_str!("sql/install/triggers_to_drop.sql"), &[&schema])
             .await
@@ -182,7 +181,7 @@ impl PgMigrator {
     /// Installs `slot`'s trigger functions and triggers (their bodies name the slot's
     /// schema, and the triggers' names and WHEN clauses too), and records them in the
     /// slot's meta row (so that `init` finds them up to date).
-    async fn install_triggers(&self, tx: &Transaction<'_>, slot: Slot, oid: u32) -> Result<()> {
+    async fn install_triggers(&self, tx: &Tx<'_>, slot: Slot, oid: u32) -> Result<()> {
         let store = self.slot_store(slot)?;
         let ddl = store.trigger_ddl();
         tx.batch_execute(&ddl).await.pg()?;
@@ -208,13 +207,7 @@ impl PgMigrator {
     }
 
     /// Renames the HNSW index `vecsync index` made on column `from` (if any) after `to`.
-    async fn rename_index(
-        &self,
-        tx: &Transaction<'_>,
-        oid: u32,
-        from: &str,
-        to: &str,
-    ) -> Result<()> {
+    async fn rename_index(&self, tx: &Tx<'_>, oid: u32, from: &str, to: &str) -> Result<()> {
         let table = &self.config.source.table;
         let rows = tx
             .query(
@@ -238,7 +231,7 @@ impl PgMigrator {
 
 /// Writes the vectorizer row of `store`'s schema.
 async fn upsert_record(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     store: &PostgresStore,
     slot: Slot,
     phase: Phase,
@@ -299,7 +292,8 @@ impl Migrator for PgMigrator {
             .vars()
             .fill(include_str!("sql/migration/record.sql"));
         let c = self.live.pool.get().await?;
-        match c.client.query(&sql, &[]).await {
+        // Unnamed, like every statement (a transaction-mode pooler shares server sessions).
+        match c.client.query_typed(&sql, &[]).await {
             Ok(rows) => rows.first().map(record_from_row).transpose(),
             // Not installed (or installed by a vecsync without migrations): no record.
             // A role that may not read it: none either; every command that depends on it
@@ -362,7 +356,7 @@ impl Migrator for PgMigrator {
 
     async fn record_other(&self) -> Result<()> {
         let mut c = self.live.pool.get().await?;
-        let tx = c.client.transaction().await.pg()?;
+        let tx = c.transaction().await.pg()?;
         let (record, slot) = in_progress(self.locked_record(&tx).await?)?;
         upsert_record(
             &tx,
@@ -439,7 +433,7 @@ impl PgMigrator {
         let next_column = self.column(Slot::Next);
         let existing = self.column_type(&next_column).await?;
         let mut c = self.live.pool.get().await?;
-        let tx = c.client.transaction().await.pg()?;
+        let tx = c.transaction().await.pg()?;
         if check_begin(self.locked_record(&tx).await?.as_ref(), next)? {
             return Ok(());
         }
@@ -469,8 +463,9 @@ impl PgMigrator {
     async fn uncovered(&self) -> Result<Uncovered> {
         let (record, slot) = in_progress(self.record().await?)?;
         let model = other_model(&record)?;
-        let c = self.live.pool.get().await?;
-        self.uncovered_in(&c.client, slot, &model.id, false).await
+        let mut c = self.live.pool.get().await?;
+        let tx = c.snapshot().await.pg()?;
+        self.uncovered_in(&tx, slot, &model.id, false).await
     }
 
     async fn swap_tx(&self, from: Phase) -> Result<std::result::Result<Phase, Uncovered>> {
@@ -481,7 +476,7 @@ impl PgMigrator {
             return Ok(Err(uncovered));
         }
         let mut c = self.live.pool.get().await?;
-        let tx = c.client.transaction().await.pg()?;
+        let tx = c.transaction().await.pg()?;
         let (record, other_slot) = in_phase(self.locked_record(&tx).await?, from)?;
         // Writers wait from here to the commit; readers until the renames.
         tx.batch_execute(&format!(
@@ -554,7 +549,7 @@ impl PgMigrator {
 
     async fn drop_other_tx(&self, from: Phase) -> Result<()> {
         let mut c = self.live.pool.get().await?;
-        let tx = c.client.transaction().await.pg()?;
+        let tx = c.transaction().await.pg()?;
         let (record, slot) = in_phase(self.locked_record(&tx).await?, from)?;
         let schema = slot_schema(&self.config, slot)?;
         let foreign: Option<String> = tx
