@@ -155,6 +155,31 @@ pub fn main() -> i32 {
     }
 }
 
+/// `println!` that does not panic when stdout is closed (`vecsync status | head -5`): the
+/// command ends quietly with exit 0, as ripgrep does (see [`stdout_error`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout(), $($arg)*).map_err(stdout_error)?
+    };
+}
+
+/// `print!` counterpart of [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        write!(std::io::stdout(), $($arg)*).map_err(stdout_error)?
+    };
+}
+
+/// A failed write to stdout: a reader that went away (broken pipe) is no failure of
+/// vecsync's, so it becomes a quiet exit 0; anything else is an error.
+fn stdout_error(e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Exit(0).into()
+    } else {
+        anyhow::Error::new(e).context("cannot write to stdout")
+    }
+}
+
 /// A command that already said everything and only needs the process to exit with this
 /// status (`doctor` finding problems).
 #[derive(Debug)]
@@ -220,7 +245,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Init => {
             let store = store::open(&config).await?;
             store.init().await?;
-            println!(
+            outln!(
                 "vecsync is installed in {}",
                 redact_url(&config.database_url)
             );
@@ -228,7 +253,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Uninstall => {
             let store = store::open(&config).await?;
             store.uninstall().await?;
-            println!("vecsync's objects were removed");
+            outln!("vecsync's objects were removed");
         }
         Command::Backfill {
             limit,
@@ -243,12 +268,15 @@ async fn run(cli: Cli) -> Result<()> {
                     RunOptions::new(&config, Mode::Drain, embedder.suggested_concurrency());
                 options.limit = limit;
                 let report = pipeline::dry_run(store.as_ref(), embedder.as_ref(), &options).await?;
-                println!(
+                outln!(
                     "{} rows need work ({} empty), {} unique texts, {} tokens",
-                    report.rows, report.empty, report.unique_texts, report.tokens
+                    report.rows,
+                    report.empty,
+                    report.unique_texts,
+                    report.tokens
                 );
                 if let Some(cost) = report.estimated_cost {
-                    println!("estimated cost: ${cost:.4}");
+                    outln!("estimated cost: ${cost:.4}");
                 }
                 return Ok(());
             }
@@ -262,7 +290,7 @@ async fn run(cli: Cli) -> Result<()> {
                 cancel_on_signal(),
             )
             .await?;
-            print_summary(&summary);
+            print_summary(&summary)?;
         }
         Command::Work { concurrency } => {
             let store = store::open(&config).await?;
@@ -278,15 +306,15 @@ async fn run(cli: Cli) -> Result<()> {
                 cancel_on_signal(),
             )
             .await?;
-            print_summary(&summary);
+            print_summary(&summary)?;
         }
         Command::Status { json } => {
             let store = store::open(&config).await?;
             let status = store.status().await?.redacted();
             if json {
-                println!("{}", serde_json::to_string_pretty(&status)?);
+                outln!("{}", serde_json::to_string_pretty(&status)?);
             } else {
-                print_status(&status);
+                print_status(&status)?;
             }
         }
         Command::Search { query, k, json } => {
@@ -323,7 +351,7 @@ async fn run(cli: Cli) -> Result<()> {
                 } else {
                     serde_json::to_string(&vector)?
                 };
-                writeln!(out, "{line}")?;
+                writeln!(out, "{line}").map_err(stdout_error)?;
             }
         }
         Command::Reconcile { fix, json } => {
@@ -339,16 +367,16 @@ async fn run(cli: Cli) -> Result<()> {
                 if let Some(n) = requeued {
                     v["requeued"] = n.into();
                 }
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 let d = &status.drift;
-                println!("done without vector:  {}", d.done_without_vector);
-                println!("vector without state: {}", d.vector_without_state);
-                println!("needs work, unqueued: {}", d.unqueued);
+                outln!("done without vector:  {}", d.done_without_vector);
+                outln!("vector without state: {}", d.vector_without_state);
+                outln!("needs work, unqueued: {}", d.unqueued);
                 match requeued {
-                    Some(n) => println!("requeued {n} rows"),
+                    Some(n) => outln!("requeued {n} rows"),
                     None if d.done_without_vector + d.vector_without_state + d.unqueued > 0 => {
-                        println!("run `vecsync reconcile --fix` to requeue them")
+                        outln!("run `vecsync reconcile --fix` to requeue them")
                     }
                     None => {}
                 }
@@ -357,14 +385,14 @@ async fn run(cli: Cli) -> Result<()> {
         Command::RetryFailed => {
             let store = store::open(&config).await?;
             let n = store.retry_failed().await?;
-            println!("requeued {n} failed rows");
+            outln!("requeued {n} failed rows");
         }
         Command::Doctor { json } => {
             let report = crate::doctor::run(&config).await;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                outln!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print!("{}", report.render_text());
+                out!("{}", report.render_text());
             }
             if !report.ok {
                 return Err(Exit(report.exit_status()).into());
@@ -380,7 +408,7 @@ async fn run(cli: Cli) -> Result<()> {
                 )
                 .await?;
                 store.create_hnsw_index().await?;
-                println!("HNSW index ready");
+                outln!("HNSW index ready");
             }
             _ => anyhow::bail!(
                 "`vecsync index` builds a pgvector HNSW index; SQLite searches by exact scan"
@@ -475,11 +503,11 @@ async fn search(
         .map_err(|reason| anyhow::anyhow!("cannot embed the query: {reason}"))?;
     let hits = store.search(&vector, k).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&hits)?);
+        outln!("{}", serde_json::to_string_pretty(&hits)?);
         return Ok(());
     }
     if hits.is_empty() {
-        println!("no embedded rows yet: run `vecsync backfill`");
+        outln!("no embedded rows yet: run `vecsync backfill`");
     }
     for hit in hits {
         let fields: Vec<String> = hit
@@ -491,69 +519,78 @@ async fn search(
                 other => Some(other.to_string()),
             })
             .collect();
-        println!("{:.3}  {:>6}  {}", hit.score, hit.id, fields.join(" · "));
+        outln!("{:.3}  {:>6}  {}", hit.score, hit.id, fields.join(" · "));
     }
     Ok(())
 }
 
-fn print_status(s: &Status) {
-    println!("model:     {}", s.model);
-    println!("total:     {}", s.total);
-    println!(
+fn print_status(s: &Status) -> Result<()> {
+    outln!("model:     {}", s.model);
+    outln!("total:     {}", s.total);
+    outln!(
         "embedded:  {} ({:.2}% coverage)",
         s.embedded,
         100.0 * s.coverage
     );
-    println!("stale:     {}", s.stale);
-    println!("missing:   {}", s.missing);
-    println!("failed:    {}", s.failed);
-    println!(
+    outln!("stale:     {}", s.stale);
+    outln!("missing:   {}", s.missing);
+    outln!("failed:    {}", s.failed);
+    outln!(
         "queue:     {} pending, {} leased, {} failed",
-        s.queue.pending, s.queue.leased, s.queue.failed
+        s.queue.pending,
+        s.queue.leased,
+        s.queue.failed
     );
     if s.throughput_per_minute > 0.0 {
         let eta = s
             .eta_seconds
             .map(|e| format!(", queue empty in ~{:.0}s", e))
             .unwrap_or_default();
-        println!(
+        outln!(
             "rate:      {:.1} rows/min over the last 10 minutes {:?}{eta}",
-            s.throughput_per_minute, s.completions_per_minute
+            s.throughput_per_minute,
+            s.completions_per_minute
         );
     }
     if s.usage.tokens > 0 {
-        println!(
+        outln!(
             "provider:  {} requests, {} tokens, ${:.4} recorded so far",
-            s.usage.requests, s.usage.tokens, s.usage.cost
+            s.usage.requests,
+            s.usage.tokens,
+            s.usage.cost
         );
     }
     let d = &s.drift;
     if d.done_without_vector + d.vector_without_state + d.unqueued > 0 {
-        println!(
+        outln!(
             "drift:     {} done without vector, {} vector without current state, {} need work but unqueued (see `vecsync reconcile`)",
             d.done_without_vector, d.vector_without_state, d.unqueued
         );
     }
     for t in &d.triggers {
-        println!("triggers:  {t}");
+        outln!("triggers:  {t}");
     }
     for f in &s.failures {
-        println!(
+        outln!(
             "  failed row {}: {} (attempts: {})",
-            f.id, f.reason, f.attempts
+            f.id,
+            f.reason,
+            f.attempts
         );
     }
+    Ok(())
 }
 
-fn print_summary(s: &pipeline::Summary) {
-    println!(
+fn print_summary(s: &pipeline::Summary) -> Result<()> {
+    outln!(
         "embedded {} rows in {:.1}s ({:.1} rows/s); {} failed, {} to retry, {} skipped (text changed or row deleted)",
         s.written, s.seconds, s.rows_per_second, s.failed, s.retrying, s.skipped
     );
     if s.deduplicated > 0 {
-        println!(
+        outln!(
             "{} rows reused the vector of an identical text: {} tokens not sent",
-            s.deduplicated, s.tokens_saved
+            s.deduplicated,
+            s.tokens_saved
         );
     }
     if s.usage.requests > 0 || s.usage.tokens > 0 {
@@ -562,11 +599,15 @@ fn print_summary(s: &pipeline::Summary) {
             .cost
             .map(|c| format!(", ${c:.4}"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "provider: {} requests, {} tokens{cost}, {} rate-limited, {} inputs truncated",
-            s.usage.requests, s.usage.tokens, s.usage.rate_limited, s.usage.truncated_inputs
+            s.usage.requests,
+            s.usage.tokens,
+            s.usage.rate_limited,
+            s.usage.truncated_inputs
         );
     }
+    Ok(())
 }
 
 /// `vecsync demo`: a job board in a SQLite file, embedded and searched.
@@ -579,7 +620,7 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
         let conn = rusqlite::Connection::open(db)
             .with_context(|| format!("cannot create {}", db.display()))?;
         let added = crate::demo::populate_sqlite(&conn, rows, crate::demo::DEFAULT_SEED)?;
-        println!(
+        outln!(
             "{}: table jobs with {rows} job postings ({added} new)",
             db.display()
         );
@@ -611,7 +652,7 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
     store.prepare(embedder.dimensions()).await?;
     let embedded = store.status().await?.embedded;
     if embedded < first_look {
-        println!("\nEmbedding the first tenth of the postings, then searching them…");
+        outln!("\nEmbedding the first tenth of the postings, then searching them…");
         run(Some(first_look - embedded)).await?;
         if !cancel.is_cancelled() {
             let so_far = store.status().await?.embedded;
@@ -621,22 +662,22 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
                 &format!("{so_far} of {rows} postings embedded so far"),
             )
             .await?;
-            println!("\nEmbedding the rest (Ctrl-C stops; `vecsync demo` again resumes)…");
+            outln!("\nEmbedding the rest (Ctrl-C stops; `vecsync demo` again resumes)…");
         }
     }
     if !cancel.is_cancelled() {
-        print_summary(&run(None).await?);
+        print_summary(&run(None).await?)?;
     }
-    println!();
+    outln!();
     let status = store.status().await?.redacted();
-    print_status(&status);
+    print_status(&status)?;
     demo_searches(
         store.as_ref(),
         embedder.as_ref(),
         &format!("{} of {rows} postings embedded", status.embedded),
     )
     .await?;
-    println!(
+    outln!(
         "\nTry your own: vecsync --database-url sqlite://{} search \"remote accounting job\"",
         db.display()
     );
@@ -647,7 +688,7 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
 /// search (`over`).
 async fn demo_searches(store: &dyn Store, embedder: &dyn Embedder, over: &str) -> Result<()> {
     for (query, _) in crate::demo::EXAMPLE_QUERIES {
-        println!("\nvecsync search {query:?} -k 3    ({over})");
+        outln!("\nvecsync search {query:?} -k 3    ({over})");
         search(store, embedder, query, 3, false).await?;
     }
     Ok(())

@@ -378,3 +378,33 @@ fn backfill_limit_is_exact_with_concurrency() {
     let status = json(&vecsync(dir.path(), &["status", "--json"]));
     assert_eq!(status["embedded"], 30);
 }
+
+/// `vecsync status | head -5` and `vecsync embed … | head -1`: when the reader of stdout
+/// has gone away, vecsync stops quietly (exit 0, nothing on stderr) instead of panicking
+/// with "failed printing to stdout: Broken pipe".
+#[test]
+fn closed_stdout_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(&dir.path().join("jobs.db"), 5);
+    write_config(
+        dir.path(),
+        "database_url = \"sqlite://jobs.db\"\n[embedder]\nprovider = \"fake\"\ndimensions = 8\n",
+    );
+    for args in [&["status"][..], &["status", "--json"], &["embed", "a", "b"]] {
+        // The reader is closed before vecsync starts, so its first write meets a broken
+        // pipe every time (what `head` does after its lines, without the race).
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr, "", "vecsync {args:?}");
+        assert_eq!(out.status.code(), Some(0), "vecsync {args:?}: {stderr}");
+    }
+}
