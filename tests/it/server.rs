@@ -607,7 +607,7 @@ fn non_loopback_bind_without_secret_refuses_to_start() {
     vecsync::demo::populate_sqlite(&conn, 5, vecsync::demo::DEFAULT_SEED).unwrap();
     let config = common::test_config(format!("sqlite://{}", db.display()), 8);
     let cfg_dir = config_dir(&config);
-    for secret in [None, Some("")] {
+    for secret in [None, Some(""), Some("abcde")] {
         let mut cmd = vecsync_cmd(cfg_dir.path(), &["serve", "--bind", "0.0.0.0:0"]);
         if let Some(s) = secret {
             cmd.env("CRON_SECRET", s);
