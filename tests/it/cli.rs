@@ -228,6 +228,16 @@ fn setup_errors_are_one_line_with_exit_2() {
     write_config(dir.path(), &format!("{base}[source]\ntabel = \"jobs\"\n"));
     assert_setup_error(&vecsync(dir.path(), &["status"]), "tabel");
 
+    // A value of the wrong type names its setting and line.
+    write_config(
+        dir.path(),
+        "database_url = \"sqlite://jobs.db\"\n[embedder]\nprovider = \"fake\"\ndimensions = \"16\"\n",
+    );
+    let out = vecsync(dir.path(), &["status"]);
+    assert_setup_error(&out, "embedder.dimensions");
+    assert_setup_error(&out, "vecsync.toml:4");
+    assert_setup_error(&out, "invalid type");
+
     write_config(dir.path(), &format!("{base}[source]\ntable = \"nope\"\n"));
     assert_setup_error(&vecsync(dir.path(), &["backfill"]), "source.table");
 
