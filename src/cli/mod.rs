@@ -1,5 +1,6 @@
 //! The `vecsync` command line: parses flags, wires config → store + embedder → pipeline,
-//! and renders results. Exit status: 0 ok, 1 runtime failure, 2 setup mistake.
+//! and renders results. Exit status: 0 ok, 1 runtime failure, 2 setup mistake (a
+//! [`ConfigError`], or an embedder's [`EmbedError::Setup`](embed::EmbedError::Setup)).
 
 mod progress;
 
@@ -146,7 +147,11 @@ pub fn main() -> i32 {
                 return *status;
             }
             eprintln!("error: {}", crate::redact::redact(&one_line(&e)));
-            if e.chain().any(|c| c.downcast_ref::<ConfigError>().is_some()) {
+            if e.chain().any(|c| {
+                c.downcast_ref::<ConfigError>().is_some()
+                    || c.downcast_ref::<embed::EmbedError>()
+                        .is_some_and(embed::EmbedError::is_setup)
+            }) {
                 2
             } else {
                 1
@@ -478,7 +483,8 @@ async fn embed_texts(
         let out = embedder
             .embed(&nonempty)
             .await
-            .map_err(|e| anyhow::anyhow!("embedder: {e}"))?;
+            // Kept as an EmbedError so that `main` exits 2 on a setup mistake (a bad key).
+            .map_err(|e| anyhow::Error::new(e).context("embedder"))?;
         for (i, r) in idx.into_iter().zip(out) {
             results[i] = r;
         }

@@ -418,3 +418,42 @@ fn closed_stdout_ends_quietly() {
         assert_eq!(out.status.code(), Some(0), "vecsync {args:?}: {stderr}");
     }
 }
+
+/// A key the provider refuses (401) is a setup mistake: exit 2, one line, the key never
+/// shown (the mock echoes it in its error message, as OpenAI does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_api_key_is_a_setup_error() {
+    use crate::mock_openai::{Knobs, MockOpenAi};
+    let mock = MockOpenAi::start(Knobs {
+        api_key: Some("the-right-key".into()),
+        ..Knobs::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &format!(
+            "[embedder]\nprovider = \"openai\"\nmodel = \"text-embedding-3-small\"\nbase_url = {:?}\napi_key_env = \"VECSYNC_TEST_WRONG_KEY\"\nmax_retries = 0\n",
+            mock.base_url()
+        ),
+    );
+    let wrong_key = "sk-wrong-key-0123456789";
+    let out = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || {
+            Command::new(BIN)
+                .args(["embed", "text"])
+                .current_dir(&dir)
+                .env("VECSYNC_TEST_WRONG_KEY", wrong_key)
+                .env_remove("DATABASE_URL")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert_setup_error(&out, "API key");
+    assert!(mock.count_status(401) >= 1, "the provider was asked");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(wrong_key));
+}
