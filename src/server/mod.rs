@@ -228,6 +228,10 @@ pub fn router(state: AppState) -> Router {
         .merge(guarded(Access::Read, read))
         .merge(guarded(Access::Metrics, metrics))
         .merge(guarded(Access::Work, work))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::same_host_only,
+        ))
         .with_state(state)
 }
 
