@@ -457,3 +457,45 @@ async fn a_refused_api_key_is_a_setup_error() {
     assert!(mock.count_status(401) >= 1, "the provider was asked");
     assert!(!String::from_utf8_lossy(&out.stderr).contains(wrong_key));
 }
+
+/// `PGPASSWORD` supplies the password a `database_url` leaves out (as libpq does), and
+/// never shows in an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgpassword_is_used_when_the_url_has_none() {
+    let db = crate::common::postgres::pg_db(5, 8).await;
+    let mut url = url::Url::parse(&db.db.url).unwrap();
+    let password = percent_encoding::percent_decode_str(url.password().expect("a password"))
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
+    url.set_password(None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &format!(
+            "database_url = {:?}\n[embedder]\nprovider = \"fake\"\ndimensions = 8\n",
+            url.as_str()
+        ),
+    );
+    let vecsync_pg = |args: &[&str], pgpassword: &str| {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env("PGPASSWORD", pgpassword)
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    ok(&vecsync_pg(&["init"], &password));
+    assert_eq!(
+        json(&vecsync_pg(&["status", "--json"], &password))["total"],
+        5
+    );
+    let wrong = "wrong-pgpassword-4f1c";
+    let out = vecsync_pg(&["status", "--json"], wrong);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("password"), "{stderr}");
+    assert!(!stderr.contains(wrong), "{stderr}");
+}
