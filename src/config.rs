@@ -78,10 +78,17 @@ pub const DEFAULT_CONFIG_FILE: &str = "vecsync.toml";
 pub struct Config {
     /// `sqlite://PATH` or `postgres://…` (env `DATABASE_URL`, flag `--database-url`).
     pub database_url: String,
+    /// PostgreSQL: a direct (or session-mode) URL to the same database, for `work`'s
+    /// `LISTEN` when `database_url` is a connection pooler in transaction mode (env
+    /// `DIRECT_URL`, as Prisma and Supabase call it).
+    pub listen_url: Option<String>,
     /// Schema that holds vecsync's own objects in PostgreSQL.
     pub schema: String,
     pub source: SourceConfig,
     pub embedder: EmbedderConfig,
+    /// The model `vecsync migrate` moves to (same keys as `[embedder]`); see
+    /// `docs/migration.md`. `[embedder]` stays the live model until the switch.
+    pub next_embedder: Option<EmbedderConfig>,
     pub worker: WorkerConfig,
     pub server: ServerConfig,
 }
@@ -181,9 +188,11 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             database_url: "sqlite://vecsync.db".into(),
+            listen_url: None,
             schema: "vecsync".into(),
             source: SourceConfig::default(),
             embedder: EmbedderConfig::default(),
+            next_embedder: None,
             worker: WorkerConfig::default(),
             server: ServerConfig::default(),
         }
@@ -255,17 +264,23 @@ impl EmbedderConfig {
 
 impl Config {
     /// Every credential this config holds or points at, as the process sees it: the
-    /// database URL's password and password settings, `PGPASSWORD`, the provider's key
-    /// (the variable `embedder.api_key_env` names) and the values of `embedder.headers`.
-    /// Register them with [`crate::redact::register`] before printing anything.
+    /// passwords and password settings of `database_url` and `listen_url`, `PGPASSWORD`, the
+    /// provider's key (the variable `embedder.api_key_env` names) and the values of
+    /// `embedder.headers` (and the same of `[next_embedder]`). Register them with
+    /// [`crate::redact::register`] before printing anything.
     pub fn secrets(&self) -> Vec<String> {
         let mut out = crate::redact::url_secrets(&self.database_url);
-        for var in ["PGPASSWORD", self.embedder.api_key_env.trim()] {
+        if let Some(url) = &self.listen_url {
+            out.extend(crate::redact::url_secrets(url));
+        }
+        let embedders = std::iter::once(&self.embedder).chain(&self.next_embedder);
+        let key_vars = embedders.clone().map(|e| e.api_key_env.trim());
+        for var in std::iter::once("PGPASSWORD").chain(key_vars) {
             if let Some(v) = std::env::var_os(var).filter(|_| !var.is_empty()) {
                 out.push(v.to_string_lossy().into_owned());
             }
         }
-        out.extend(self.embedder.headers.values().cloned());
+        out.extend(embedders.flat_map(|e| e.headers.values().cloned()));
         out
     }
 }
@@ -321,6 +336,9 @@ impl Config {
         if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             config.database_url = url;
         }
+        if let Some(url) = std::env::var("DIRECT_URL").ok().filter(|u| !u.is_empty()) {
+            config.listen_url = Some(url);
+        }
         if let Some(url) = &overrides.database_url {
             config.database_url = url.clone();
         }
@@ -340,6 +358,15 @@ impl Config {
         if let Some(dir) = &overrides.model_dir {
             self.embedder.model_dir = Some(dir.clone());
         }
+        // `[next_embedder]` gets the same folder unless it names one of its own.
+        let dir = overrides.model_dir.clone().or_else(|| {
+            std::env::var_os("VECSYNC_MODEL_DIR")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+        });
+        if let (Some(dir), Some(next)) = (dir, self.next_embedder.as_mut()) {
+            next.model_dir.get_or_insert(dir);
+        }
     }
 
     /// Checks what can be checked without a database or a model.
@@ -355,6 +382,17 @@ impl Config {
                         redact_url(&self.database_url)
                     ),
                 )
+            }
+        }
+        if let Some(url) = &self.listen_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return err(
+                    "listen_url",
+                    format!(
+                        "expected postgres://… (a direct connection to the database of database_url), got {:?}",
+                        redact_url(url)
+                    ),
+                );
             }
         }
         validate_qualified_identifier("source.table", &self.source.table)?;
@@ -441,6 +479,20 @@ impl Config {
         }
         if self.server.search_burst == 0 {
             return err("server.search_burst", "must be at least 1".into());
+        }
+        // `[next_embedder]` passes the same checks as `[embedder]`, and its errors name it.
+        if let Some(next) = &self.next_embedder {
+            let as_live = Config {
+                embedder: next.clone(),
+                next_embedder: None,
+                ..self.clone()
+            };
+            as_live
+                .validate()
+                .map_err(|e| match e.setting.strip_prefix("embedder.") {
+                    Some(rest) => ConfigError::new(format!("next_embedder.{rest}"), e.message),
+                    None => e,
+                })?;
         }
         Ok(())
     }
@@ -602,6 +654,7 @@ mod tests {
     fn secrets_of_a_config() {
         let mut c = Config {
             database_url: "postgres://u:p%40ss@h/db?sslpassword=k3y-pass".into(),
+            listen_url: Some("postgres://u:d1rect-pass@h:5432/db".into()),
             ..Config::default()
         };
         c.embedder.api_key_env = "VECSYNC_TEST_CONFIG_SECRET_UNSET".into();
@@ -609,9 +662,24 @@ mod tests {
             .headers
             .insert("X-Org-Token".into(), "org-t0ken".into());
         let secrets = c.secrets();
-        for want in ["p@ss", "k3y-pass", "org-t0ken"] {
+        for want in ["p@ss", "k3y-pass", "org-t0ken", "d1rect-pass"] {
             assert!(secrets.iter().any(|s| s == want), "{want} in {secrets:?}");
         }
+    }
+
+    #[test]
+    fn next_embedder_is_checked_like_embedder() {
+        let c = Config {
+            next_embedder: Some(EmbedderConfig {
+                provider: "fake".into(),
+                ..EmbedderConfig::default()
+            }),
+            ..Config::default()
+        };
+        let e = c.validate().unwrap_err();
+        assert_eq!(e.setting, "next_embedder.dimensions", "{e}");
+        let c = Config::from_toml("[next_embedder]\nmodle = \"x\"\n", "vecsync.toml").unwrap_err();
+        assert!(c.to_string().contains("modle"), "{c}");
     }
 
     #[test]

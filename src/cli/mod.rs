@@ -2,6 +2,28 @@
 //! and renders results. Exit status: 0 ok, 1 runtime failure, 2 setup mistake (a
 //! [`ConfigError`], or an embedder's [`EmbedError::Setup`](embed::EmbedError::Setup)).
 
+/// `println!` that does not panic when stdout is closed (`vecsync status | head -5`): the
+/// command ends quietly with exit 0, as ripgrep does (see [`stdout_error`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        {
+            use std::io::Write as _;
+            writeln!(std::io::stdout(), $($arg)*).map_err($crate::cli::stdout_error)?
+        }
+    };
+}
+
+/// `print!` counterpart of [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        {
+            use std::io::Write as _;
+            write!(std::io::stdout(), $($arg)*).map_err($crate::cli::stdout_error)?
+        }
+    };
+}
+
+mod migrate;
 mod progress;
 
 use std::io::{BufRead, Write};
@@ -13,8 +35,9 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{redact_url, Config, ConfigError, Overrides, StoreKind};
+use crate::config::{redact_url, Config, Overrides, StoreKind};
 use crate::embed::{self, Embedder};
+use crate::migrate::{Resolved, Vectorizer};
 use crate::pipeline::{self, Mode, RunOptions};
 use crate::store::{self, Status, Store};
 
@@ -115,6 +138,8 @@ enum Command {
     },
     /// Create an HNSW index for search (PostgreSQL)
     Index,
+    /// Move the table to the model in [next_embedder] without downtime (docs/migration.md)
+    Migrate(migrate::Args),
     /// Serve the status page, /metrics, search, the cron route and /v1/embeddings
     Serve {
         /// HOST:PORT to listen on; a non-loopback address needs CRON_SECRET
@@ -147,32 +172,17 @@ pub fn main() -> i32 {
                 return *status;
             }
             eprintln!("error: {}", crate::redact::redact(&one_line(&e)));
-            if e.chain().any(|c| {
-                c.downcast_ref::<ConfigError>().is_some()
-                    || c.downcast_ref::<embed::EmbedError>()
-                        .is_some_and(embed::EmbedError::is_setup)
-            }) {
+            let embedder_setup = e.chain().any(|c| {
+                c.downcast_ref::<embed::EmbedError>()
+                    .is_some_and(embed::EmbedError::is_setup)
+            });
+            if embedder_setup || crate::store::error_kind(&e) == crate::store::ErrorKind::Setup {
                 2
             } else {
                 1
             }
         }
     }
-}
-
-/// `println!` that does not panic when stdout is closed (`vecsync status | head -5`): the
-/// command ends quietly with exit 0, as ripgrep does (see [`stdout_error`]).
-macro_rules! outln {
-    ($($arg:tt)*) => {
-        writeln!(std::io::stdout(), $($arg)*).map_err(stdout_error)?
-    };
-}
-
-/// `print!` counterpart of [`outln!`].
-macro_rules! out {
-    ($($arg:tt)*) => {
-        write!(std::io::stdout(), $($arg)*).map_err(stdout_error)?
-    };
 }
 
 /// A failed write to stdout: a reader that went away (broken pipe) is no failure of
@@ -241,12 +251,49 @@ async fn run(cli: Cli) -> Result<()> {
     if let Command::Demo { rows, db } = &cli.command {
         return demo(*rows, db, &overrides).await;
     }
-    let config = Config::load(cli.config.as_deref(), &overrides)?;
-    for secret in config.secrets() {
+    let loaded = Config::load(cli.config.as_deref(), &overrides)?;
+    for secret in loaded.secrets() {
         crate::redact::register(&secret);
     }
     match cli.command {
-        Command::Demo { .. } => unreachable!("handled above"),
+        Command::Migrate(args) => return migrate::run(&loaded, args).await,
+        Command::Doctor { json } => {
+            // The doctor runs whatever the database says (it reports a failed connection
+            // itself): with the live model when the store's record can be read.
+            let config = match crate::migrate::resolve(loaded.clone()).await {
+                Ok(resolved) => resolved.config,
+                Err(_) => loaded,
+            };
+            let report = crate::doctor::run(&config).await;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                out!("{}", report.render_text());
+            }
+            if !report.ok {
+                return Err(Exit(report.exit_status()).into());
+            }
+            return Ok(());
+        }
+        Command::Uninstall => {
+            crate::migrate::uninstall_other(&loaded).await?;
+            let store = store::open(&loaded).await?;
+            store.uninstall().await?;
+            outln!("vecsync's objects were removed");
+            return Ok(());
+        }
+        _ => {}
+    }
+    // During a model migration the store's record says which config table is live.
+    let resolved = crate::migrate::resolve(loaded).await?;
+    let config = resolved.config.clone();
+    match cli.command {
+        Command::Demo { .. }
+        | Command::Migrate(_)
+        | Command::Uninstall
+        | Command::Doctor { .. } => {
+            unreachable!("handled above")
+        }
         Command::Init => {
             let store = store::open(&config).await?;
             store.init().await?;
@@ -254,11 +301,6 @@ async fn run(cli: Cli) -> Result<()> {
                 "vecsync is installed in {}",
                 redact_url(&config.database_url)
             );
-        }
-        Command::Uninstall => {
-            let store = store::open(&config).await?;
-            store.uninstall().await?;
-            outln!("vecsync's objects were removed");
         }
         Command::Backfill {
             limit,
@@ -285,41 +327,48 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 return Ok(());
             }
-            let summary = process(
-                &config,
-                store,
-                embedder,
-                Mode::Drain,
+            let cancel = cancel_on_signal();
+            let run = Run {
+                mode: Mode::Drain,
                 limit,
                 concurrency,
-                cancel_on_signal(),
-            )
-            .await?;
+                cancel: cancel.clone(),
+            };
+            let summary = process(&config, store, embedder, &run, None).await?;
             print_summary(&summary)?;
+            // During a migration the other model's vectors are kept current too.
+            if let Some(other) = Vectorizer::other(&resolved).await? {
+                if !cancel.is_cancelled() {
+                    let label = other.label();
+                    let s = process(
+                        &other.config,
+                        other.store,
+                        other.embedder,
+                        &run,
+                        Some(&label),
+                    )
+                    .await?;
+                    out!("{label}: ");
+                    print_summary(&s)?;
+                }
+            }
         }
-        Command::Work { concurrency } => {
-            let store = store::open(&config).await?;
-            let embedder = embed::from_config(&config)?;
-            let poll = Duration::from_secs(config.worker.poll_seconds);
-            let summary = process(
-                &config,
-                store,
-                embedder,
-                Mode::Follow { poll },
-                None,
-                concurrency,
-                cancel_on_signal(),
-            )
-            .await?;
-            print_summary(&summary)?;
-        }
+        Command::Work { concurrency } => work(resolved, concurrency).await?,
         Command::Status { json } => {
             let store = store::open(&config).await?;
             let status = store.status().await?.redacted();
+            let migration = crate::migrate::status::status(&resolved, &status).await?;
             if json {
-                outln!("{}", serde_json::to_string_pretty(&status)?);
+                let mut v = serde_json::to_value(&status)?;
+                if let Some(m) = &migration {
+                    v["migration"] = serde_json::to_value(m)?;
+                }
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print_status(&status)?;
+                if let Some(m) = &migration {
+                    migrate::print_status(m)?;
+                }
             }
         }
         Command::Search { query, k, json } => {
@@ -391,16 +440,9 @@ async fn run(cli: Cli) -> Result<()> {
             let store = store::open(&config).await?;
             let n = store.retry_failed().await?;
             outln!("requeued {n} failed rows");
-        }
-        Command::Doctor { json } => {
-            let report = crate::doctor::run(&config).await;
-            if json {
-                outln!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                out!("{}", report.render_text());
-            }
-            if !report.ok {
-                return Err(Exit(report.exit_status()).into());
+            if let Some(other) = Vectorizer::other(&resolved).await? {
+                let n = other.store.retry_failed().await?;
+                outln!("{}: requeued {n} failed rows", other.label());
             }
         }
         Command::Index => match config.store_kind() {
@@ -443,26 +485,106 @@ fn cancel_on_signal() -> CancellationToken {
     cancel
 }
 
-/// Runs the pipeline with a progress display until done or `cancel` fires.
-async fn process(
-    config: &Config,
-    store: Arc<dyn Store>,
-    embedder: Arc<dyn Embedder>,
+/// How a command runs the pipeline.
+#[derive(Clone)]
+struct Run {
     mode: Mode,
     limit: Option<u64>,
     concurrency: Option<usize>,
     cancel: CancellationToken,
+}
+
+/// Runs the pipeline with a progress display (its lines start with `label`, if any)
+/// until done or cancelled.
+async fn process(
+    config: &Config,
+    store: Arc<dyn Store>,
+    embedder: Arc<dyn Embedder>,
+    run: &Run,
+    label: Option<&str>,
 ) -> Result<pipeline::Summary> {
-    let mut options = RunOptions::new(config, mode, embedder.suggested_concurrency());
-    options.limit = limit;
-    if let Some(n) = concurrency {
+    let mut options = RunOptions::new(config, run.mode, embedder.suggested_concurrency());
+    options.limit = run.limit;
+    if let Some(n) = run.concurrency {
         options.concurrency = n;
     }
-    let progress = Arc::new(progress::Progress::new(matches!(mode, Mode::Follow { .. })));
+    let follow = matches!(run.mode, Mode::Follow { .. });
+    let progress = Arc::new(progress::Progress::labelled(follow, label));
     let p = progress.clone();
+    let cancel = run.cancel.clone();
     let result = pipeline::run(store, embedder, options, cancel, move |e| p.handle(e)).await;
     progress.finish();
     result
+}
+
+/// `vecsync work`: embeds new and changed rows until Ctrl-C / SIGTERM. During a model
+/// migration it runs both vectorizers, and when a switch (or rollback) happens in another
+/// process it starts again with the new roles.
+async fn work(mut resolved: Resolved, concurrency: Option<usize>) -> Result<()> {
+    let stop = cancel_on_signal();
+    let poll = Duration::from_secs(resolved.config.worker.poll_seconds);
+    loop {
+        let round = stop.child_token();
+        let run = Run {
+            mode: Mode::Follow { poll },
+            limit: None,
+            concurrency,
+            cancel: round.clone(),
+        };
+        let live = Vectorizer::live(&resolved).await?;
+        let other = Vectorizer::other(&resolved).await?;
+        // Either pipeline failing stops the other: the roles may have changed.
+        let go = |v: Vectorizer, label: Option<String>| {
+            let run = run.clone();
+            async move {
+                let r = process(&v.config, v.store, v.embedder, &run, label.as_deref()).await;
+                if r.is_err() {
+                    run.cancel.cancel();
+                }
+                r.map(|s| (label, s))
+            }
+        };
+        let results = match other {
+            Some(o) => {
+                let label = Some(o.label());
+                let (a, b) = tokio::join!(go(live, None), go(o, label));
+                vec![a, b]
+            }
+            None => vec![go(live, None).await],
+        };
+        let mut summaries = Vec::new();
+        let mut error = None;
+        for r in results {
+            match r {
+                Ok(s) => summaries.push(s),
+                Err(e) => {
+                    error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = error {
+            if stop.is_cancelled() {
+                return Err(e);
+            }
+            let again = crate::migrate::resolve(resolved.loaded.clone()).await?;
+            if again.record == resolved.record {
+                return Err(e);
+            }
+            eprintln!(
+                "vecsync work: the model migration moved on; continuing with {:?} live",
+                again.config.embedder.model_id()
+            );
+            resolved = again;
+            continue;
+        }
+        for (label, s) in summaries {
+            if let Some(l) = label {
+                out!("{l}: ");
+            }
+            print_summary(&s)?;
+        }
+        return Ok(());
+    }
 }
 
 async fn embed_texts(
@@ -643,15 +765,15 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
     // One token for both runs: after Ctrl-C in the first, the second must not start.
     let cancel = cancel_on_signal();
     let run = |limit| {
-        process(
-            &config,
-            store.clone(),
-            embedder.clone(),
-            Mode::Drain,
+        let run = Run {
+            mode: Mode::Drain,
             limit,
-            None,
-            cancel.clone(),
-        )
+            concurrency: None,
+            cancel: cancel.clone(),
+        };
+        let (store, embedder) = (store.clone(), embedder.clone());
+        let config = &config;
+        async move { process(config, store, embedder, &run, None).await }
     };
 
     let first_look = rows as u64 / 10;

@@ -5,14 +5,14 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_vecsync");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_vecsync");
 
 fn model_dir() -> String {
     std::env::var("VECSYNC_MODEL_DIR")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/models/all-MiniLM-L6-v2").into())
 }
 
-fn vecsync(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn vecsync(dir: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .current_dir(dir)
@@ -23,7 +23,7 @@ fn vecsync(dir: &Path, args: &[&str]) -> Output {
         .expect("run vecsync")
 }
 
-fn ok(out: &Output) -> String {
+pub(crate) fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
         "exit {:?}\nstdout: {}\nstderr: {}",
@@ -34,12 +34,12 @@ fn ok(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
-fn json(out: &Output) -> serde_json::Value {
+pub(crate) fn json(out: &Output) -> serde_json::Value {
     serde_json::from_str(&ok(out)).expect("JSON output")
 }
 
 /// A setup mistake: exit 2, one line on stderr naming `needle`, no panic or backtrace.
-fn assert_setup_error(out: &Output, needle: &str) {
+pub(crate) fn assert_setup_error(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
