@@ -226,7 +226,8 @@ pub(super) async fn guard(
 
 /// The middleware in front of every route on a loopback bind (`!required`, where the
 /// routes are open or need only `CRON_SECRET`): refuses (403) what a web page the user
-/// visits could send. A `Host` other than localhost, 127.0.0.1 or [::1] (any port) is a
+/// visits could send. A `Host` other than localhost or a loopback address (127.0.0.1,
+/// [::1]…, any port) is a
 /// DNS-rebinding name; an `Origin` of another host, or `Sec-Fetch-Site` saying the request
 /// comes from another site, is a cross-site request (a GET of the cron route from an
 /// `<img>`). Requests without those headers (curl, cron schedulers) pass. Behind a
@@ -243,7 +244,7 @@ pub(super) async fn same_host_only(
     state.metrics().unauthorized.increment(1);
     ApiError::new(
         StatusCode::FORBIDDEN,
-        "forbidden: on a loopback bind, vecsync serve only answers requests to localhost, 127.0.0.1 or [::1] from no other site; behind a proxy, send Host: 127.0.0.1",
+        "forbidden: on a loopback bind, vecsync serve only answers requests to localhost or a loopback address from no other site; behind a proxy, send Host: 127.0.0.1",
     )
     .into_response()
 }
@@ -256,9 +257,10 @@ fn from_this_host(headers: &HeaderMap) -> bool {
             Some((name, port)) if !port.contains(']') => name,
             _ => host,
         };
-        ["localhost", "127.0.0.1", "[::1]"]
-            .iter()
-            .any(|local| name.eq_ignore_ascii_case(local))
+        // Any loopback address, so that a bind on 127.0.0.2 is reachable by its own name.
+        let ip = name.trim_start_matches('[').trim_end_matches(']');
+        name.eq_ignore_ascii_case("localhost")
+            || ip.parse::<IpAddr>().is_ok_and(|a| a.is_loopback())
     };
     let value = |name: header::HeaderName| headers.get(name).map(|v| v.to_str().unwrap_or(""));
     let host_ok = value(header::HOST).is_none_or(is_local);

@@ -634,6 +634,11 @@ async fn a_loopback_bind_refuses_what_other_sites_could_send() {
         ("GET", cron_path, [("sec-fetch-site", "same-site")]),
         ("POST", cron_path, [("origin", "https://attacker.example")]),
         ("POST", "/v1/embeddings", [("origin", "null")]),
+        (
+            "GET",
+            "/api/status",
+            [("host", "127.0.0.1.attacker.example")],
+        ),
     ];
     for (method, path, headers) in &refused {
         let (status, _, body) = call(&c, &server, method, path, &headers[..]).await;
@@ -655,6 +660,7 @@ async fn a_loopback_bind_refuses_what_other_sites_could_send() {
         format!("127.0.0.1:{port}"),
         format!("localhost:{port}"),
         format!("[::1]:{port}"),
+        format!("127.0.0.2:{port}"),
         "localhost".to_string(),
     ];
     for host in &local {
