@@ -296,8 +296,15 @@ pub struct Overrides {
 impl Config {
     /// Parses TOML text. Errors name the setting.
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| {
-            let msg = e.message().trim().to_string();
+        // serde_path_to_error: toml's own message of a wrong type ("invalid type: string
+        // \"16\", expected usize") does not say which setting it is.
+        serde_path_to_error::deserialize(toml::Deserializer::new(text)).map_err(|e| {
+            let path = e.path().to_string();
+            let e = e.into_inner();
+            let msg = match e.message().trim() {
+                m if path.is_empty() || path == "." || m.contains(&path) => m.to_string(),
+                m => format!("{path}: {m}"),
+            };
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);

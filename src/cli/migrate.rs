@@ -41,15 +41,15 @@ pub async fn run(config: &Config, args: Args) -> Result<()> {
     if args.dry_run {
         let plan = migration.plan().await?;
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&plan)?);
+            outln!("{}", serde_json::to_string_pretty(&plan)?);
         } else {
-            print_plan(&plan);
+            print_plan(&plan)?;
         }
         return Ok(());
     }
     if args.abort {
         migration.drop_other(Phase::Building).await?;
-        println!(
+        outln!(
             "aborted: dropped column {:?} and the next model's bookkeeping; nothing else changed",
             column(Slot::Next)
         );
@@ -58,13 +58,13 @@ pub async fn run(config: &Config, args: Args) -> Result<()> {
     if args.finish {
         migration.drop_other(Phase::Switched).await?;
         let resolved = migration.resolve().await?;
-        println!(
+        outln!(
             "finished: {:?} is live; dropped column {:?} and the previous model's bookkeeping",
             resolved.config.embedder.model_id(),
             column(Slot::Prev)
         );
         if let Some(hint) = resolved.hint {
-            println!("{hint}");
+            outln!("{hint}");
         }
         return Ok(());
     }
@@ -85,13 +85,13 @@ pub async fn run(config: &Config, args: Args) -> Result<()> {
     let live_model = resolved.config.embedder.model_id();
     match outcome? {
         Outcome::Stopped => {
-            println!("stopped before the switch; run the same command again to continue")
+            outln!("stopped before the switch; run the same command again to continue")
         }
-        Outcome::Swapped(Phase::Switched) => println!(
+        Outcome::Swapped(Phase::Switched) => outln!(
             "switched: {live_model:?} is live in column {live:?}; the previous vectors stay in {:?} until `vecsync migrate --finish` (`vecsync migrate --rollback` switches back)",
             column(Slot::Prev)
         ),
-        Outcome::Swapped(_) => println!(
+        Outcome::Swapped(_) => outln!(
             "rolled back: {live_model:?} is live again; the other model's vectors stay in {:?} (`vecsync migrate` switches again, `vecsync migrate --abort` drops them)",
             column(Slot::Next)
         ),
@@ -99,9 +99,9 @@ pub async fn run(config: &Config, args: Args) -> Result<()> {
     Ok(())
 }
 
-fn print_plan(p: &Plan) {
+fn print_plan(p: &Plan) -> Result<()> {
     let e = &p.embed;
-    println!(
+    outln!(
         "table {:?}: {} (live, {} dimensions) -> {} ({} dimensions, column {:?}){}",
         p.table,
         p.live_model,
@@ -111,30 +111,33 @@ fn print_plan(p: &Plan) {
         p.next_column,
         if p.in_progress { ", in progress" } else { "" }
     );
-    println!(
+    outln!(
         "to embed: {} rows ({} empty), {} unique texts, {} tokens",
-        e.rows, e.empty, e.unique_texts, e.tokens
+        e.rows,
+        e.empty,
+        e.unique_texts,
+        e.tokens
     );
     if let Some(cost) = e.estimated_cost {
-        println!("estimated cost: ${cost:.4}");
+        outln!("estimated cost: ${cost:.4}");
     }
     if let Some(eta) = p.eta_seconds {
-        println!("at the configured rate limits: about {:.0} s", eta);
+        outln!("at the configured rate limits: about {:.0} s", eta);
     }
-    println!(
+    outln!(
         "storage while both models exist: {} of vectors ({} rows x {} dimensions x 4 bytes){}, plus the next model's bookkeeping",
         human_bytes(p.vector_bytes),
         e.rows.saturating_sub(e.empty),
         p.next_dimensions,
         if p.index.is_some() { " plus its HNSW index" } else { "" }
     );
-    println!("statements on your table:");
+    outln!("statements on your table:");
     match &p.add_column {
-        Some(sql) => println!("  now (needs --add-column):        {sql}"),
-        None => println!("  now: none (column {:?} exists)", p.next_column),
+        Some(sql) => outln!("  now (needs --add-column):        {sql}"),
+        None => outln!("  now: none (column {:?} exists)", p.next_column),
     }
     if let Some(sql) = &p.index {
-        println!("  before the switch:               {}", one_line(sql));
+        outln!("  before the switch:               {}", one_line(sql));
     }
     for (i, sql) in p.switch.iter().enumerate() {
         let when = if i == 0 {
@@ -142,16 +145,17 @@ fn print_plan(p: &Plan) {
         } else {
             ""
         };
-        println!("  {when:<33}{sql}");
+        outln!("  {when:<33}{sql}");
     }
     for sql in &p.finish {
-        println!("  at --finish:                     {sql}");
+        outln!("  at --finish:                     {sql}");
     }
-    println!("run `vecsync migrate --add-column` to start; `vecsync status` shows its progress");
+    outln!("run `vecsync migrate --add-column` to start; `vecsync status` shows its progress");
+    Ok(())
 }
 
 /// The migration lines of `vecsync status`.
-pub fn print_status(m: &MigrationStatus) {
+pub fn print_status(m: &MigrationStatus) -> Result<()> {
     let side = |s: &Side| {
         let eta = s
             .eta_seconds
@@ -169,15 +173,17 @@ pub fn print_status(m: &MigrationStatus) {
             s.failed
         )
     };
-    println!("migration: {} (live: {})", m.phase.as_str(), m.live_model);
-    println!("  new model {}", side(&m.new_model));
+    outln!("migration: {} (live: {})", m.phase.as_str(), m.live_model);
+    outln!("  new model {}", side(&m.new_model));
     if let Some(old) = &m.old_model {
-        println!("  old model {}", side(old));
+        outln!("  old model {}", side(old));
     }
     if m.usage.tokens > 0 || m.usage.requests > 0 {
-        println!(
+        outln!(
             "  new model so far: {} requests, {} tokens, ${:.4}",
-            m.usage.requests, m.usage.tokens, m.usage.cost
+            m.usage.requests,
+            m.usage.tokens,
+            m.usage.cost
         );
     }
     let next = match m.phase {
@@ -188,9 +194,10 @@ pub fn print_status(m: &MigrationStatus) {
         Phase::Finished => "",
     };
     if !next.is_empty() {
-        println!("  next: {next}");
+        outln!("  next: {next}");
     }
     if let Some(hint) = &m.hint {
-        println!("  note: {hint}");
+        outln!("  note: {hint}");
     }
+    Ok(())
 }

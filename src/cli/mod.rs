@@ -1,5 +1,27 @@
 //! The `vecsync` command line: parses flags, wires config → store + embedder → pipeline,
-//! and renders results. Exit status: 0 ok, 1 runtime failure, 2 setup mistake.
+//! and renders results. Exit status: 0 ok, 1 runtime failure, 2 setup mistake (a
+//! [`ConfigError`], or an embedder's [`EmbedError::Setup`](embed::EmbedError::Setup)).
+
+/// `println!` that does not panic when stdout is closed (`vecsync status | head -5`): the
+/// command ends quietly with exit 0, as ripgrep does (see [`stdout_error`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        {
+            use std::io::Write as _;
+            writeln!(std::io::stdout(), $($arg)*).map_err($crate::cli::stdout_error)?
+        }
+    };
+}
+
+/// `print!` counterpart of [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        {
+            use std::io::Write as _;
+            write!(std::io::stdout(), $($arg)*).map_err($crate::cli::stdout_error)?
+        }
+    };
+}
 
 mod migrate;
 mod progress;
@@ -150,12 +172,26 @@ pub fn main() -> i32 {
                 return *status;
             }
             eprintln!("error: {}", crate::redact::redact(&one_line(&e)));
-            if crate::store::error_kind(&e) == crate::store::ErrorKind::Setup {
+            let embedder_setup = e.chain().any(|c| {
+                c.downcast_ref::<embed::EmbedError>()
+                    .is_some_and(embed::EmbedError::is_setup)
+            });
+            if embedder_setup || crate::store::error_kind(&e) == crate::store::ErrorKind::Setup {
                 2
             } else {
                 1
             }
         }
+    }
+}
+
+/// A failed write to stdout: a reader that went away (broken pipe) is no failure of
+/// vecsync's, so it becomes a quiet exit 0; anything else is an error.
+fn stdout_error(e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Exit(0).into()
+    } else {
+        anyhow::Error::new(e).context("cannot write to stdout")
     }
 }
 
@@ -230,9 +266,9 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let report = crate::doctor::run(&config).await;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                outln!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print!("{}", report.render_text());
+                out!("{}", report.render_text());
             }
             if !report.ok {
                 return Err(Exit(report.exit_status()).into());
@@ -243,7 +279,7 @@ async fn run(cli: Cli) -> Result<()> {
             crate::migrate::uninstall_other(&loaded).await?;
             let store = store::open(&loaded).await?;
             store.uninstall().await?;
-            println!("vecsync's objects were removed");
+            outln!("vecsync's objects were removed");
             return Ok(());
         }
         _ => {}
@@ -261,7 +297,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Init => {
             let store = store::open(&config).await?;
             store.init().await?;
-            println!(
+            outln!(
                 "vecsync is installed in {}",
                 redact_url(&config.database_url)
             );
@@ -279,12 +315,15 @@ async fn run(cli: Cli) -> Result<()> {
                     RunOptions::new(&config, Mode::Drain, embedder.suggested_concurrency());
                 options.limit = limit;
                 let report = pipeline::dry_run(store.as_ref(), embedder.as_ref(), &options).await?;
-                println!(
+                outln!(
                     "{} rows need work ({} empty), {} unique texts, {} tokens",
-                    report.rows, report.empty, report.unique_texts, report.tokens
+                    report.rows,
+                    report.empty,
+                    report.unique_texts,
+                    report.tokens
                 );
                 if let Some(cost) = report.estimated_cost {
-                    println!("estimated cost: ${cost:.4}");
+                    outln!("estimated cost: ${cost:.4}");
                 }
                 return Ok(());
             }
@@ -296,7 +335,7 @@ async fn run(cli: Cli) -> Result<()> {
                 cancel: cancel.clone(),
             };
             let summary = process(&config, store, embedder, &run, None).await?;
-            print_summary(&summary);
+            print_summary(&summary)?;
             // During a migration the other model's vectors are kept current too.
             if let Some(other) = Vectorizer::other(&resolved).await? {
                 if !cancel.is_cancelled() {
@@ -309,8 +348,8 @@ async fn run(cli: Cli) -> Result<()> {
                         Some(&label),
                     )
                     .await?;
-                    print!("{label}: ");
-                    print_summary(&s);
+                    out!("{label}: ");
+                    print_summary(&s)?;
                 }
             }
         }
@@ -324,11 +363,11 @@ async fn run(cli: Cli) -> Result<()> {
                 if let Some(m) = &migration {
                     v["migration"] = serde_json::to_value(m)?;
                 }
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                print_status(&status);
+                print_status(&status)?;
                 if let Some(m) = &migration {
-                    migrate::print_status(m);
+                    migrate::print_status(m)?;
                 }
             }
         }
@@ -366,7 +405,7 @@ async fn run(cli: Cli) -> Result<()> {
                 } else {
                     serde_json::to_string(&vector)?
                 };
-                writeln!(out, "{line}")?;
+                writeln!(out, "{line}").map_err(stdout_error)?;
             }
         }
         Command::Reconcile { fix, json } => {
@@ -382,16 +421,16 @@ async fn run(cli: Cli) -> Result<()> {
                 if let Some(n) = requeued {
                     v["requeued"] = n.into();
                 }
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 let d = &status.drift;
-                println!("done without vector:  {}", d.done_without_vector);
-                println!("vector without state: {}", d.vector_without_state);
-                println!("needs work, unqueued: {}", d.unqueued);
+                outln!("done without vector:  {}", d.done_without_vector);
+                outln!("vector without state: {}", d.vector_without_state);
+                outln!("needs work, unqueued: {}", d.unqueued);
                 match requeued {
-                    Some(n) => println!("requeued {n} rows"),
+                    Some(n) => outln!("requeued {n} rows"),
                     None if d.done_without_vector + d.vector_without_state + d.unqueued > 0 => {
-                        println!("run `vecsync reconcile --fix` to requeue them")
+                        outln!("run `vecsync reconcile --fix` to requeue them")
                     }
                     None => {}
                 }
@@ -400,10 +439,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::RetryFailed => {
             let store = store::open(&config).await?;
             let n = store.retry_failed().await?;
-            println!("requeued {n} failed rows");
+            outln!("requeued {n} failed rows");
             if let Some(other) = Vectorizer::other(&resolved).await? {
                 let n = other.store.retry_failed().await?;
-                println!("{}: requeued {n} failed rows", other.label());
+                outln!("{}: requeued {n} failed rows", other.label());
             }
         }
         Command::Index => match config.store_kind() {
@@ -416,7 +455,7 @@ async fn run(cli: Cli) -> Result<()> {
                 )
                 .await?;
                 store.create_hnsw_index().await?;
-                println!("HNSW index ready");
+                outln!("HNSW index ready");
             }
             _ => anyhow::bail!(
                 "`vecsync index` builds a pgvector HNSW index; SQLite searches by exact scan"
@@ -540,9 +579,9 @@ async fn work(mut resolved: Resolved, concurrency: Option<usize>) -> Result<()> 
         }
         for (label, s) in summaries {
             if let Some(l) = label {
-                print!("{l}: ");
+                out!("{l}: ");
             }
-            print_summary(&s);
+            print_summary(&s)?;
         }
         return Ok(());
     }
@@ -566,7 +605,8 @@ async fn embed_texts(
         let out = embedder
             .embed(&nonempty)
             .await
-            .map_err(|e| anyhow::anyhow!("embedder: {e}"))?;
+            // Kept as an EmbedError so that `main` exits 2 on a setup mistake (a bad key).
+            .map_err(|e| anyhow::Error::new(e).context("embedder"))?;
         for (i, r) in idx.into_iter().zip(out) {
             results[i] = r;
         }
@@ -591,11 +631,11 @@ async fn search(
         .map_err(|reason| anyhow::anyhow!("cannot embed the query: {reason}"))?;
     let hits = store.search(&vector, k).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&hits)?);
+        outln!("{}", serde_json::to_string_pretty(&hits)?);
         return Ok(());
     }
     if hits.is_empty() {
-        println!("no embedded rows yet: run `vecsync backfill`");
+        outln!("no embedded rows yet: run `vecsync backfill`");
     }
     for hit in hits {
         let fields: Vec<String> = hit
@@ -607,69 +647,78 @@ async fn search(
                 other => Some(other.to_string()),
             })
             .collect();
-        println!("{:.3}  {:>6}  {}", hit.score, hit.id, fields.join(" · "));
+        outln!("{:.3}  {:>6}  {}", hit.score, hit.id, fields.join(" · "));
     }
     Ok(())
 }
 
-fn print_status(s: &Status) {
-    println!("model:     {}", s.model);
-    println!("total:     {}", s.total);
-    println!(
+fn print_status(s: &Status) -> Result<()> {
+    outln!("model:     {}", s.model);
+    outln!("total:     {}", s.total);
+    outln!(
         "embedded:  {} ({:.2}% coverage)",
         s.embedded,
         100.0 * s.coverage
     );
-    println!("stale:     {}", s.stale);
-    println!("missing:   {}", s.missing);
-    println!("failed:    {}", s.failed);
-    println!(
+    outln!("stale:     {}", s.stale);
+    outln!("missing:   {}", s.missing);
+    outln!("failed:    {}", s.failed);
+    outln!(
         "queue:     {} pending, {} leased, {} failed",
-        s.queue.pending, s.queue.leased, s.queue.failed
+        s.queue.pending,
+        s.queue.leased,
+        s.queue.failed
     );
     if s.throughput_per_minute > 0.0 {
         let eta = s
             .eta_seconds
             .map(|e| format!(", queue empty in ~{:.0}s", e))
             .unwrap_or_default();
-        println!(
+        outln!(
             "rate:      {:.1} rows/min over the last 10 minutes {:?}{eta}",
-            s.throughput_per_minute, s.completions_per_minute
+            s.throughput_per_minute,
+            s.completions_per_minute
         );
     }
     if s.usage.tokens > 0 {
-        println!(
+        outln!(
             "provider:  {} requests, {} tokens, ${:.4} recorded so far",
-            s.usage.requests, s.usage.tokens, s.usage.cost
+            s.usage.requests,
+            s.usage.tokens,
+            s.usage.cost
         );
     }
     let d = &s.drift;
     if d.done_without_vector + d.vector_without_state + d.unqueued > 0 {
-        println!(
+        outln!(
             "drift:     {} done without vector, {} vector without current state, {} need work but unqueued (see `vecsync reconcile`)",
             d.done_without_vector, d.vector_without_state, d.unqueued
         );
     }
     for t in &d.triggers {
-        println!("triggers:  {t}");
+        outln!("triggers:  {t}");
     }
     for f in &s.failures {
-        println!(
+        outln!(
             "  failed row {}: {} (attempts: {})",
-            f.id, f.reason, f.attempts
+            f.id,
+            f.reason,
+            f.attempts
         );
     }
+    Ok(())
 }
 
-fn print_summary(s: &pipeline::Summary) {
-    println!(
+fn print_summary(s: &pipeline::Summary) -> Result<()> {
+    outln!(
         "embedded {} rows in {:.1}s ({:.1} rows/s); {} failed, {} to retry, {} skipped (text changed or row deleted)",
         s.written, s.seconds, s.rows_per_second, s.failed, s.retrying, s.skipped
     );
     if s.deduplicated > 0 {
-        println!(
+        outln!(
             "{} rows reused the vector of an identical text: {} tokens not sent",
-            s.deduplicated, s.tokens_saved
+            s.deduplicated,
+            s.tokens_saved
         );
     }
     if s.usage.requests > 0 || s.usage.tokens > 0 {
@@ -678,11 +727,15 @@ fn print_summary(s: &pipeline::Summary) {
             .cost
             .map(|c| format!(", ${c:.4}"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "provider: {} requests, {} tokens{cost}, {} rate-limited, {} inputs truncated",
-            s.usage.requests, s.usage.tokens, s.usage.rate_limited, s.usage.truncated_inputs
+            s.usage.requests,
+            s.usage.tokens,
+            s.usage.rate_limited,
+            s.usage.truncated_inputs
         );
     }
+    Ok(())
 }
 
 /// `vecsync demo`: a job board in a SQLite file, embedded and searched.
@@ -695,7 +748,7 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
         let conn = rusqlite::Connection::open(db)
             .with_context(|| format!("cannot create {}", db.display()))?;
         let added = crate::demo::populate_sqlite(&conn, rows, crate::demo::DEFAULT_SEED)?;
-        println!(
+        outln!(
             "{}: table jobs with {rows} job postings ({added} new)",
             db.display()
         );
@@ -727,7 +780,7 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
     store.prepare(embedder.dimensions()).await?;
     let embedded = store.status().await?.embedded;
     if embedded < first_look {
-        println!("\nEmbedding the first tenth of the postings, then searching them…");
+        outln!("\nEmbedding the first tenth of the postings, then searching them…");
         run(Some(first_look - embedded)).await?;
         if !cancel.is_cancelled() {
             let so_far = store.status().await?.embedded;
@@ -737,22 +790,22 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
                 &format!("{so_far} of {rows} postings embedded so far"),
             )
             .await?;
-            println!("\nEmbedding the rest (Ctrl-C stops; `vecsync demo` again resumes)…");
+            outln!("\nEmbedding the rest (Ctrl-C stops; `vecsync demo` again resumes)…");
         }
     }
     if !cancel.is_cancelled() {
-        print_summary(&run(None).await?);
+        print_summary(&run(None).await?)?;
     }
-    println!();
+    outln!();
     let status = store.status().await?.redacted();
-    print_status(&status);
+    print_status(&status)?;
     demo_searches(
         store.as_ref(),
         embedder.as_ref(),
         &format!("{} of {rows} postings embedded", status.embedded),
     )
     .await?;
-    println!(
+    outln!(
         "\nTry your own: vecsync --database-url sqlite://{} search \"remote accounting job\"",
         db.display()
     );
@@ -763,7 +816,7 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
 /// search (`over`).
 async fn demo_searches(store: &dyn Store, embedder: &dyn Embedder, over: &str) -> Result<()> {
     for (query, _) in crate::demo::EXAMPLE_QUERIES {
-        println!("\nvecsync search {query:?} -k 3    ({over})");
+        outln!("\nvecsync search {query:?} -k 3    ({over})");
         search(store, embedder, query, 3, false).await?;
     }
     Ok(())
