@@ -387,6 +387,19 @@ impl Config {
                 )
             }
         }
+        // The local embedder runs one model; any other name would be recorded with its
+        // vectors while MiniLM made them.
+        if self.embedder.provider == "local" && self.embedder.model != crate::embed::local::MODEL_ID
+        {
+            return err(
+                "embedder.model",
+                format!(
+                    "the local embedder runs only {:?}, not {:?}; use that name, or provider = \"openai\" for other models",
+                    crate::embed::local::MODEL_ID,
+                    self.embedder.model
+                ),
+            );
+        }
         if self.embedder.provider == "fake" && self.embedder.dimensions.is_none() {
             return err(
                 "embedder.dimensions",
@@ -605,6 +618,20 @@ mod tests {
         for want in ["p@ss", "k3y-pass", "org-t0ken"] {
             assert!(secrets.iter().any(|s| s == want), "{want} in {secrets:?}");
         }
+    }
+
+    #[test]
+    fn local_provider_runs_only_its_model() {
+        let mut c = Config::default();
+        c.embedder.model = "bge-small-en-v1.5".into();
+        let e = c.validate().unwrap_err();
+        assert_eq!(e.setting, "embedder.model");
+        assert!(
+            e.message.contains("bge-small-en-v1.5") && e.message.contains("all-MiniLM-L6-v2"),
+            "{e}"
+        );
+        c.embedder.provider = "openai".into();
+        c.validate().unwrap();
     }
 
     #[test]

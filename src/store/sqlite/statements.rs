@@ -15,6 +15,7 @@ use crate::template::{sql_string_literal, Template};
 /// Every statement the store runs, built once per store.
 pub(super) struct Statements {
     pub setup: Setup,
+    pub install: Install,
     pub enqueue: Enqueue,
     pub claim: Claim,
     pub complete: Complete,
@@ -33,8 +34,26 @@ pub(super) struct Setup {
     pub uninstall: String,
 }
 
+/// Still hold the placeholders filled at install time from the catalog (see
+/// `sql/install.sql`).
+pub(super) struct Install {
+    pub insert_trigger: String,
+    pub update_trigger: String,
+    pub delete_trigger: String,
+    pub installed: String,
+    pub drop: String,
+    pub passes: String,
+    pub filter_probe: String,
+    pub probe_insert: String,
+    pub probe_update: String,
+    pub probe_delete: String,
+}
+
 pub(super) struct Enqueue {
-    pub needed: String,
+    pub first_id: String,
+    pub next_id: String,
+    pub chunk_end: String,
+    pub chunk: String,
     pub peek: String,
     pub peek_fresh: String,
 }
@@ -43,9 +62,13 @@ pub(super) struct Claim {
     pub lease: String,
     pub fetch: String,
     pub forget: String,
+    pub fail_undecodable: String,
+    /// The template's columns, in the order `fetch` returns them after id and text.
+    pub template_columns: Vec<String>,
 }
 
 pub(super) struct Complete {
+    pub claimed: String,
     pub write: String,
     pub record_state: String,
     pub dequeue: String,
@@ -85,10 +108,12 @@ impl Statements {
             Some(f) => format!("({f})"),
             None => "1".into(),
         };
-        let table_schema = match source.table.split_once('.') {
-            Some((schema, _)) => quote_ident(schema),
-            None => "main".into(),
+        let (table_schema, table_name) = match source.table.split_once('.') {
+            Some((schema, name)) => (quote_ident(schema), quote_ident(name)),
+            None => ("main".into(), quote_ident(&source.table)),
         };
+        let template_columns: Vec<String> =
+            template.columns().into_iter().map(String::from).collect();
         let display_columns: String = source
             .display_columns
             .iter()
@@ -97,11 +122,19 @@ impl Statements {
         let mut vars = vec![
             ("table", quote_qualified(&source.table)),
             ("table_schema", table_schema),
+            ("table_name", table_name),
             ("id", quote_ident(&source.id_column)),
             ("emb", quote_ident(&source.embedding_column)),
             ("render", render),
             ("filter", filter),
             ("display_columns", display_columns),
+            (
+                "template_columns",
+                template_columns
+                    .iter()
+                    .map(|c| format!(", s.{}", quote_ident(c)))
+                    .collect(),
+            ),
         ];
         let needs_work = fill(&strip_comments(include_str!("sql/needs_work.sql")), &vars);
         vars.push(("needs_work", needs_work));
@@ -116,9 +149,25 @@ impl Statements {
             bookkeeping: f.take("bookkeeping"),
             uninstall: f.take("uninstall"),
         };
+        let mut f = File::load("install.sql", include_str!("sql/install.sql"), &vars);
+        let install = Install {
+            insert_trigger: f.take("insert_trigger"),
+            update_trigger: f.take("update_trigger"),
+            delete_trigger: f.take("delete_trigger"),
+            installed: f.take("installed"),
+            drop: f.take("drop"),
+            passes: f.take("passes"),
+            filter_probe: f.take("filter_probe"),
+            probe_insert: f.take("probe_insert"),
+            probe_update: f.take("probe_update"),
+            probe_delete: f.take("probe_delete"),
+        };
         let mut f = File::load("enqueue.sql", include_str!("sql/enqueue.sql"), &vars);
         let enqueue = Enqueue {
-            needed: f.take("needed"),
+            first_id: f.take("first_id"),
+            next_id: f.take("next_id"),
+            chunk_end: f.take("chunk_end"),
+            chunk: f.take("chunk"),
             peek: f.take("peek"),
             peek_fresh: f.take("peek_fresh"),
         };
@@ -127,9 +176,12 @@ impl Statements {
             lease: f.take("lease"),
             fetch: f.take("fetch"),
             forget: f.take("forget"),
+            fail_undecodable: f.take("fail_undecodable"),
+            template_columns,
         };
         let mut f = File::load("complete.sql", include_str!("sql/complete.sql"), &vars);
         let complete = Complete {
+            claimed: f.take("claimed"),
             write: f.take("write"),
             record_state: f.take("record_state"),
             dequeue: f.take("dequeue"),
@@ -157,6 +209,7 @@ impl Statements {
         };
         Ok(Statements {
             setup,
+            install,
             enqueue,
             claim,
             complete,

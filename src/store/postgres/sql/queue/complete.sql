@@ -1,6 +1,9 @@
 -- Complete: write a batch of vectors and record a batch of failures. One statement, so
 -- one round trip and one transaction (data-modifying CTEs).
---   incoming:          the vectors, with the hash of the text each was made from;
+--   incoming:          the vectors, with the hash of the text each was made from, of rows
+--                      still claimed (pending, leased even if the lease ran out): a vector
+--                      for any other row (requeued by a trigger since the claim, done,
+--                      failed, never claimed) is ignored and counted as not written;
 --   written:           the guarded write: a vector is written only where the row's current
 --                      text still hashes to what was embedded (not for changed or deleted rows);
 --   state_upserted:    state for exactly the written rows;
@@ -27,6 +30,8 @@
 WITH incoming AS (
     SELECT x.id::{id_type} AS id, x.vec, x.hash
     FROM unnest($1::text[], $2::{vector}[], $3::text[]) AS x(id, vec, hash)
+    JOIN {queue} AS q ON q.row_id = x.id::{id_type}
+    WHERE q.status = 'pending' AND q.locked_until IS NOT NULL
 ), written AS (
     UPDATE {table} AS s SET {embedding} = incoming.vec
     FROM incoming
@@ -71,6 +76,6 @@ WITH incoming AS (
     RETURNING q.status
 )
 SELECT (SELECT count(*) FROM written),
-       (SELECT count(*) FROM incoming),
+       cardinality($1::text[])::bigint,
        (SELECT count(*) FROM failures_recorded WHERE status = 'failed'),
        (SELECT count(*) FROM failures_recorded WHERE status = 'pending')
