@@ -334,7 +334,10 @@ mod checks {
                 .scalar("SELECT min(id) FROM jobs WHERE is_active")
                 .await
                 .to_string();
-            // An inactive row is not queued, even when its text changes or it is new.
+            // An inactive row is not embedded, even when its text changes or it is new
+            // (PostgreSQL's triggers do not queue it; SQLite's queue it without evaluating
+            // the filter, which could raise an error inside the application's write, and
+            // the claim drops it).
             db.exec(&format!(
                 "UPDATE jobs SET title = 'x' || title WHERE id = {inactive}"
             ))
@@ -344,8 +347,8 @@ mod checks {
                  VALUES (9002, 'Baker', 'Crumbs', 'Lyon', 'Full-time', 'Bread', false)",
             )
             .await;
-            assert!(!queued(db, &inactive).await && !queued(db, "9002").await);
-            // Becoming active queues it; becoming inactive while queued leaves the queue.
+            // Becoming active queues it; becoming inactive while queued leaves the queue
+            // (at once, or when claimed).
             db.exec(&format!(
                 "UPDATE jobs SET is_active = true WHERE id = {inactive}"
             ))
@@ -360,13 +363,20 @@ mod checks {
                 "UPDATE jobs SET is_active = false WHERE id = {some_active}"
             ))
             .await;
-            assert!(!queued(db, &some_active).await);
             let summary = backfill_with(store.clone(), fake_embedder(&config), &config)
                 .await
                 .unwrap();
-            assert_eq!(summary.written, 1);
+            assert_eq!((summary.written, summary.failed), (1, 0));
             let s = store.status().await.unwrap();
             assert_eq!((s.total as i64, s.embedded as i64), (active, active));
+            assert_eq!(s.queue.pending + s.queue.leased + s.queue.failed, 0);
+            let queue = db.bookkeeping_table("queue");
+            assert_eq!(db.scalar(&format!("SELECT count(*) FROM {queue}")).await, 0);
+            assert_eq!(
+                db.scalar("SELECT count(*) FROM jobs WHERE id = 9002 AND embedding IS NULL")
+                    .await,
+                1
+            );
         }
 
         pub async fn triggers_follow_a_new_template(db: &dyn TestDb) {
@@ -981,6 +991,46 @@ mod sqlite_only {
             .await;
         assert_eq!(backfill(&db).await.written, 1);
         assert_eq!(open(&db).await.status().await.unwrap().failed, 1);
+    }
+
+    /// The filter is the user's SQL and may raise errors (json_extract on malformed JSON):
+    /// the triggers never evaluate it, so the application's writes cannot fail on it, and
+    /// the claim fails the row it raises on, alone, naming the row and the filter.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_filter_that_raises_fails_its_row_never_the_application() {
+        let db = sqlite_db(10).await;
+        db.exec("UPDATE jobs SET salary = '{\"remote\": true}'")
+            .await;
+        let mut config = db.config();
+        config.source.filter = Some("json_extract(salary, '$.remote')".into());
+        let store = vecsync::store::open(&config).await.unwrap();
+        let summary = backfill_with(store.clone(), fake_embedder(&config), &config)
+            .await
+            .unwrap();
+        assert_eq!(summary.written, 10);
+        python(
+            &db,
+            "db.execute(\"INSERT INTO jobs (id, title, company, location, employment_type, description, salary) VALUES (9201, 'Welder', 'Acme', 'Tulsa', 'Contract', 'MIG', 'not json')\")\n\
+             db.execute(\"UPDATE jobs SET salary = 'oops' WHERE id = 3\")\n\
+             db.execute(\"UPDATE jobs SET title = 'Pipe fitter' WHERE id = 4\")",
+        );
+        let claimed = store.claim(10, LEASE).await.unwrap();
+        assert_eq!(
+            claimed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["4"]
+        );
+        for id in ["9201", "3"] {
+            let reason = db
+                .text(&format!(
+                    "SELECT last_error FROM vecsync_queue WHERE row_id = {id} AND status = 'failed'"
+                ))
+                .await;
+            assert!(
+                reason.starts_with(&format!("row {id}: source.filter"))
+                    && reason.contains("malformed JSON"),
+                "{reason}"
+            );
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

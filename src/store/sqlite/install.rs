@@ -28,7 +28,7 @@ pub(super) fn install(
     source: &SourceConfig,
     columns: &[String],
 ) -> Result<()> {
-    let wanted = trigger_ddl(conn, sql, source, columns)?;
+    let wanted = trigger_ddl(sql, source, columns)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let installed: Vec<(String, String)> = tx
         .prepare(&sql.install.installed)?
@@ -53,7 +53,8 @@ pub(super) fn install(
     ] {
         tx.prepare(probe).map_err(|e| {
             config_error!(
-                "source: the triggers vecsync would install on table {:?} do not work ({e}); nothing was installed",
+                setting = "source.table",
+                "the triggers vecsync would install on table {:?} do not compile ({e}); nothing was installed",
                 source.table
             )
         })?;
@@ -70,105 +71,44 @@ pub(super) fn uninstall(conn: &Connection, sql: &Statements) -> Result<()> {
 
 /// The three `CREATE TRIGGER` statements for the config and the table's columns, named.
 fn trigger_ddl(
-    conn: &Connection,
     sql: &Statements,
     source: &SourceConfig,
     columns: &[String],
 ) -> Result<Vec<(&'static str, String)>> {
-    let template =
-        Template::parse(&source.template).map_err(|e| config_error!("source.template: {e}"))?;
+    let template = Template::parse(&source.template)
+        .map_err(|e| config_error!(setting = "source.template", "{e}"))?;
     let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-    let passed = filter_columns(conn, sql, source, columns)?;
-    let mut watched: Vec<&str> = vec![&source.id_column];
-    for c in template.columns().into_iter().chain(passed.iter().copied()) {
-        if !watched.iter().any(|w| same(w, c)) && !same(c, &source.embedding_column) {
+    // The columns the filter reads: those whose name occurs in it (a superset, so that
+    // dropping an unrelated column stays possible).
+    let filter = source.filter.as_deref().unwrap_or_default().to_lowercase();
+    let in_filter = columns
+        .iter()
+        .map(String::as_str)
+        .filter(|c| filter.contains(&c.to_lowercase()));
+    let mut watched: Vec<&str> = Vec::new();
+    for c in template.columns().into_iter().chain(in_filter) {
+        let skip = [source.id_column.as_str(), &source.embedding_column]
+            .into_iter()
+            .chain(watched.iter().copied())
+            .any(|w| same(w, c));
+        if !skip {
             watched.push(c);
         }
     }
-    let changed = template
-        .columns()
+    let changed = watched
         .iter()
         .map(|c| format!("OLD.{c} IS NOT NEW.{c}", c = quote_ident(c)))
         .collect::<Vec<_>>()
         .join(" OR ");
-    let passes = |record: &str| match &source.filter {
-        Some(_) => fill(
-            &sql.install.passes,
-            &[("projection", projection(&passed, Some(record)))],
-        ),
-        None => "1".to_string(),
-    };
-    let vars = [
-        (
-            "watched",
-            watched
-                .iter()
-                .map(|c| quote_ident(c))
-                .collect::<Vec<_>>()
-                .join(", "),
-        ),
-        ("changed", changed),
-        ("passes_new", passes("NEW")),
-        ("passes_old", passes("OLD")),
-    ];
+    let watched = std::iter::once(source.id_column.as_str())
+        .chain(watched)
+        .map(quote_ident)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let vars = [("watched", watched), ("changed", changed)];
     Ok(vec![
         ("vecsync_insert", fill(&sql.install.insert_trigger, &vars)),
         ("vecsync_update", fill(&sql.install.update_trigger, &vars)),
         ("vecsync_delete", fill(&sql.install.delete_trigger, &vars)),
     ])
-}
-
-/// The columns the triggers pass to the filter: those whose name occurs in it (a superset
-/// of what it reads, so that dropping an unrelated column stays possible), or every
-/// column when that is not enough for SQLite to compile it.
-fn filter_columns<'a>(
-    conn: &Connection,
-    sql: &Statements,
-    source: &SourceConfig,
-    columns: &'a [String],
-) -> Result<Vec<&'a str>> {
-    let Some(filter) = &source.filter else {
-        return Ok(Vec::new());
-    };
-    let lower = filter.to_lowercase();
-    let named: Vec<&str> = columns
-        .iter()
-        .filter(|c| lower.contains(&c.to_lowercase()))
-        .map(String::as_str)
-        .collect();
-    let all: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let mut last_error = None;
-    for candidate in [named, all] {
-        let probe = fill(
-            &sql.install.filter_probe,
-            &[("projection", projection(&candidate, None))],
-        );
-        match conn.prepare(&probe) {
-            Ok(_) => return Ok(candidate),
-            Err(e) => last_error = Some(e),
-        }
-    }
-    Err(config_error!(
-        "source.filter: {filter:?} cannot be evaluated by a trigger on one row ({}); use only the table's own columns",
-        last_error.expect("tried at least once")
-    ))
-}
-
-/// `SELECT NEW."a" AS "a", …` (or `NULL AS "a"` for the probe): the row as a one-row
-/// table for the filter. Without columns, one dummy column keeps it valid SQL.
-fn projection(columns: &[&str], record: Option<&str>) -> String {
-    if columns.is_empty() {
-        return "SELECT NULL AS vecsync_none".into();
-    }
-    let items: Vec<String> = columns
-        .iter()
-        .map(|c| {
-            let c = quote_ident(c);
-            match record {
-                Some(r) => format!("{r}.{c} AS {c}"),
-                None => format!("NULL AS {c}"),
-            }
-        })
-        .collect();
-    format!("SELECT {}", items.join(", "))
 }

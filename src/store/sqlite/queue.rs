@@ -83,7 +83,7 @@ pub(super) fn claim(
 ) -> Result<Vec<ClaimedRow>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let t = now();
-    let ids: Vec<rusqlite::types::Value> = {
+    let ids: Vec<Value> = {
         let mut stmt = tx.prepare_cached(&sql.claim.lease)?;
         let ids = stmt
             .query_map(
@@ -97,13 +97,29 @@ pub(super) fn claim(
     {
         let mut fetch = tx.prepare_cached(&sql.claim.fetch)?;
         let mut forget = tx.prepare_cached(&sql.claim.forget)?;
-        let mut fail = tx.prepare_cached(&sql.claim.fail_undecodable)?;
+        let mut fail = tx.prepare_cached(&sql.claim.fail_row)?;
         for id in &ids {
-            let row = fetch
+            let fetched = fetch
                 .query_row(named_params! {":row_id": id}, |r| {
                     Ok(decode(r, &sql.claim.template_columns))
                 })
-                .optional()?;
+                .optional();
+            let row = match fetched {
+                Ok(row) => row,
+                // The rendering cannot fail, so this is the user's filter raising an error
+                // on this row's values (e.g. json_extract on malformed JSON): that row
+                // fails alone.
+                Err(rusqlite::Error::SqliteFailure(e, message))
+                    if e.code == rusqlite::ErrorCode::Unknown =>
+                {
+                    let why = message.unwrap_or_else(|| e.to_string());
+                    Some(Err(format!(
+                        "row {}: source.filter cannot be evaluated on it ({why}); fix the value or the filter",
+                        id_text(id)
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            };
             match row {
                 Some(Ok(row)) => rows.push(row),
                 Some(Err(reason)) => {
@@ -119,6 +135,17 @@ pub(super) fn claim(
     }
     tx.commit()?;
     Ok(rows)
+}
+
+/// A queue row id as the user wrote it, for messages.
+fn id_text(id: &Value) -> String {
+    match id {
+        Value::Integer(i) => i.to_string(),
+        Value::Real(f) => f.to_string(),
+        Value::Text(t) => t.clone(),
+        Value::Blob(b) => format!("x'{}'", hex::encode(b)),
+        Value::Null => "NULL".into(),
+    }
 }
 
 /// The claimed row from `claim.fetch`'s columns (id, text, then the template's columns as

@@ -42,8 +42,6 @@ pub(super) struct Install {
     pub delete_trigger: String,
     pub installed: String,
     pub drop: String,
-    pub passes: String,
-    pub filter_probe: String,
     pub probe_insert: String,
     pub probe_update: String,
     pub probe_delete: String,
@@ -62,7 +60,7 @@ pub(super) struct Claim {
     pub lease: String,
     pub fetch: String,
     pub forget: String,
-    pub fail_undecodable: String,
+    pub fail_row: String,
     /// The template's columns, in the order `fetch` returns them after id and text.
     pub template_columns: Vec<String>,
 }
@@ -156,8 +154,6 @@ impl Statements {
             delete_trigger: f.take("delete_trigger"),
             installed: f.take("installed"),
             drop: f.take("drop"),
-            passes: f.take("passes"),
-            filter_probe: f.take("filter_probe"),
             probe_insert: f.take("probe_insert"),
             probe_update: f.take("probe_update"),
             probe_delete: f.take("probe_delete"),
@@ -176,7 +172,7 @@ impl Statements {
             lease: f.take("lease"),
             fetch: f.take("fetch"),
             forget: f.take("forget"),
-            fail_undecodable: f.take("fail_undecodable"),
+            fail_row: f.take("fail_row"),
             template_columns,
         };
         let mut f = File::load("complete.sql", include_str!("sql/complete.sql"), &vars);

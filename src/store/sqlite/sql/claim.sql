@@ -2,8 +2,9 @@
 -- IMMEDIATE transaction: lease, then fetch each leased row (forgetting the rows that were
 -- deleted or no longer pass the filter).
 --
--- A row whose text cannot be decoded fails alone, at once (fail_undecodable), with a
--- reason naming the column: it never blocks the claim of the others.
+-- A row whose text cannot be decoded, or on which the filter raises an error, fails
+-- alone, at once (fail_row), with a reason naming the row and the column or the filter:
+-- it never blocks the claim of the others.
 --
 -- Placeholders: {table}, {id} the quoted source table and id column; {render} the
 -- template rendered for source row `s`; {filter} "(filter)" or "1".
@@ -36,7 +37,7 @@ WHERE s.{id} = :row_id AND {filter}
 -- Parameters: :row_id.
 DELETE FROM vecsync_queue WHERE row_id = :row_id
 
--- name: fail_undecodable
+-- name: fail_row
 -- Marks a leased row failed (until its value is fixed or retry-failed) with the reason.
 -- Parameters: :row_id, :reason, :now (Unix seconds).
 UPDATE vecsync_queue SET status = 'failed', failed_at = :now, locked_until = NULL,

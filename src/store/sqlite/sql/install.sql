@@ -1,8 +1,11 @@
 -- Install: the triggers that keep vecsync_queue current as the application writes, like
 -- PostgreSQL's (docs/postgres.md). They run inside the application's own statements, in
--- any connection (Python's sqlite3, the sqlite3 shell…), so they use built-in SQL only
--- (never vecsync_md5) and nothing in them can fail on a row's values: they compare
--- columns, evaluate the filter and upsert into vecsync_queue, and never render text.
+-- any connection (Python's sqlite3, the sqlite3 shell…), and SQLite has no way to catch
+-- an error inside a trigger, so they only run SQL that cannot fail on a row's values:
+-- they compare columns with IS NOT and upsert the id into vecsync_queue. They never render
+-- text, call vecsync's own SQL functions (other connections lack them) or evaluate the
+-- filter (the user's SQL, which may raise errors, e.g. json_extract on malformed JSON):
+-- a queued row that does not pass the filter is dropped when it is claimed.
 --
 -- A statement that touches the table compiles its triggers, so install prepares one of
 -- each (probe_*) before committing: a trigger that would fail is never left behind.
@@ -10,16 +13,15 @@
 -- Placeholders: {table} the quoted source table; {table_name} its quoted name without
 -- schema (triggers live in the table's schema); {id} the quoted id column; filled at
 -- install time from the catalog:
---   {watched}     the columns whose update may change what is queued: the id, the
---                 template's columns and the columns the filter names;
---   {changed}     "OLD.c IS NOT NEW.c OR …" over the template's columns;
---   {passes_new}, {passes_old}  whether NEW / OLD passes the filter ("1" without one).
+--   {watched}  the columns whose update may change what is queued: the id, the template's
+--              columns and the columns the filter names;
+--   {changed}  "OLD.c IS NOT NEW.c OR …" over the watched columns but the id.
 -- Times are Unix seconds: (julianday('now') - 2440587.5) * 86400.0.
 
 -- name: insert_trigger
--- A new row that passes the filter is queued (a row already queued starts afresh).
+-- A new row is queued (a row already queued starts afresh).
 CREATE TRIGGER vecsync_insert AFTER INSERT ON {table_name}
-WHEN NEW.{id} IS NOT NULL AND {passes_new}
+WHEN NEW.{id} IS NOT NULL
 BEGIN
     INSERT INTO vecsync_queue (row_id, enqueued_at)
     VALUES (NEW.{id}, (julianday('now') - 2440587.5) * 86400.0)
@@ -28,19 +30,17 @@ BEGIN
 END
 
 -- name: update_trigger
--- An id change forgets the old id; a row that stops passing the filter leaves the
--- queue; a row is queued when its id or a template column really changed, or when it
--- started passing the filter. Updates of other columns (and of the embedding column,
--- which vecsync writes) do not fire it.
+-- An id change forgets the old id and queues the new one; a row is queued when a
+-- template column or a column the filter names really changed (so a row that starts
+-- passing the filter is queued; one that stops is dropped at its claim). Updates of
+-- other columns, and of the embedding column (which vecsync writes), do not fire it.
 CREATE TRIGGER vecsync_update AFTER UPDATE OF {watched} ON {table_name}
 BEGIN
     DELETE FROM vecsync_queue WHERE OLD.{id} IS NOT NEW.{id} AND row_id = OLD.{id};
     DELETE FROM vecsync_state WHERE OLD.{id} IS NOT NEW.{id} AND row_id = OLD.{id};
-    DELETE FROM vecsync_queue WHERE row_id = NEW.{id} AND NOT {passes_new};
     INSERT INTO vecsync_queue (row_id, enqueued_at)
     SELECT NEW.{id}, (julianday('now') - 2440587.5) * 86400.0
-    WHERE NEW.{id} IS NOT NULL AND {passes_new}
-        AND (OLD.{id} IS NOT NEW.{id} OR {changed} OR NOT {passes_old})
+    WHERE NEW.{id} IS NOT NULL AND (OLD.{id} IS NOT NEW.{id} OR {changed})
     ON CONFLICT (row_id) DO UPDATE SET status = 'pending', enqueued_at = excluded.enqueued_at,
         attempts = 0, last_error = NULL, locked_until = NULL, failed_at = NULL;
 END
@@ -62,16 +62,6 @@ WHERE type = 'trigger' AND name IN ('vecsync_insert', 'vecsync_update', 'vecsync
 DROP TRIGGER IF EXISTS vecsync_insert;
 DROP TRIGGER IF EXISTS vecsync_update;
 DROP TRIGGER IF EXISTS vecsync_delete;
-
--- name: passes
--- Fragment for {passes_new} / {passes_old} with a filter: whether the row given by
--- {projection} ("SELECT NEW.c AS c, …") passes it, under the table's own name.
-EXISTS (SELECT 1 FROM ({projection}) AS {table_name} WHERE {filter})
-
--- name: filter_probe
--- Prepared (never run) to check that the filter can be evaluated over {projection}
--- ("SELECT NULL AS c, …" over the columns the triggers will pass it).
-SELECT 1 FROM ({projection}) AS {table_name} WHERE {filter}
 
 -- name: probe_insert
 -- Prepared (never run): compiles the insert trigger.
