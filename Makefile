@@ -4,8 +4,10 @@ CARGO ?= cargo
 
 .PHONY: demo test lint model postgres build bench
 
-demo: model
-	$(CARGO) build --release
+# The model download and the build run side by side (-j2): on a fresh machine the build
+# is the long part and the download needs no CPU to speak of.
+demo:
+	$(MAKE) --no-print-directory -j2 model build
 	./target/release/vecsync demo
 
 # Everything CI runs: model files, PostgreSQL + pgvector, lints, all tests.

@@ -9,14 +9,19 @@ VECSYNC_TEST_DATABASE_URL="$(scripts/start-postgres.sh)"
 export VECSYNC_TEST_DATABASE_URL
 export VECSYNC_MODEL_DIR="$PWD/models/all-MiniLM-L6-v2"
 mkdir -p test-output
-# tests/it/browser.rs drives Debian's headless Chromium against the status page.
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian packages the tests drive: headless Chromium against the status page
+# (tests/it/browser.rs), pgbouncer in transaction mode in front of the test server
+# (tests/it/doctor.rs and the pooler tests).
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v pgbouncer >/dev/null 2>&1 || [[ -x /usr/sbin/pgbouncer ]] || missing+=(pgbouncer)
+if ((${#missing[@]})); then
     if [[ $(id -u) == 0 ]]; then
         # A fresh machine may have no package lists yet.
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
     else
-        echo "test.sh: tests/it/browser.rs needs chromium: sudo apt-get install -y chromium" >&2
+        echo "test.sh: the tests need ${missing[*]}: sudo apt-get install -y ${missing[*]}" >&2
     fi
 fi
 # tests/it/server.rs drives the official `openai` Python client against /v1/embeddings.

@@ -439,7 +439,7 @@ async fn stop(shared: &Shared, rows: Vec<ClaimedRow>, error: anyhow::Error) -> a
 }
 
 /// The embedder made vectors of `got` dimensions where `expected` were configured.
-pub fn wrong_dimensions(expected: usize, got: usize) -> anyhow::Error {
+fn wrong_dimensions(expected: usize, got: usize) -> anyhow::Error {
     crate::config_error!(
         setting = "embedder.dimensions",
         "the embedder returned {got}-dimension vectors but {expected} were configured (the provider or model ignores `dimensions`); set embedder.dimensions = {got} with a vector({got}) column, or use a model that supports `dimensions`"

@@ -1,10 +1,10 @@
 //! Who may use which route, the browser login, and per-address rate limits.
 //!
-//! Every route belongs to one [`Access`] class, checked by [`guard`] before the handler:
+//! Every route but `/healthz`, `/readyz` and `/login` (always open) belongs to one
+//! [`Access`] class, checked by [`guard`] before the handler:
 //!
 //! | class | routes | loopback bind | public bind (`require_auth`) |
 //! |---|---|---|---|
-//! | `Open` | `/healthz`, `/readyz`, `/login` | open | open |
 //! | `Read` | `/`, `/api/status`, `/api/search`, `/v1/models` | open | secret or session |
 //! | `Metrics` | `/metrics` | open, or `METRICS_TOKEN` if set | secret, `METRICS_TOKEN` or session |
 //! | `Work` | the cron route, `/v1/embeddings` | secret if `CRON_SECRET` is set | secret |
@@ -46,7 +46,6 @@ const AUTH_FAILURES_PER_MINUTE: u32 = 1;
 /// What a route requires; see the module documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Access {
-    Open,
     Read,
     Metrics,
     Work,
@@ -155,7 +154,6 @@ impl AppState {
                 .is_some_and(|s| session_cookie(headers).is_some_and(|c| s.accepts_session(c, now)))
         };
         match access {
-            Access::Open => true,
             Access::Read => !auth.required || secret_ok(&auth.secret) || session_ok(),
             Access::Metrics => {
                 (!auth.required && auth.metrics_token.is_none())
@@ -210,7 +208,7 @@ pub(super) async fn guard(
 ) -> Response {
     let auth = &state.inner.auth;
     let (ip, now) = (client_ip(request.extensions()), Instant::now());
-    if auth.required && access != Access::Open {
+    if auth.required {
         if let Err(wait) = auth.failures.check(ip, now) {
             return ApiError::too_many_requests(wait).into_response();
         }

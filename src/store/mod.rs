@@ -124,6 +124,10 @@ pub struct Drift {
     pub vector_without_state: u64,
     /// Rows that need work but are not in the queue (nothing would ever embed them).
     pub unqueued: u64,
+    /// Why changes to the table may not be queued: vecsync's triggers are missing, disabled
+    /// or were installed for another config. One line each, with the fix; empty when all is
+    /// well (and always with SQLite, which has no triggers).
+    pub triggers: Vec<String>,
 }
 
 /// The truth about one table. JSON keys are a public contract (`status --json`).

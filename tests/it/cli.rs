@@ -62,6 +62,18 @@ fn demo_embeds_everything_and_searches_sensibly() {
     let dir = tempfile::tempdir().unwrap();
     let out = ok(&vecsync(dir.path(), &["demo", "--rows", "400"]));
     assert!(out.contains("coverage"), "{out}");
+    // The example searches run early, once the first tenth is embedded, then over all.
+    let early = out.find("(40 of 400 postings embedded so far)");
+    let status_at = out.find("coverage");
+    let last = out.rfind("(400 of 400 postings embedded)");
+    assert!(
+        early.is_some() && early < status_at && status_at < last,
+        "{out}"
+    );
+    for (query, _) in vecsync::demo::EXAMPLE_QUERIES {
+        let heading = format!("vecsync search {query:?} -k 3");
+        assert_eq!(out.matches(&heading).count(), 2, "{out}");
+    }
 
     // Right after the demo, the default config describes its database.
     let status = json(&vecsync(dir.path(), &["status", "--json"]));
@@ -100,6 +112,58 @@ fn demo_embeds_everything_and_searches_sensibly() {
     // Rerunning the demo re-embeds nothing.
     let again = ok(&vecsync(dir.path(), &["demo", "--rows", "400"]));
     assert!(again.contains("embedded 0 rows"), "{again}");
+    assert!(
+        !again.contains("postings embedded so far"),
+        "no early searches when all is embedded: {again}"
+    );
+}
+
+/// Ctrl-C while the demo embeds the rest: it stops (no second run starts), still shows
+/// status and searches over what is embedded, exits 0, and a rerun finishes the job.
+#[test]
+fn demo_stops_on_ctrl_c_and_resumes() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["demo", "--rows", "400"])
+        .current_dir(dir.path())
+        .env("VECSYNC_MODEL_DIR", model_dir())
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut out = String::new();
+    while !out.contains("Embedding the rest") {
+        let read = stdout.read_line(&mut out).unwrap();
+        assert!(read > 0, "the demo ended before embedding the rest: {out}");
+    }
+    let interrupt = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupt.success());
+    std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{status:?}\n{out}\n{stderr}");
+    assert!(stderr.contains("stopping"), "{stderr}");
+
+    let embedded = json(&vecsync(dir.path(), &["status", "--json"]))["embedded"]
+        .as_u64()
+        .unwrap();
+    assert!((40..400).contains(&embedded), "{embedded} embedded\n{out}");
+    let over = format!("({embedded} of 400 postings embedded)");
+    assert_eq!(out.matches(&over).count(), 2, "{out}");
+
+    let again = ok(&vecsync(dir.path(), &["demo", "--rows", "400"]));
+    assert!(
+        again.contains(&format!("embedded {} rows", 400 - embedded)),
+        "{again}"
+    );
 }
 
 #[test]
@@ -290,6 +354,13 @@ fn sqlite_backfill_survives_kill_9() {
         child.wait().unwrap();
     }
     let conn = rusqlite::Connection::open(&db).unwrap();
+    // Rows leased by the killed runs come back when their lease runs out: make it run out
+    // now (times are Unix seconds) instead of waiting.
+    conn.execute(
+        "UPDATE vecsync_queue SET locked_until = 0 WHERE locked_until IS NOT NULL",
+        [],
+    )
+    .unwrap();
     let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
@@ -303,8 +374,6 @@ fn sqlite_backfill_survives_kill_9() {
         .unwrap();
     drop(conn);
 
-    // Rows leased by the killed runs come back when their (1 s) lease expires.
-    std::thread::sleep(Duration::from_millis(1100));
     let out = ok(&vecsync(dir.path(), &["backfill"]));
     let status = json(&vecsync(dir.path(), &["status", "--json"]));
     assert_eq!(status["coverage"], 1.0, "{status}");

@@ -1,4 +1,4 @@
-//! vecsync's integration tests, in one binary so the suite links candle, tokio and axum once
+//! vecsync's integration tests, in one binary so the suite links tokio, axum and the rest once
 //! instead of once per file (9 binaries before). One module per domain; run one with
 //! `cargo test --test it postgres::` (or any name filter).
 //!
@@ -12,6 +12,7 @@ mod mock_openai;
 
 mod browser;
 mod cli;
+mod doctor;
 mod fuzz_parsers;
 mod local_model;
 mod openai_provider;
@@ -19,3 +20,4 @@ mod postgres;
 mod reliability;
 mod server;
 mod store_conformance;
+mod supabase;

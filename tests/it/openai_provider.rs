@@ -231,18 +231,26 @@ async fn wrong_count_is_an_error_not_a_write() {
 /// answer is a setup error naming `embedder.dimensions`, with no retry (each is paid).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_dims_is_a_setup_error_at_the_first_answer() {
-    let mock = MockOpenAi::start(Knobs {
-        always: Some(Fault::WrongDims),
-        ..Knobs::default()
-    })
-    .await;
-    let e = embedder(&config(&mock, |c| c.max_retries = 2));
-    let err = e.embed(&texts(4, "i")).await.unwrap_err();
-    assert!(err.is_setup(), "{err:?}");
-    let msg = err.to_string();
-    assert!(msg.starts_with("embedder.dimensions: "), "{msg}");
-    assert!(msg.contains("returned 9-dimension vectors"), "{msg}");
-    assert_eq!(mock.request_count(), 1);
+    for knobs in [
+        Knobs {
+            always: Some(Fault::WrongDims),
+            ..Knobs::default()
+        },
+        Knobs {
+            ignore_dimensions: true,
+            dims: 24,
+            ..Knobs::default()
+        },
+    ] {
+        let mock = MockOpenAi::start(knobs).await;
+        let e = embedder(&config(&mock, |c| c.max_retries = 5));
+        let err = e.embed(&texts(4, "i")).await.unwrap_err();
+        assert!(err.is_setup(), "{err:?}");
+        let msg = err.to_string();
+        assert!(msg.starts_with("embedder.dimensions: "), "{msg}");
+        assert!(msg.contains(&format!("but {DIMS} were asked for")), "{msg}");
+        assert_eq!(mock.request_count(), 1, "not retried");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,14 +1,18 @@
-//! What the catalog says about the source table, and whether it fits the config: the table
-//! exists and is a table, the columns the config names exist, the id column is unique,
-//! the embedding column is a pgvector column of the model's dimension, the filter works.
-//! Every mismatch is a one-line [`crate::config::ConfigError`] naming the setting.
+//! What the catalog says about the source table, and whether it fits the config: pgvector
+//! is installed, the table exists and is a table, the columns the config names exist, the
+//! id column is unique, the embedding column is a pgvector column (of the model's
+//! dimension), the filter works, also the way the triggers evaluate it. Every mismatch is
+//! a one-line [`crate::config::ConfigError`] naming the setting. `init`, `prepare` and the
+//! first use of a store ([`PostgresStore::validate`]) all check the same things, so a typo
+//! is refused before anything is installed, and a table that changed after `init` (a column
+//! renamed or dropped) is reported instead of failing in the middle of a statement.
 
 use anyhow::Result;
 
-use super::errors::describe;
+use super::errors::{describe, PgResultExt};
 use super::pool::Conn;
-use super::privileges::Command;
 use super::PostgresStore;
+use crate::config::quote_ident;
 use crate::config_error;
 
 /// A column of the source table, from the catalog.
@@ -20,157 +24,45 @@ pub(super) struct Column {
     /// `pg_type.typname`: `int8`, `vector`.
     pub(super) typname: String,
     pub(super) typmod: i32,
-    /// `format_type(atttypid, NULL)`: the name to cast to (qualified when not on the path).
-    pub(super) cast_type: String,
 }
 
-/// What the catalog says about the source table.
+/// The source table as the catalog describes it.
+pub(super) struct Table {
+    pub(super) oid: u32,
+    /// `"schema"."table"`, whatever the search_path.
+    pub(super) qualified: String,
+    pub(super) columns: Vec<Column>,
+    /// The schema pgvector is installed in, quoted.
+    pub(super) pgvector: String,
+    /// Whether vecsync is installed (its meta table exists): then a column the config names
+    /// but the table lacks is drift, not a typo.
+    pub(super) installed: bool,
+    /// A partitioned table (`relkind = 'p'`): its rows live in partitions.
+    pub(super) partitioned: bool,
+}
+
+/// What the statements need to know about the source table.
 #[derive(Debug, Clone)]
 pub(super) struct Shape {
     pub(super) oid: u32,
     /// `format_type` of the id column (`bigint`, `uuid`, `character varying(64)`…).
     pub(super) id_type: String,
-    /// The name to cast to for the vector type (schema-qualified when not on the path).
-    pub(super) vec_type: String,
-    /// Every column but the embedding column (the UPDATE trigger watches these).
-    pub(super) watched: Vec<String>,
+    /// The schema pgvector is installed in, quoted: its type, operators and operator
+    /// classes are always named with it, whatever the role's search_path.
+    pub(super) pgvector: String,
 }
 
 impl PostgresStore {
-    /// The source table's oid and columns; a one-line error when the table is missing.
-    pub(super) async fn inspect(&self, c: &mut Conn) -> Result<(u32, Vec<Column>)> {
-        let table = &self.source.table;
-        let row = c
-            .query(include_str!("sql/catalog/table.sql"), &[&self.names.table])
-            .await?;
-        let Some(row) = row.first() else {
-            return Err(config_error!(
-                "source.table: table {table:?} does not exist in this database"
-            ));
-        };
-        let oid: u32 = row.get(0);
-        let kind: String = row.get(1);
-        let namespace: String = row.get(2);
-        if namespace == self.names.schema {
-            // E.g. a role named like the schema: "$user" on the search_path finds it first.
-            return Err(config_error!(
-                "source.table: {table:?} resolves to a table in vecsync's own schema {namespace:?}; write it with its schema, e.g. \"public.{table}\""
-            ));
-        }
-        if kind != "r" && kind != "p" {
-            return Err(config_error!(
-                "source.table: {table:?} is not a table (vecsync needs a table it can add triggers to)"
-            ));
-        }
-        let rows = c
-            .query(include_str!("sql/catalog/columns.sql"), &[&oid])
-            .await?;
-        let cols = rows
-            .iter()
-            .map(|r| Column {
-                name: r.get(0),
-                display_type: r.get(1),
-                typname: r.get(2),
-                typmod: r.get(3),
-                cast_type: r.get(4),
-            })
-            .collect();
-        Ok((oid, cols))
+    /// Checks the table against the config (everything but the embedding's dimension) and
+    /// returns what the catalog says.
+    pub(super) async fn validate(&self, c: &mut Conn) -> Result<(Table, Shape)> {
+        let table = self.inspect(c).await?;
+        let shape = self.check_table(c, &table).await?;
+        Ok((table, shape))
     }
 
-    /// A one-line error for a column the config names but the table lacks.
-    pub(super) fn missing_column(
-        &self,
-        setting: &str,
-        column: &str,
-        cols: &[Column],
-    ) -> anyhow::Error {
-        let hint = cols
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(column))
-            .map(|c| format!(" (did you mean {:?}? names are case-sensitive)", c.name))
-            .unwrap_or_default();
-        config_error!(
-            "{setting}: column {column:?} does not exist in table {:?}{hint}",
-            self.source.table
-        )
-    }
-
-    /// The id and embedding columns exist and the embedding column is a vector column.
-    pub(super) fn shape_of(&self, oid: u32, cols: &[Column]) -> Result<Shape> {
-        let find = |name: &str| cols.iter().find(|c| c.name == name);
-        let id = find(&self.source.id_column)
-            .ok_or_else(|| self.missing_column("source.id_column", &self.source.id_column, cols))?;
-        let emb = find(&self.source.embedding_column).ok_or_else(|| {
-            self.missing_column(
-                "source.embedding_column",
-                &self.source.embedding_column,
-                cols,
-            )
-        })?;
-        if emb.typname != "vector" {
-            return Err(config_error!(
-                "source.embedding_column: column {:?} of table {:?} is {}, not a pgvector vector column",
-                emb.name,
-                self.source.table,
-                emb.display_type
-            ));
-        }
-        Ok(Shape {
-            oid,
-            id_type: id.display_type.clone(),
-            vec_type: emb.cast_type.clone(),
-            watched: cols
-                .iter()
-                .filter(|c| c.name != emb.name)
-                .map(|c| c.name.clone())
-                .collect(),
-        })
-    }
-
-    /// The id column must identify rows: the triggers and the queue rely on it.
-    pub(super) async fn check_unique_id(&self, c: &mut Conn, oid: u32) -> Result<()> {
-        let unique: bool = c
-            .query_one(
-                include_str!("sql/catalog/unique_id.sql"),
-                &[&oid, &self.source.id_column],
-            )
-            .await?
-            .get(0);
-        if unique {
-            Ok(())
-        } else {
-            Err(config_error!(
-                "source.id_column: column {:?} of table {:?} is not unique; it needs a PRIMARY KEY or UNIQUE constraint",
-                self.source.id_column,
-                self.source.table
-            ))
-        }
-    }
-
-    /// Everything [`crate::store::Store::prepare`] checks before installing: pgvector, every
-    /// column the config names, the embedding column's dimension, a unique id, the
-    /// privileges `command` needs and row-level security (see `privileges.rs`), the filter.
-    pub(super) async fn check_source(
-        &self,
-        c: &mut Conn,
-        dimensions: usize,
-        command: Command,
-    ) -> Result<()> {
-        let has_vector: bool = c
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector')",
-                &[],
-            )
-            .await?
-            .get(0);
-        if !has_vector {
-            return Err(config_error!(
-                "pgvector is not installed in this database: CREATE EXTENSION vector"
-            ));
-        }
-        let (oid, cols) = self.inspect(c).await?;
-        let find = |name: &str| cols.iter().find(|c| c.name == name);
+    /// [`Self::validate`] of a table already inspected.
+    pub(super) async fn check_table(&self, c: &mut Conn, table: &Table) -> Result<Shape> {
         let mut wanted: Vec<(&str, &str)> = vec![
             ("source.id_column", self.source.id_column.as_str()),
             (
@@ -191,12 +83,36 @@ impl PostgresStore {
                 .map(|c| ("source.display_columns", c.as_str())),
         );
         for (setting, column) in wanted {
-            if find(column).is_none() {
-                return Err(self.missing_column(setting, column, &cols));
+            if table.column(column).is_none() {
+                return Err(self.missing_column(setting, column, table));
             }
         }
-        self.shape_of(oid, &cols)?;
-        let emb = find(&self.source.embedding_column).expect("checked above");
+        let id = table.column(&self.source.id_column).expect("checked above");
+        let emb = table
+            .column(&self.source.embedding_column)
+            .expect("checked above");
+        if emb.typname != "vector" {
+            return Err(config_error!(
+                "source.embedding_column: column {:?} of table {:?} is {}, not a pgvector vector column",
+                emb.name,
+                self.source.table,
+                emb.display_type
+            ));
+        }
+        self.check_unique_id(c, table.oid).await?;
+        self.check_filter(c, table).await?;
+        Ok(Shape {
+            oid: table.oid,
+            id_type: id.display_type.clone(),
+            pgvector: table.pgvector.clone(),
+        })
+    }
+
+    /// The embedding column holds vectors of the model's dimension (or of any dimension).
+    pub(super) fn check_dimensions(&self, table: &Table, dimensions: usize) -> Result<()> {
+        let emb = table
+            .column(&self.source.embedding_column)
+            .expect("validated");
         if emb.typmod > 0 && emb.typmod as usize != dimensions {
             return Err(config_error!(
                 "source.embedding_column: column {:?} of table {:?} is vector({}) but the model makes {dimensions} dimensions",
@@ -205,23 +121,183 @@ impl PostgresStore {
                 emb.typmod
             ));
         }
-        self.check_unique_id(c, oid).await?;
-        // Before the filter probe, which a missing SELECT grant would make fail as if the
-        // filter were wrong.
-        self.check_access(c, command, oid, &cols).await?;
-        if let Some(filter) = &self.source.filter {
-            let probe = self
-                .names
-                .vars()
-                .fill(include_str!("sql/catalog/filter_probe.sql"));
-            if let Err(e) = c.client.batch_execute(&probe).await {
-                return Err(config_error!(
-                    "source.filter: {filter:?} does not work on table {:?}: {}",
-                    self.source.table,
-                    describe(&e)
-                ));
-            }
-        }
         Ok(())
+    }
+
+    /// pgvector's schema and the source table's oid and columns; a one-line error when
+    /// pgvector or the table is missing.
+    pub(super) async fn inspect(&self, c: &mut Conn) -> Result<Table> {
+        let pgvector = c
+            .query(include_str!("sql/catalog/pgvector.sql"), &[])
+            .await?;
+        let Some(pgvector) = pgvector.first().map(|r| r.get::<_, String>(0)) else {
+            return Err(config_error!(
+                "pgvector is not installed in this database: CREATE EXTENSION vector"
+            ));
+        };
+        let table = &self.source.table;
+        let row = c
+            .query(include_str!("sql/catalog/table.sql"), &[&self.names.table])
+            .await?;
+        let Some(row) = row.first() else {
+            return Err(config_error!(
+                "source.table: table {table:?} does not exist in this database"
+            ));
+        };
+        let oid: u32 = row.get(0);
+        let kind: String = row.get(1);
+        let namespace: String = row.get(2);
+        let name: String = row.get(3);
+        if namespace == self.names.schema {
+            // E.g. a role named like the schema: "$user" on the search_path finds it first.
+            return Err(config_error!(
+                "source.table: {table:?} resolves to a table in vecsync's own schema {namespace:?}; write it with its schema, e.g. \"public.{table}\""
+            ));
+        }
+        if kind != "r" && kind != "p" {
+            return Err(config_error!(
+                "source.table: {table:?} is not a table (vecsync needs a table it can add triggers to)"
+            ));
+        }
+        let rows = c
+            .query(include_str!("sql/catalog/columns.sql"), &[&oid])
+            .await?;
+        let columns = rows
+            .iter()
+            .map(|r| Column {
+                name: r.get(0),
+                display_type: r.get(1),
+                typname: r.get(2),
+                typmod: r.get(3),
+            })
+            .collect();
+        let installed: bool = c
+            .query_one(
+                "SELECT to_regclass($1::text) IS NOT NULL",
+                &[&self.names.meta],
+            )
+            .await?
+            .get(0);
+        Ok(Table {
+            oid,
+            qualified: format!("{}.{}", quote_ident(&namespace), quote_ident(&name)),
+            columns,
+            pgvector,
+            installed,
+            partitioned: kind == "p",
+        })
+    }
+
+    /// A one-line error for a column the config names but the table lacks.
+    pub(super) fn missing_column(
+        &self,
+        setting: &str,
+        column: &str,
+        table: &Table,
+    ) -> anyhow::Error {
+        let hint = table
+            .columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(column))
+            .map(|c| format!(" (did you mean {:?}? names are case-sensitive)", c.name))
+            .unwrap_or_default();
+        config_error!(
+            "{setting}: column {column:?} does not exist in table {:?}{hint}{}",
+            self.source.table,
+            drift_note(table, setting)
+        )
+    }
+
+    /// The id column must identify rows: the triggers and the queue rely on it.
+    pub(super) async fn check_unique_id(&self, c: &mut Conn, oid: u32) -> Result<()> {
+        let unique: bool = c
+            .query_one(
+                include_str!("sql/catalog/unique_id.sql"),
+                &[&oid, &self.source.id_column],
+            )
+            .await?
+            .get(0);
+        if unique {
+            return Ok(());
+        }
+        let (id, table) = (&self.source.id_column, &self.source.table);
+        let partition_key: Option<String> = c
+            .query_one("SELECT pg_catalog.pg_get_partkeydef($1::oid)", &[&oid])
+            .await?
+            .get(0);
+        Err(match partition_key {
+            // PostgreSQL refuses a unique constraint on a partitioned table that does not
+            // include the partition key: "add a PRIMARY KEY" would be a fix it forbids.
+            Some(key) => config_error!(
+                "source.id_column: table {table:?} is partitioned by {key}, and PostgreSQL allows a unique constraint on a partitioned table only if it includes the partition key, so column {id:?} cannot be unique on its own; vecsync needs a unique id: partition the table by it (PARTITION BY RANGE ({id}) or HASH ({id}), with a PRIMARY KEY ({id})), or set source.table to one partition"
+            ),
+            None => config_error!(
+                "source.id_column: column {id:?} of table {table:?} is not unique; it needs a PRIMARY KEY or UNIQUE constraint"
+            ),
+        })
+    }
+
+    /// The filter is a valid condition on the table, for vecsync's statements (the
+    /// connection's search_path) and for the triggers (a fixed search_path).
+    async fn check_filter(&self, c: &mut Conn, table: &Table) -> Result<()> {
+        let Some(filter) = &self.source.filter else {
+            return Ok(());
+        };
+        let vars = self.names.vars();
+        let probe = vars.fill(include_str!("sql/catalog/filter_probe.sql"));
+        if let Err(e) = c.client.batch_execute(&probe).await {
+            return Err(config_error!(
+                "source.filter: {filter:?} does not work on table {:?}: {}{}",
+                self.source.table,
+                describe(&e),
+                drift_note(table, "source.filter")
+            ));
+        }
+        let probe = vars
+            .with("qualified_table", table.qualified.clone())
+            .fill(include_str!("sql/catalog/filter_probe_triggers.sql"));
+        let tx = c.client.transaction().await.pg()?;
+        tx.batch_execute("SET LOCAL search_path = pg_catalog, pg_temp")
+            .await
+            .pg()?;
+        if let Err(e) = tx.batch_execute(&probe).await {
+            return Err(config_error!(
+                "source.filter: {filter:?} does not work in vecsync's triggers, which run with search_path = pg_catalog: {}; name functions, types and operators of other schemas with their schema (e.g. public.f(x), OPERATOR(extensions.=))",
+                describe(&e)
+            ));
+        }
+        tx.rollback().await.pg()?;
+        Ok(())
+    }
+}
+
+impl Table {
+    pub(super) fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// What a config mismatch means once vecsync is installed: the table changed (a column
+/// renamed or dropped), the triggers leave rows alone, nothing is lost.
+fn drift_note(table: &Table, setting: &str) -> String {
+    if table.installed {
+        format!(
+            "; if it was renamed or dropped, application writes go on and rows keep their vectors until {setting} is fixed and `vecsync init` is run"
+        )
+    } else {
+        String::new()
+    }
+}
+
+impl PostgresStore {
+    /// `Ok` when the id and embedding columns the config names are among `cols` (doctor:
+    /// only then can the installed triggers be compared with the config).
+    pub(super) fn has_key_columns(&self, cols: &[Column]) -> std::result::Result<(), ()> {
+        let has = |name: &str| cols.iter().any(|c| c.name == name);
+        if has(&self.source.id_column) && has(&self.source.embedding_column) {
+            Ok(())
+        } else {
+            Err(())
+        }
     }
 }

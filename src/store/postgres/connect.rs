@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
+use percent_encoding::percent_decode_str;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio_postgres::tls::TlsStream;
@@ -44,27 +45,24 @@ impl ConnectSpec {
         let redacted = redact_url(url);
         let bad = |why: String| config_error!("database_url: {why} ({redacted})");
         let mut parsed = url::Url::parse(url).map_err(|e| bad(format!("not a valid URL: {e}")))?;
+        // sslmode and sslrootcert are ours to handle; every other parameter goes to
+        // tokio-postgres exactly as written (re-encoding would turn the %20 of
+        // `options=-c%20search_path%3D...` into a `+` the server takes literally).
         let mut sslmode: Option<String> = None;
         let mut rootcert: Option<String> = None;
-        let kept: Vec<(String, String)> = parsed
-            .query_pairs()
-            .filter_map(|(k, v)| match k.as_ref() {
-                "sslmode" => {
-                    sslmode = Some(v.into_owned());
-                    None
-                }
-                "sslrootcert" => {
-                    rootcert = Some(v.into_owned());
-                    None
-                }
-                _ => Some((k.into_owned(), v.into_owned())),
-            })
-            .collect();
-        if kept.is_empty() {
-            parsed.set_query(None);
-        } else {
-            parsed.query_pairs_mut().clear().extend_pairs(kept);
+        let mut kept: Vec<&str> = Vec::new();
+        for piece in parsed.query().unwrap_or_default().split('&') {
+            let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
+            let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+            match decode(key).as_str() {
+                "" => {}
+                "sslmode" => sslmode = Some(decode(value)),
+                "sslrootcert" => rootcert = Some(decode(value)),
+                _ => kept.push(piece),
+            }
         }
+        let kept = kept.join("&");
+        parsed.set_query((!kept.is_empty()).then_some(kept.as_str()));
         let mut pg: tokio_postgres::Config = parsed
             .as_str()
             .parse()
@@ -254,6 +252,25 @@ mod tests {
         assert_eq!(full.pg.get_ssl_mode(), SslMode::Require);
         let off = spec("postgres://u:p@h/db?sslmode=disable");
         assert!(matches!(off.tls, Tls::None));
+    }
+
+    #[test]
+    fn connection_parameters_reach_the_server_as_written() {
+        let s = spec(
+            "postgres://u:p@h/db?sslmode=disable&options=-c%20search_path%3D%22App%22%2Cextensions&application_name=a%2Bb",
+        );
+        assert_eq!(
+            s.pg.get_options(),
+            Some("-c search_path=\"App\",extensions")
+        );
+        assert_eq!(s.pg.get_application_name(), Some("a+b"));
+        assert!(matches!(s.tls, Tls::None));
+        // vecsync's own parameters are decoded.
+        let e =
+            ConnectSpec::parse("postgres://u:p@h/db?sslrootcert=%2Fno%2Fca.pem&sslmode=require")
+                .err()
+                .expect("missing sslrootcert");
+        assert!(format!("{e:#}").contains("cannot read /no/ca.pem"), "{e:#}");
     }
 
     #[test]

@@ -9,14 +9,14 @@ use std::time::Duration;
 use anyhow::Result;
 use tokio_postgres::Row;
 
-use super::catalog::Column;
+use super::catalog::{Column, Table};
 use super::connect::ConnectSpec;
 use super::errors::describe;
 use super::hints::HNSW_MAX_DIMENSIONS;
 use super::install::SCHEMA_VERSION;
 use super::installed::Installed;
 use super::pool::Conn;
-use super::privileges::{Command, Who};
+use super::privileges::{ident, Command, Who};
 use super::row_security::hidden_rows;
 use super::PostgresStore;
 use crate::config::{Config, ConfigError};
@@ -87,13 +87,36 @@ pub async fn diagnose(url: &str, config: &Config, dims: Option<usize>) -> Vec<Fi
     }
     .await;
     if let Err(e) = result {
-        out.push(Finding::fail(
-            "doctor",
-            format!("a check could not run: {e:#}"),
-            "fix what the message names, then run `vecsync doctor` again",
-        ));
+        out.push(if transaction_pooled(&e) {
+            Finding::fail(
+                "pooler",
+                format!("a statement prepared by another client showed up on this connection ({e:#}): a transaction-mode pooler (pgbouncer pool_mode=transaction, Supabase port 6543) hands each transaction another server connection; `vecsync work` loses its LISTEN and prepared statements collide"),
+                "connect in session mode (Supabase: port 5432) or directly to the server",
+            )
+        } else {
+            Finding::fail(
+                "doctor",
+                format!("a check could not run: {e:#}"),
+                "fix what the message names, then run `vecsync doctor` again",
+            )
+        });
     }
     out
+}
+
+/// A prepared statement that already exists (another client's, `42P05`) or vanished
+/// (`26000`): the server connection under this client changed, which only a transaction
+/// pooler does.
+fn transaction_pooled(e: &anyhow::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.chain().any(|c| {
+        c.downcast_ref::<super::errors::PgError>()
+            .and_then(|pg| pg.0.code())
+            .is_some_and(|code| {
+                *code == SqlState::DUPLICATE_PSTATEMENT
+                    || *code == SqlState::INVALID_SQL_STATEMENT_NAME
+            })
+    })
 }
 
 /// `sslmode`, as libpq (and vecsync) read it.
@@ -153,18 +176,19 @@ async fn checks(
     out.push(pooler(&store.pool.spec, server_port));
     out.push(pgvector(c).await?);
 
-    let (oid, cols) = match store.inspect(c).await {
+    let table = match store.inspect(c).await {
         Ok(found) => found,
         Err(e) => {
             out.push(setting_finding("source.table", e)?);
             return Ok(());
         }
     };
-    columns(store, c, oid, &cols, dims, out).await?;
+    let (oid, cols) = (table.oid, &table.columns[..]);
+    columns(store, c, &table, dims, out).await?;
     let inst = Installed::read(store, c, oid).await?;
-    installation(store, c, oid, &cols, &inst, out).await?;
+    installation(store, c, oid, cols, &inst, out).await?;
     row_security(store, c, oid, out).await?;
-    privileges(store, c, oid, &cols, &inst, out).await?;
+    privileges(store, c, oid, cols, &inst, out).await?;
     if inst.schema {
         queue(store, c, out).await?;
     }
@@ -255,18 +279,18 @@ async fn pgvector(c: &mut Conn) -> Result<Finding> {
 async fn columns(
     store: &PostgresStore,
     c: &mut Conn,
-    oid: u32,
-    cols: &[Column],
+    found: &Table,
     dims: Option<usize>,
     out: &mut Vec<Finding>,
 ) -> Result<()> {
+    let (oid, cols) = (found.oid, &found.columns[..]);
     let source = &store.source;
     let table = &source.table;
     let find = |name: &str| cols.iter().find(|c| c.name == name);
     out.push(match find(&source.id_column) {
         None => setting_finding(
             "source.id_column",
-            store.missing_column("source.id_column", &source.id_column, cols),
+            store.missing_column("source.id_column", &source.id_column, found),
         )?,
         Some(id) => match store.check_unique_id(c, oid).await {
             Ok(()) => Finding::ok(
@@ -282,7 +306,7 @@ async fn columns(
     out.push(match find(&source.embedding_column) {
         None => setting_finding(
             "source.embedding_column",
-            store.missing_column("source.embedding_column", &source.embedding_column, cols),
+            store.missing_column("source.embedding_column", &source.embedding_column, found),
         )?,
         Some(emb) => embedding_column(emb, table, dims),
     });
@@ -299,7 +323,7 @@ async fn columns(
             .filter(|w| find(w).is_none())
             .collect();
         out.push(match missing.as_slice() {
-            [one] => setting_finding(setting, store.missing_column(setting, one, cols))?,
+            [one] => setting_finding(setting, store.missing_column(setting, one, found))?,
             [_, _, ..] => Finding::fail(
                 setting,
                 format!("columns {missing:?} do not exist in table {table:?}"),
@@ -468,7 +492,7 @@ async fn installation(
             reinstall,
         )
     } else {
-        match (&inst.meta, store.shape_of(oid, cols)) {
+        match (&inst.meta, store.has_key_columns(cols)) {
             (None, _) => Finding::warn(
                 "triggers",
                 format!("4 triggers on table {table:?}; the role cannot read {} to compare them with the config", n.meta),
@@ -479,7 +503,7 @@ async fn installation(
                 "cannot compare the triggers with the config until the columns above are fixed",
                 "fix the columns, then run `vecsync doctor` again",
             ),
-            (Some(m), Ok(shape)) if m.triggers_hash != store.triggers_hash(&shape) => {
+            (Some(m), Ok(())) if m.triggers_hash != store.triggers_hash() => {
                 let what = if m.template != source.template {
                     format!("source.template was {:?} when they were installed", m.template)
                 } else if m.filter != source.filter {
@@ -513,11 +537,11 @@ async fn installation(
                 format!("every role that can write table {table:?} can also run vecsync's triggers"),
             )
         } else {
-            let list = roles.join(", ");
+            let list = roles.iter().map(|r| ident(r)).collect::<Vec<_>>().join(", ");
             Finding::fail(
                 "app_roles",
-                format!("role(s) {list} can write table {table:?}, but vecsync's triggers run as the writing role and they lack access to schema {schema:?}: their INSERT/UPDATE/DELETE will fail"),
-                format!("GRANT USAGE ON SCHEMA {schema} TO {list}; GRANT SELECT, INSERT, UPDATE, DELETE ON {}, {} TO {list}", n.queue, n.state),
+                format!("role(s) {list} can write table {table:?}, but vecsync's triggers, installed by an older vecsync, run as the writing role and they lack access to schema {schema:?}: their INSERT/UPDATE/DELETE will fail"),
+                "run `vecsync init`: it replaces them with SECURITY DEFINER triggers, which need no grant",
             )
         });
     }
@@ -570,9 +594,8 @@ async fn privileges(
     inst: &Installed,
     out: &mut Vec<Finding>,
 ) -> Result<()> {
-    let current = store
-        .shape_of(oid, cols)
-        .is_ok_and(|s| inst.is_current(oid, &store.triggers_hash(&s)));
+    let current =
+        store.has_key_columns(cols).is_ok() && inst.is_current(oid, &store.triggers_hash());
     for command in Command::ALL {
         let check = format!("privileges.{}", command.label());
         let missing = store
@@ -678,5 +701,63 @@ async fn guarded(
                 .map_err(pg)?;
             Ok(Err(e))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(url: &str) -> ConnectSpec {
+        ConnectSpec::parse(url).unwrap()
+    }
+
+    #[test]
+    fn transaction_pooler_port_fails_and_other_poolers_warn() {
+        let f = pooler(
+            &spec("postgres://u:p@aws-0-eu.pooler.supabase.com:6543/postgres"),
+            Some(5432),
+        );
+        assert_eq!(f.level, Level::Fail);
+        assert!(
+            f.message.contains("transaction-mode pooler"),
+            "{}",
+            f.message
+        );
+        assert!(f.fix.unwrap().contains("port 5432"));
+        let f = pooler(&spec("postgres://u:p@127.0.0.1:6432/db"), Some(5432));
+        assert_eq!(f.level, Level::Warn);
+        assert!(f
+            .message
+            .contains("forwards port 6432 to the server's port 5432"));
+        let f = pooler(
+            &spec("postgres://u:p@aws-0-eu.pooler.supabase.com:5432/postgres"),
+            Some(5432),
+        );
+        assert_eq!(
+            (f.level, f.message.contains("session-mode")),
+            (Level::Ok, true)
+        );
+        let f = pooler(&spec("postgres://u:p@db.example.com/db"), Some(5432));
+        assert!(f.message.contains("direct connection"));
+    }
+
+    #[test]
+    fn tls_follows_sslmode() {
+        let level = |url: &str| tls(&spec(url)).level;
+        assert_eq!(level("postgres://u:p@127.0.0.1/db"), Level::Ok);
+        assert_eq!(level("postgres://u:p@db.example.com/db"), Level::Warn);
+        assert_eq!(
+            level("postgres://u:p@db.example.com/db?sslmode=disable"),
+            Level::Warn
+        );
+        assert_eq!(
+            level("postgres://u:p@db.example.com/db?sslmode=require"),
+            Level::Ok
+        );
+        let full = tls(&spec(
+            "postgres://u:p@db.example.com/db?sslmode=verify-full",
+        ));
+        assert!(full.message.contains("verified"), "{}", full.message);
     }
 }

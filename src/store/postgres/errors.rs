@@ -45,8 +45,21 @@ pub(super) trait PgResultExt<T> {
 
 impl<T> PgResultExt<T> for std::result::Result<T, tokio_postgres::Error> {
     fn pg(self) -> Result<T> {
-        self.map_err(|e| anyhow::Error::new(PgError(e)))
+        self.map_err(pg_error)
     }
+}
+
+/// The error a failed statement becomes. A column that does not exist can only be one the
+/// config names (vecsync checks the table against the config before its first statement):
+/// the table changed while vecsync was running, a setup problem, not an outage.
+pub(super) fn pg_error(e: tokio_postgres::Error) -> anyhow::Error {
+    if e.code() == Some(&SqlState::UNDEFINED_COLUMN) {
+        return crate::config_error!(
+            "source: the table no longer matches the config ({}); application writes go on and rows keep their vectors until the config is fixed and `vecsync init` is run",
+            describe(&e)
+        );
+    }
+    anyhow::Error::new(PgError(e))
 }
 
 /// Connection errors that no amount of retrying fixes (wrong password, unknown database,

@@ -4,11 +4,11 @@
 
 use anyhow::Result;
 
-use super::catalog::Shape;
 use super::errors::PgResultExt;
 use super::PostgresStore;
 use crate::config::quote_ident;
 use crate::config_error;
+use crate::template::sql_string_literal;
 
 /// Versioned migrations, applied in order, once each, by `init`.
 const MIGRATIONS: [(i32, &str); 2] = [
@@ -27,40 +27,37 @@ impl PostgresStore {
         quote_ident(&format!("{}_{op}", &schema[..schema.len().min(50)]))
     }
 
-    /// The trigger functions and triggers for the current config and table shape (see the
-    /// header of each file in `sql/install/triggers/`).
-    pub(super) fn trigger_ddl(&self, shape: &Shape) -> String {
-        let n = &self.names;
-        // The filter sees the row under the table's own name, so `is_active` and
-        // `jobs.is_active` both work.
-        let alias = quote_ident(self.source.table.rsplit('.').next().unwrap_or_default());
+    /// The trigger functions and triggers for the current config (see the header of each
+    /// file in `sql/install/triggers/`). They name no column of the table by position or
+    /// type, so they depend on the config alone.
+    pub(super) fn trigger_ddl(&self) -> String {
         let passes = |rec: &str| match &self.source.filter {
-            Some(_) => format!(
-                "EXISTS (SELECT 1 FROM (SELECT {rec}.*) AS {alias} WHERE {})",
-                n.filter
-            ),
+            Some(_) => self
+                .names
+                .vars()
+                .with("record", rec)
+                .fill("EXISTS (SELECT 1 FROM (SELECT {record}.*) AS {alias} WHERE {filter})"),
             None => "true".to_string(),
         };
         let template_changed = self
             .template
             .columns()
             .iter()
-            .map(|c| format!("OLD.{c} IS DISTINCT FROM NEW.{c}", c = quote_ident(c)))
+            .map(|c| {
+                format!(
+                    "OLD.{c}::text IS DISTINCT FROM NEW.{c}::text",
+                    c = quote_ident(c)
+                )
+            })
             .collect::<Vec<_>>()
             .join(" OR ");
-        let watched = shape
-            .watched
-            .iter()
-            .map(|c| quote_ident(c))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let vars = n
+        let vars = self
+            .names
             .vars()
             .with("template_changed", template_changed)
             .with("old_passes", passes("OLD"))
             .with("new_passes", passes("NEW"))
-            .with("alias", alias)
-            .with("watched", watched)
+            .with("table_name", sql_string_literal(&self.names.table))
             .with("insert_trigger", self.trigger_name("insert"))
             .with("update_trigger", self.trigger_name("update"))
             .with("delete_trigger", self.trigger_name("delete"))
@@ -75,54 +72,17 @@ impl PostgresStore {
         .map(|sql| vars.fill(sql))
         .join("\n")
     }
-
-    /// Builds an HNSW index (cosine) on the embedding column without blocking writes
-    /// (`CREATE INDEX CONCURRENTLY`); an invalid index left by an interrupted build is
-    /// dropped and rebuilt. Large tables build much faster with a bigger
-    /// `maintenance_work_mem` (set it for the role or the database).
-    pub async fn create_hnsw_index(&self) -> Result<()> {
-        let shape = self.ready().await?.shape.clone();
-        let mut c = self.pool.get().await?;
-        let (_, cols) = self.inspect(&mut c).await?;
-        if let Some(emb) = cols.iter().find(|c| c.name == self.source.embedding_column) {
-            self.check_indexable(&mut c, emb).await?;
-        }
-        let table_name = self.source.table.rsplit('.').next().unwrap_or_default();
-        let raw = format!("{table_name}_{}_hnsw", self.source.embedding_column);
-        let name = &raw[..raw.len().min(63)];
-        let invalid = c
-            .query(
-                include_str!("sql/install/invalid_index.sql"),
-                &[&shape.oid, &name],
-            )
-            .await?;
-        if let Some(row) = invalid.first() {
-            let qualified: String = row.get(0);
-            tracing::warn!("dropping the invalid index {qualified} left by an interrupted build");
-            c.client
-                .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified}"))
-                .await
-                .pg()?;
-        }
-        let create = self
-            .names
-            .vars()
-            .with("index", quote_ident(name))
-            .fill(include_str!("sql/install/hnsw_index.sql"));
-        c.client.batch_execute(&create).await.pg()?;
-        Ok(())
-    }
 }
 
-/// Creates vecsync's schema and tables (migrations not applied yet) and installs the
-/// triggers when they are missing or differ from what the config asks for; records what
-/// the schema is installed for. Refuses a schema that holds someone else's objects or
-/// serves another table.
-pub(super) async fn init(store: &PostgresStore) -> Result<()> {
+/// Checks the table against the config, then creates vecsync's schema and tables (the migrations not
+/// applied yet) and installs the triggers when they are missing, disabled, or differ from
+/// what the config asks for; records what the schema is installed for. Refuses a schema
+/// that holds someone else's objects or serves another table. Nothing is installed when a
+/// check fails.
+pub(super) async fn install(store: &PostgresStore) -> Result<()> {
     let mut c = store.pool.get().await?;
-    let (oid, cols) = store.inspect(&mut c).await?;
-    let shape = store.shape_of(oid, &cols)?;
-    store.check_unique_id(&mut c, oid).await?;
+    let (table, shape) = store.validate(&mut c).await?;
+    let oid = table.oid;
     let n = &store.names;
     let vars = n.vars().with("id_type", shape.id_type.clone());
     let tx = c.client.transaction().await.pg()?;
@@ -175,7 +135,7 @@ pub(super) async fn init(store: &PostgresStore) -> Result<()> {
         )
         .await
         .pg()?;
-    let ddl = store.trigger_ddl(&shape);
+    let ddl = store.trigger_ddl();
     let hash = crate::template::text_hash(&ddl);
     let mut up_to_date = false;
     if let Some(row) = meta.first() {

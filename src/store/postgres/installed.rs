@@ -93,8 +93,8 @@ impl Installed {
 }
 
 impl PostgresStore {
-    /// The hash `init` records for the triggers it would install on a table of this shape.
-    pub(super) fn triggers_hash(&self, shape: &super::catalog::Shape) -> String {
-        text_hash(&self.trigger_ddl(shape))
+    /// The hash `init` records for the triggers it would install with this config.
+    pub(super) fn triggers_hash(&self) -> String {
+        text_hash(&self.trigger_ddl())
     }
 }

@@ -31,7 +31,8 @@
 //! | `listen.rs` | `LISTEN`/`NOTIFY` |
 //! | `statements.rs` | quoted identifiers, `{placeholder}` filling, vector parameters |
 //! | `catalog.rs` | inspecting the source table, checking it against the config |
-//! | `install.rs` | `init`, `uninstall`, migrations, triggers, the HNSW index |
+//! | `install.rs` | `init`, `uninstall`, migrations, triggers |
+//! | `index.rs` | `vecsync index`: the HNSW index, per partition on a partitioned table |
 //! | `installed.rs` | what is installed, and whether it matches the config (read-only) |
 //! | `privileges.rs` | the privileges each command needs, which ones the role lacks |
 //! | `row_security.rs` | whether row-level security hides rows from the role |
@@ -45,6 +46,7 @@ mod connect;
 pub mod doctor;
 mod errors;
 mod hints;
+mod index;
 mod install;
 mod installed;
 mod listen;
@@ -66,10 +68,9 @@ use super::*;
 use crate::config::SourceConfig;
 use crate::config_error;
 use crate::template::Template;
-use catalog::{Column, Shape};
+use catalog::Shape;
 use connect::ConnectSpec;
-use installed::Installed;
-use pool::{Conn, Pool};
+use pool::Pool;
 pub use privileges::Command;
 use statements::Names;
 
@@ -87,10 +88,12 @@ pub struct PostgresStore {
     ready: OnceCell<Ready>,
 }
 
-/// What the queue, status and search need once the table has been inspected: its shape and
-/// every statement, filled in once.
+/// What the queue, status and search need once the table has been checked against the
+/// config: its shape and every statement, filled in once.
 struct Ready {
     shape: Shape,
+    /// MD5 of the trigger DDL this config installs (`status` compares it with meta's).
+    triggers_hash: String,
     queue: queue::Statements,
     status: status::Statements,
     search: search::Statements,
@@ -153,31 +156,16 @@ impl PostgresStore {
         })
     }
 
-    /// The table's shape and the statements, built on first use.
+    /// The table's shape and the statements, built on first use, after checking the table
+    /// against the config (a column renamed or dropped since `init` is reported here).
     async fn ready(&self) -> Result<&Ready> {
         self.ready
             .get_or_try_init(|| async {
                 let mut c = self.pool.get().await?;
-                let (oid, cols) = self.inspect(&mut c).await?;
-                let shape = self.shape_of(oid, &cols)?;
+                let (_, shape) = self.validate(&mut c).await?;
                 Ok(self.build(shape))
             })
             .await
-    }
-
-    /// Whether `init` would change nothing (then it is skipped, so that a role without
-    /// CREATE privileges can run `backfill` and `work` on an installation made by another).
-    async fn install_is_current(&self, c: &mut Conn, oid: u32, cols: &[Column]) -> Result<bool> {
-        let hash = self.triggers_hash(&self.shape_of(oid, cols)?);
-        Ok(Installed::read(self, c, oid).await?.is_current(oid, &hash))
-    }
-
-    /// A permission error of `command` becomes a setup error naming the missing privilege.
-    async fn denied<T>(&self, command: Command, result: Result<T>) -> Result<T> {
-        match result {
-            Ok(v) => Ok(v),
-            Err(e) => Err(privileges::explain_denied(self, command, e).await),
-        }
     }
 
     fn build(&self, shape: Shape) -> Ready {
@@ -185,8 +173,10 @@ impl PostgresStore {
             .names
             .vars()
             .with("id_type", shape.id_type.clone())
-            .with("vector", shape.vec_type.clone());
+            .with("pgvector", shape.pgvector.clone())
+            .with("vector", format!("{}.vector", shape.pgvector));
         Ready {
+            triggers_hash: crate::template::text_hash(&self.trigger_ddl()),
             queue: queue::Statements::new(&vars),
             status: status::Statements::new(&vars),
             search: search::Statements::new(&vars),
@@ -195,18 +185,47 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// A permission error of `command` becomes a setup error naming the missing privilege.
+    async fn denied<T>(&self, command: Command, result: Result<T>) -> Result<T> {
+        match result {
+            Ok(v) => Ok(v),
+            Err(e) => Err(privileges::explain_denied(self, command, e).await),
+        }
+    }
+
+    /// Checks the table against the config (and the embedding column against `dimensions`,
+    /// when given) and the privileges `command` needs. Privileges first: a missing SELECT
+    /// would otherwise fail the filter's probe as if the filter were wrong.
+    async fn check_source(&self, dimensions: Option<usize>, command: Command) -> Result<u32> {
+        let mut c = self.pool.get().await?;
+        let table = self.inspect(&mut c).await?;
+        self.check_access(&mut c, command, table.oid, &table.columns)
+            .await?;
+        self.check_table(&mut c, &table).await?;
+        if let Some(d) = dimensions {
+            self.check_dimensions(&table, d)?;
+        }
+        Ok(table.oid)
+    }
+
+    /// Whether `init` would change nothing (then it is skipped, so that a role without
+    /// CREATE privileges can run `backfill` and `work` on an installation made by another).
+    async fn install_is_current(&self, oid: u32) -> Result<bool> {
+        let mut c = self.pool.get().await?;
+        let installed = installed::Installed::read(self, &mut c, oid).await?;
+        Ok(installed.is_current(oid, &self.triggers_hash()))
+    }
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn init(&self) -> Result<()> {
-        {
-            let mut c = self.pool.get().await?;
-            let (oid, cols) = self.inspect(&mut c).await?;
-            if self.install_is_current(&mut c, oid, &cols).await? {
-                return Ok(());
-            }
-            self.check_access(&mut c, Command::Init, oid, &cols).await?;
+        let oid = self.check_source(None, Command::Init).await?;
+        if self.install_is_current(oid).await? {
+            return Ok(());
         }
-        let r = install::init(self).await;
+        let r = install::install(self).await;
         self.denied(Command::Init, r).await
     }
 
@@ -214,8 +233,8 @@ impl Store for PostgresStore {
         {
             let mut c = self.pool.get().await?;
             // The table may be gone already: uninstall must still remove the schema.
-            if let Ok((oid, cols)) = self.inspect(&mut c).await {
-                self.check_access(&mut c, Command::Uninstall, oid, &cols)
+            if let Ok((table, _)) = self.validate(&mut c).await {
+                self.check_access(&mut c, Command::Uninstall, table.oid, &table.columns)
                     .await?;
             }
         }
@@ -224,16 +243,13 @@ impl Store for PostgresStore {
     }
 
     async fn prepare(&self, dimensions: usize) -> Result<()> {
-        {
-            let mut c = self.pool.get().await?;
-            self.check_source(&mut c, dimensions, Command::Work).await?;
-        }
+        self.check_source(Some(dimensions), Command::Work).await?;
         self.init().await
     }
 
     async fn verify(&self, dimensions: usize) -> Result<()> {
-        let mut c = self.pool.get().await?;
-        self.check_source(&mut c, dimensions, Command::Status).await
+        self.check_source(Some(dimensions), Command::Status).await?;
+        Ok(())
     }
 
     async fn enqueue_needed(&self) -> Result<u64> {
@@ -321,13 +337,12 @@ mod tests {
             let shape = Shape {
                 oid: 1,
                 id_type: "bigint".into(),
-                vec_type: "vector".into(),
-                watched: vec!["id".into(), "title".into()],
+                pgvector: "\"extensions\"".into(),
             };
             // Filling panics on a placeholder without a value.
-            let ready = store.build(shape.clone());
+            let ready = store.build(shape);
             assert_eq!(ready.shape.id_type, "bigint");
-            let ddl = store.trigger_ddl(&shape);
+            let ddl = store.trigger_ddl();
             assert!(ddl.contains("CREATE OR REPLACE FUNCTION \"vecsync\".on_update()"));
             assert!(!ddl.contains("{alias}"));
         }

@@ -14,7 +14,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
 use super::connect::ConnectSpec;
-use super::errors::{describe, is_permanent_connect_error, PgError};
+use super::errors::{describe, is_permanent_connect_error, pg_error, PgError};
 use crate::config_error;
 
 /// Connections per store: enough for the claims and writes of a few concurrent batches
@@ -42,7 +42,8 @@ impl Conn {
         }
     }
 
-    /// A statement on vecsync's tables before `init` becomes a one-line setup error.
+    /// A statement on vecsync's tables before `init` becomes a one-line setup error (and see
+    /// [`pg_error`]).
     fn explain(&self, e: tokio_postgres::Error) -> anyhow::Error {
         let missing = e.code() == Some(&SqlState::UNDEFINED_TABLE)
             && e.as_db_error()
@@ -53,7 +54,7 @@ impl Conn {
                 self.schema.as_ref()
             )
         } else {
-            anyhow::Error::new(PgError(e))
+            pg_error(e)
         }
     }
 

@@ -11,7 +11,7 @@
 //!
 //! | command | on the source table | on vecsync's schema |
 //! |---|---|---|
-//! | init | USAGE on its schema, TRIGGER (ownership to replace triggers already there) | CREATE on the database; USAGE and CREATE on the schema if it exists, ownership of vecsync's functions to replace them, INSERT and UPDATE on meta, INSERT on migrations |
+//! | init | USAGE on its schema, TRIGGER | CREATE on the database; USAGE and CREATE on the schema if it exists, ownership of vecsync's functions to replace them, INSERT and UPDATE on meta, INSERT on migrations |
 //! | uninstall | ownership | ownership of the schema |
 //! | backfill, work | USAGE on its schema, SELECT on the id, embedding, template and filter columns, UPDATE (embedding) | USAGE; SELECT, INSERT, UPDATE, DELETE on queue and state; SELECT on meta and migrations; INSERT on usage |
 //! | status | SELECT on the id, embedding, template and filter columns | USAGE; SELECT on queue, state and usage |
@@ -125,7 +125,7 @@ impl Missing {
 }
 
 /// An identifier as a user would type it: bare when that means the same, quoted otherwise.
-fn ident(name: &str) -> String {
+pub(super) fn ident(name: &str) -> String {
     let plain = name
         .chars()
         .next()
@@ -301,9 +301,9 @@ impl PostgresStore {
             needs.extend(read.iter().map(|c| column(c, "SELECT")));
         };
         let hash = self
-            .shape_of(oid, cols)
-            .map(|s| self.triggers_hash(&s))
-            .ok();
+            .has_key_columns(cols)
+            .ok()
+            .map(|()| self.triggers_hash());
         let current = |check: fn(&Installed, u32, &str) -> bool| {
             hash.as_deref().is_some_and(|h| check(inst, oid, h))
         };
@@ -324,12 +324,9 @@ impl PostgresStore {
                 needs.push(schema(Kind::Schema, &n.schema, "USAGE"));
                 needs.push(schema(Kind::Schema, &n.schema, "CREATE"));
                 needs.push(schema(Kind::Schema, &who.table_schema, "USAGE"));
-                if inst.triggers + inst.disabled > 0 && !current(Installed::triggers_current) {
-                    // Replacing triggers starts with DROP TRIGGER: the table's owner only.
-                    needs.push(table(Kind::TableOwner, ""));
-                } else {
-                    needs.push(table(Kind::Table, "TRIGGER"));
-                }
+                // CREATE OR REPLACE TRIGGER: TRIGGER on the table creates, replaces and
+                // re-enables vecsync's triggers; no ownership needed.
+                needs.push(table(Kind::Table, "TRIGGER"));
                 // CREATE OR REPLACE FUNCTION: the owner of the functions (one role installed
                 // all four).
                 let display = format!("vecsync's trigger functions in schema {}", ident(&n.schema));
@@ -550,10 +547,10 @@ pub(super) async fn explain_denied(
     }
     let named = async {
         let mut c = store.pool.get().await?;
-        let (oid, cols) = store.inspect(&mut c).await?;
-        let inst = Installed::read(store, &mut c, oid).await?;
+        let table = store.inspect(&mut c).await?;
+        let inst = Installed::read(store, &mut c, table.oid).await?;
         store
-            .missing_privileges(&mut c, command, oid, &cols, &inst)
+            .missing_privileges(&mut c, command, table.oid, &table.columns, &inst)
             .await
     };
     match named.await {
@@ -574,7 +571,6 @@ mod tests {
             display_type: "text".into(),
             typname: "text".into(),
             typmod: -1,
-            cast_type: "text".into(),
         }
     }
 

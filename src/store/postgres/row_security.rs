@@ -8,7 +8,7 @@
 use anyhow::Result;
 
 use super::pool::Conn;
-use super::privileges::Who;
+use super::privileges::{ident, Who};
 use super::PostgresStore;
 use crate::config_error;
 
@@ -64,7 +64,7 @@ impl PostgresStore {
 /// The message and the fix for rows hidden by RLS.
 pub(super) fn hidden_rows(who: &Who, writes: bool) -> (String, String) {
     let table = who.table();
-    let role = crate::config::quote_ident(&who.role);
+    let role = ident(&who.role);
     let message = format!(
         "row-level security on {table} hides rows from role {:?} (no policy lets it {} every row), so vecsync would count{} only the rows it sees",
         who.role,

@@ -39,6 +39,9 @@ pub(super) struct Names {
     pub(super) src: String,
     /// `'title', s."title", …`: the arguments of `jsonb_build_object` for search hits.
     display_fields: String,
+    /// The table's own name, quoted: the triggers show the filter each row under it, so
+    /// `is_active` and `jobs.is_active` both work.
+    alias: String,
 }
 
 impl Names {
@@ -65,6 +68,7 @@ impl Names {
             .collect::<Vec<_>>()
             .join(", ");
         Names {
+            alias: quote_ident(source.table.rsplit('.').next().unwrap_or_default()),
             schema: schema.to_string(),
             queue: format!("{qs}.queue"),
             state: format!("{qs}.state"),
@@ -87,6 +91,7 @@ impl Names {
     pub(super) fn vars(&self) -> Vars {
         Vars(vec![
             ("schema", self.qs.clone()),
+            ("schema_name", sql_string_literal(&self.schema)),
             ("queue", self.queue.clone()),
             ("state", self.state.clone()),
             ("usage", self.usage.clone()),
@@ -100,6 +105,7 @@ impl Names {
             ("filter", self.filter.clone()),
             ("source", self.src.clone()),
             ("display_fields", self.display_fields.clone()),
+            ("alias", self.alias.clone()),
         ])
     }
 }

@@ -16,6 +16,7 @@ pub(super) struct Statements {
     failures: String,
     per_minute: String,
     usage: String,
+    triggers: String,
 }
 
 impl Statements {
@@ -26,18 +27,21 @@ impl Statements {
             failures: vars.fill(include_str!("sql/status/failures.sql")),
             per_minute: vars.fill(include_str!("sql/status/per_minute.sql")),
             usage: vars.fill(include_str!("sql/status/usage.sql")),
+            triggers: vars.fill(include_str!("sql/status/triggers.sql")),
         }
     }
 }
 
 pub(super) async fn status(store: &PostgresStore) -> Result<Status> {
-    let sql = &store.ready().await?.status;
+    let ready = store.ready().await?;
+    let sql = &ready.status;
     let mut c = store.pool.get().await?;
     let s_categories = c.prepare(&sql.categories).await?;
     let s_queue = c.prepare(&sql.queue).await?;
     let s_failures = c.prepare(&sql.failures).await?;
     let s_per_minute = c.prepare(&sql.per_minute).await?;
     let s_usage = c.prepare(&sql.usage).await?;
+    let s_triggers = c.prepare(&sql.triggers).await?;
     // One snapshot for all counts; the queries are pipelined.
     let tx = c
         .client
@@ -49,14 +53,17 @@ pub(super) async fn status(store: &PostgresStore) -> Result<Status> {
         .pg()?;
     let model: [&(dyn ToSql + Sync); 1] = [&store.options.model_id];
     let none: [&(dyn ToSql + Sync); 0] = [];
-    let (cat_rows, queue_row, failure_rows, minute_rows, usage_row) = futures::try_join!(
-        tx.query(&s_categories, &model),
-        tx.query_one(&s_queue, &none),
-        tx.query(&s_failures, &none),
-        tx.query(&s_per_minute, &none),
-        tx.query_one(&s_usage, &none),
-    )
-    .pg()?;
+    let schema: [&(dyn ToSql + Sync); 1] = [&store.names.schema];
+    let (cat_rows, queue_row, failure_rows, minute_rows, usage_row, trigger_rows) =
+        futures::try_join!(
+            tx.query(&s_categories, &model),
+            tx.query_one(&s_queue, &none),
+            tx.query(&s_failures, &none),
+            tx.query(&s_per_minute, &none),
+            tx.query_one(&s_usage, &none),
+            tx.query(&s_triggers, &schema),
+        )
+        .pg()?;
     tx.commit().await.pg()?;
 
     let mut st = Status {
@@ -111,6 +118,35 @@ pub(super) async fn status(store: &PostgresStore) -> Result<Status> {
             st.completions_per_minute[9 - ago as usize] = count as u64;
         }
     }
+    st.drift.triggers = trigger_drift(store, &ready.triggers_hash, trigger_rows.first());
     st.derive();
     Ok(st)
+}
+
+/// What is wrong with the installed triggers, from `sql/status/triggers.sql`'s row.
+fn trigger_drift(
+    store: &PostgresStore,
+    want_hash: &str,
+    row: Option<&tokio_postgres::Row>,
+) -> Vec<String> {
+    let table = &store.source.table;
+    let Some(row) = row else {
+        return vec![format!(
+            "vecsync's triggers are not installed on {table:?}: changes are not queued; run `vecsync init`"
+        )];
+    };
+    let (hash, enabled): (String, i64) = (row.get(0), row.get(1));
+    let mut out = Vec::new();
+    if enabled < 4 {
+        out.push(format!(
+            "{} of vecsync's 4 triggers on {table:?} are missing or disabled: changes are not all queued; run `vecsync init`",
+            4 - enabled
+        ));
+    }
+    if hash != want_hash {
+        out.push(format!(
+            "vecsync's triggers on {table:?} were installed for another config or vecsync version; run `vecsync init`"
+        ));
+    }
+    out
 }

@@ -72,6 +72,7 @@ pub(super) fn status(
             done_without_vector: done_without_vector as u64,
             vector_without_state: vector_without_state as u64,
             unqueued: unqueued as u64,
+            triggers: Vec::new(),
         },
         completions_per_minute,
         ..Status::default()

@@ -116,6 +116,9 @@ pub struct Knobs {
     /// Refuse a request of more inputs with Azure's 400 "Too many inputs. The max number
     /// of inputs is N." (Azure deployments that take one input per request).
     pub max_inputs: Option<usize>,
+    /// Ignore the request's `dimensions` and answer `dims`-dimension vectors (servers that
+    /// do not support it, e.g. a model without Matryoshka truncation).
+    pub ignore_dimensions: bool,
 }
 
 impl Default for Knobs {
@@ -144,6 +147,7 @@ impl Default for Knobs {
             tokenizer: None,
             report_usage: true,
             max_inputs: None,
+            ignore_dimensions: false,
         }
     }
 }
@@ -655,7 +659,10 @@ async fn answer(
         tokio::time::sleep(k.latency).await;
     }
 
-    let dims = dimensions.unwrap_or(k.dims);
+    let dims = match k.ignore_dimensions {
+        true => k.dims,
+        false => dimensions.unwrap_or(k.dims),
+    };
     let base64 = encoding_format == Some("base64") && !k.floats_only;
     let mut items: Vec<serde_json::Value> = inputs
         .iter()

@@ -1,12 +1,10 @@
 -- The source table's columns in order.
 -- $1 oid: the table
--- Returns (name, format_type with modifier e.g. vector(384), pg_type.typname, typmod,
--- format_type without modifier: the name to cast to, qualified when not on the path).
+-- Returns (name, format_type with modifier e.g. vector(384), pg_type.typname, typmod).
 SELECT a.attname::text,
        format_type(a.atttypid, a.atttypmod),
        t.typname::text,
-       a.atttypmod,
-       format_type(a.atttypid, NULL)
+       a.atttypmod
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
 WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped

@@ -1,5 +1,7 @@
 -- Complete: write a batch of vectors and record a batch of failures. One statement, so
 -- one round trip and one transaction (data-modifying CTEs).
+--   writing:           marks this transaction's updates of the source table as vecsync's
+--                      own: the UPDATE trigger's WHEN clause skips them (create.sql);
 --   incoming:          the vectors, with the hash of the text each was made from, of rows
 --                      still claimed (pending, leased even if the lease ran out): a vector
 --                      for any other row (requeued by a trigger since the claim, done,
@@ -27,9 +29,11 @@
 -- $7 bool[]:   whether each failure is permanent
 -- $8 int:      max attempts
 -- Returns one row of bigints: (written, vectors sent, now failed, retrying).
-WITH incoming AS (
+WITH writing AS (
+    SELECT set_config('vecsync.writing', {schema_name}, true)
+), incoming AS (
     SELECT x.id::{id_type} AS id, x.vec, x.hash
-    FROM unnest($1::text[], $2::{vector}[], $3::text[]) AS x(id, vec, hash)
+    FROM writing, unnest($1::text[], $2::{vector}[], $3::text[]) AS x(id, vec, hash)
     JOIN {queue} AS q ON q.row_id = x.id::{id_type}
     WHERE q.status = 'pending' AND q.locked_until IS NOT NULL
 ), written AS (

@@ -1,12 +1,13 @@
 -- Search: the $2 rows nearest to a query vector by cosine distance, among rows that pass
--- the filter and have a vector.
+-- the filter and have a vector. pgvector's type and operator are named with its schema,
+-- which need not be on the search_path (the HNSW index serves OPERATOR(schema.<=>)).
 -- $1 vector: the query vector
 -- $2 bigint: how many rows
 -- Returns (row_id text, score float4 = 1 - cosine distance, display columns as JSON text).
 SELECT s.{id}::text,
-       (1 - (s.{embedding} <=> $1::{vector}))::float4,
+       (1 - (s.{embedding} OPERATOR({pgvector}.<=>) $1::{vector}))::float4,
        jsonb_build_object({display_fields})::text
 FROM {source} AS s
 WHERE s.{embedding} IS NOT NULL
-ORDER BY s.{embedding} <=> $1::{vector}
+ORDER BY s.{embedding} OPERATOR({pgvector}.<=>) $1::{vector}
 LIMIT $2
