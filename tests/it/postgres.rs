@@ -1450,3 +1450,92 @@ async fn a_table_partitioned_by_another_column_is_refused_accurately() {
     })
     .await;
 }
+
+/// vecsync's own queue writes (here: a transaction holding an uncommitted queue row, as
+/// `enqueue_needed` or `complete` do) and the triggers' can deadlock. PostgreSQL then aborts
+/// one side; when it picks the application's statement, the trigger's exception handler
+/// must absorb it: the application's UPDATE and its transaction go through, and the row the
+/// trigger could not queue shows up as needing work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadlock_with_vecsync_never_fails_an_application_write() {
+    bounded(async {
+        let db = pg_db(10, DIMS).await;
+        let s = store(&db).await;
+        let e = embedder(&db);
+        s.enqueue_needed().await.unwrap();
+        drain(&s, &e).await;
+        let vecsync_side = common::postgres::connect(&db.db.url).await;
+        let app = common::postgres::connect(&db.db.url).await;
+        let app_pid: i32 = app
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        // vecsync's side holds an uncommitted queue row for job 2.
+        vecsync_side
+            .batch_execute("BEGIN; INSERT INTO vecsync.queue (row_id) VALUES (2)")
+            .await
+            .unwrap();
+        // The application's transaction queues job 1, then waits on job 2's queue row.
+        let writer = tokio::spawn(async move {
+            app.batch_execute(
+                "BEGIN;
+                 UPDATE jobs SET title = title || ' (one)' WHERE id = 1;
+                 UPDATE jobs SET title = title || ' (two)' WHERE id = 2;
+                 COMMIT;",
+            )
+            .await
+        });
+        let waiting = Instant::now();
+        loop {
+            let event: Option<String> = db
+                .client
+                .query_one(
+                    "SELECT wait_event_type::text FROM pg_stat_activity WHERE pid = $1",
+                    &[&app_pid],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if event.as_deref() == Some("Lock") {
+                break;
+            }
+            assert!(
+                waiting.elapsed() < Duration::from_secs(20),
+                "app never waited"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // vecsync's side now wants job 1's queue row: a deadlock. The application waited
+        // first, so its deadlock check runs first and aborts its own statement.
+        let vecsync_write = tokio::spawn(async move {
+            let r = vecsync_side
+                .batch_execute(
+                    "INSERT INTO vecsync.queue (row_id) VALUES (1) ON CONFLICT DO NOTHING; COMMIT",
+                )
+                .await;
+            (vecsync_side, r)
+        });
+        writer
+            .await
+            .unwrap()
+            .expect("the application's transaction must not fail");
+        let (_conn, r) = vecsync_write.await.unwrap();
+        r.unwrap();
+        assert_eq!(
+            db.scalar(
+                "SELECT count(*) FROM jobs WHERE title LIKE '% (one)' OR title LIKE '% (two)'"
+            )
+            .await,
+            2
+        );
+        // Job 2's change was not queued by the trigger, but it is not lost: status says it
+        // needs work, and enqueue_needed queues it.
+        let st = s.status().await.unwrap();
+        assert_eq!(st.embedded, 8, "{st:?}");
+        s.enqueue_needed().await.unwrap();
+        drain(&s, &e).await;
+        assert_eq!(s.status().await.unwrap().embedded, 10);
+    })
+    .await;
+}

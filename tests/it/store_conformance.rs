@@ -211,6 +211,44 @@ async fn pg(rows: usize) -> common::postgres::PgTestDb {
     common::postgres::pg_db(rows, DIMS).await
 }
 
+// The same checks with vecsync connecting through pgbouncer in transaction mode (what
+// Supabase's port 6543 is): no statement or state may depend on the server session.
+conformance!(postgres_via_pgbouncer, crate::store_conformance::pooled);
+
+async fn pooled(rows: usize) -> Pooled {
+    Pooled(pg(rows).await, common::pgbouncer::Pgbouncer::start())
+}
+
+/// The PostgreSQL fixture; the store under test connects through the pooler (and LISTENs
+/// on `listen_url`, straight to the server, as documented for poolers), the test's own SQL
+/// goes straight to the server.
+struct Pooled(common::postgres::PgTestDb, common::pgbouncer::Pgbouncer);
+
+#[async_trait::async_trait]
+impl TestDb for Pooled {
+    fn config(&self) -> vecsync::config::Config {
+        let mut config = self.0.config();
+        config.listen_url = Some(config.database_url.clone());
+        config.database_url = self.1.url(&self.0.db.name);
+        config
+    }
+    async fn exec(&self, sql: &str) {
+        self.0.exec(sql).await
+    }
+    async fn scalar(&self, sql: &str) -> i64 {
+        self.0.scalar(sql).await
+    }
+    async fn text(&self, sql: &str) -> String {
+        self.0.text(sql).await
+    }
+    fn bookkeeping_table(&self, name: &str) -> String {
+        self.0.bookkeeping_table(name)
+    }
+    async fn expire_leases(&self) {
+        self.0.expire_leases().await
+    }
+}
+
 const NEW_ROW: &str =
     "INSERT INTO jobs (id, title, company, location, employment_type, description)
      VALUES (9001, 'Night nurse', 'Mercy', 'Boston', 'Full-time', 'ICU nights')";

@@ -39,22 +39,25 @@ impl PostgresStore {
                 .fill("EXISTS (SELECT 1 FROM (SELECT {record}.*) AS {alias} WHERE {filter})"),
             None => "true".to_string(),
         };
-        let template_changed = self
-            .template
-            .columns()
-            .iter()
-            .map(|c| {
-                format!(
-                    "OLD.{c}::text IS DISTINCT FROM NEW.{c}::text",
-                    c = quote_ident(c)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" OR ");
+        // Whether a template column changed as text, between records `old` and `new`.
+        let template_changed = |old: &str, new: &str| {
+            self.template
+                .columns()
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{old}.{c}::text IS DISTINCT FROM {new}.{c}::text",
+                        c = quote_ident(c)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        };
         let vars = self
             .names
             .vars()
-            .with("template_changed", template_changed)
+            .with("template_changed", template_changed("OLD", "NEW"))
+            .with("template_changed_pairs", template_changed("o", "n"))
             .with("old_passes", passes("OLD"))
             .with("new_passes", passes("NEW"))
             .with("table_name", sql_string_literal(&self.names.table))
@@ -85,7 +88,7 @@ pub(super) async fn install(store: &PostgresStore) -> Result<()> {
     let oid = table.oid;
     let n = &store.names;
     let vars = n.vars().with("id_type", shape.id_type.clone());
-    let tx = c.client.transaction().await.pg()?;
+    let tx = c.transaction().await.pg()?;
     tx.execute(LOCK_SQL, &[&format!("vecsync:{}", n.schema)])
         .await
         .pg()?;
@@ -187,7 +190,7 @@ pub(super) async fn uninstall(store: &PostgresStore) -> Result<()> {
     let n = &store.names;
     {
         let mut c = store.pool.get().await?;
-        let tx = c.client.transaction().await.pg()?;
+        let tx = c.transaction().await.pg()?;
         tx.execute(LOCK_SQL, &[&format!("vecsync:{}", n.schema)])
             .await
             .pg()?;

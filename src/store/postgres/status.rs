@@ -2,9 +2,9 @@
 //! pipelined in one repeatable-read transaction.
 
 use anyhow::Result;
-use tokio_postgres::types::ToSql;
 
 use super::errors::PgResultExt;
+use super::pool::Param;
 use super::statements::Vars;
 use super::PostgresStore;
 use crate::store::{FailedRow, QueueCounts, Status, UsageTotals};
@@ -36,34 +36,20 @@ pub(super) async fn status(store: &PostgresStore) -> Result<Status> {
     let ready = store.ready().await?;
     let sql = &ready.status;
     let mut c = store.pool.get().await?;
-    let s_categories = c.prepare(&sql.categories).await?;
-    let s_queue = c.prepare(&sql.queue).await?;
-    let s_failures = c.prepare(&sql.failures).await?;
-    let s_per_minute = c.prepare(&sql.per_minute).await?;
-    let s_usage = c.prepare(&sql.usage).await?;
-    let s_triggers = c.prepare(&sql.triggers).await?;
     // One snapshot for all counts; the queries are pipelined.
-    let tx = c
-        .client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .pg()?;
-    let model: [&(dyn ToSql + Sync); 1] = [&store.options.model_id];
-    let none: [&(dyn ToSql + Sync); 0] = [];
-    let schema: [&(dyn ToSql + Sync); 1] = [&store.names.schema];
+    let tx = c.snapshot().await.pg()?;
+    let model: [&dyn Param; 1] = [&store.options.model_id];
+    let schema: [&dyn Param; 1] = [&store.names.schema];
     let (cat_rows, queue_row, failure_rows, minute_rows, usage_row, trigger_rows) =
         futures::try_join!(
-            tx.query(&s_categories, &model),
-            tx.query_one(&s_queue, &none),
-            tx.query(&s_failures, &none),
-            tx.query(&s_per_minute, &none),
-            tx.query_one(&s_usage, &none),
-            tx.query(&s_triggers, &schema),
+            tx.query(&sql.categories, &model),
+            tx.query_one(&sql.queue, &[]),
+            tx.query(&sql.failures, &[]),
+            tx.query(&sql.per_minute, &[]),
+            tx.query_one(&sql.usage, &[]),
+            tx.query(&sql.triggers, &schema),
         )
-        .pg()?;
+        .map_err(|e| tx.explain(e))?;
     tx.commit().await.pg()?;
 
     let mut st = Status {

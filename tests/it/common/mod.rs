@@ -3,6 +3,7 @@
 //! tests can change rows behind vecsync's back.
 #![allow(dead_code)]
 
+pub mod pgbouncer;
 pub mod postgres;
 pub mod supabase;
 
@@ -43,6 +44,17 @@ pub async fn bounded<F: std::future::Future<Output = ()>>(f: F) {
     tokio::time::timeout(Duration::from_secs(180), f)
         .await
         .expect("test took longer than 180 s");
+}
+
+/// A directory with `vecsync.toml` describing `config`.
+pub fn config_dir(config: &Config) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("vecsync.toml"),
+        toml::to_string(config).unwrap(),
+    )
+    .unwrap();
+    dir
 }
 
 pub fn fake_embedder(config: &Config) -> Arc<FakeEmbedder> {

@@ -9,8 +9,9 @@
 -- CREATE OR REPLACE, not DROP + CREATE: a role that is not the table's owner may create
 -- (and replace) triggers with the TRIGGER privilege, but only the owner may drop them.
 --
--- INSERT and DELETE are handled per statement (one queue write per statement, over the
--- transition table), except on a partitioned table, where they are row triggers:
+-- INSERT, UPDATE and DELETE are handled per statement (over the transition tables: one
+-- queue write and one subtransaction per statement, however many rows), except on a
+-- partitioned table, where they are row triggers:
 --   - row triggers are cloned to every partition (also to partitions attached later), so
 --     they also fire for rows written to a partition directly, which the parent's statement
 --     triggers never see;
@@ -25,21 +26,26 @@ BEGIN
       WHERE c.oid = pg_catalog.to_regclass({table_name})) = 'p' THEN
     CREATE OR REPLACE TRIGGER {insert_trigger} AFTER INSERT ON {table}
       FOR EACH ROW EXECUTE FUNCTION {schema}.on_insert();
+    CREATE OR REPLACE TRIGGER {update_trigger} AFTER UPDATE ON {table}
+      FOR EACH ROW
+      WHEN (pg_catalog.current_setting('vecsync.writing', true) IS DISTINCT FROM {schema_name})
+      EXECUTE FUNCTION {schema}.on_update();
     CREATE OR REPLACE TRIGGER {delete_trigger} AFTER DELETE ON {table}
       FOR EACH ROW EXECUTE FUNCTION {schema}.on_delete();
   ELSE
     CREATE OR REPLACE TRIGGER {insert_trigger} AFTER INSERT ON {table}
       REFERENCING NEW TABLE AS vecsync_new
       FOR EACH STATEMENT EXECUTE FUNCTION {schema}.on_insert();
+    CREATE OR REPLACE TRIGGER {update_trigger} AFTER UPDATE ON {table}
+      REFERENCING OLD TABLE AS vecsync_old NEW TABLE AS vecsync_new
+      FOR EACH STATEMENT
+      WHEN (pg_catalog.current_setting('vecsync.writing', true) IS DISTINCT FROM {schema_name})
+      EXECUTE FUNCTION {schema}.on_update();
     CREATE OR REPLACE TRIGGER {delete_trigger} AFTER DELETE ON {table}
       REFERENCING OLD TABLE AS vecsync_old
       FOR EACH STATEMENT EXECUTE FUNCTION {schema}.on_delete();
   END IF;
 END
 $vecsync_do$;
-CREATE OR REPLACE TRIGGER {update_trigger} AFTER UPDATE ON {table}
-  FOR EACH ROW
-  WHEN (pg_catalog.current_setting('vecsync.writing', true) IS DISTINCT FROM {schema_name})
-  EXECUTE FUNCTION {schema}.on_update();
 CREATE OR REPLACE TRIGGER {truncate_trigger} AFTER TRUNCATE ON {table}
   FOR EACH STATEMENT EXECUTE FUNCTION {schema}.on_truncate();
