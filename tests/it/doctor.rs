@@ -841,3 +841,47 @@ async fn doctor_reports_a_pooler() {
     })
     .await;
 }
+
+/// The grants docs/postgres.md gives a worker role, column by column, are enough for
+/// backfill, status and search, on a table with more columns than vecsync reads and a
+/// filter: vecsync reads only the columns the config names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_column_grants_are_enough() {
+    bounded(async {
+        let db = pg_db(ROWS, DIMS).await;
+        let admin = &db.client;
+        admin
+            .batch_execute("ALTER TABLE jobs ADD COLUMN owner_notes text DEFAULT 'private'")
+            .await
+            .unwrap();
+        let owner = toml(&db.db.url, DIMS, "public.jobs");
+        store::open(&config(&owner))
+            .await
+            .unwrap()
+            .init()
+            .await
+            .unwrap();
+        let roles = Roles::create(admin, &["worker"]).await;
+        let worker = &roles.names[0];
+        admin
+            .batch_execute(&format!(
+                "GRANT SELECT (id, embedding, title, company, location, description, is_active),
+                        UPDATE (embedding) ON public.jobs TO {worker};
+                 GRANT USAGE ON SCHEMA vecsync TO {worker};
+                 GRANT SELECT, INSERT, UPDATE, DELETE ON vecsync.queue, vecsync.state TO {worker};
+                 GRANT SELECT ON vecsync.meta, vecsync.migrations TO {worker};
+                 GRANT SELECT, INSERT ON vecsync.usage TO {worker};"
+            ))
+            .await
+            .unwrap();
+        let dir = config_dir(&toml(&url_as(&db.db.url, worker), DIMS, "public.jobs"));
+        assert_ok(&vecsync(dir.path(), &["backfill"]));
+        let status = vecsync(dir.path(), &["status", "--json"]);
+        assert_ok(&status);
+        assert_eq!(status.json()["coverage"], 1.0);
+        let search = vecsync(dir.path(), &["search", "nurse", "-k", "2"]);
+        assert_ok(&search);
+        drop(db);
+    })
+    .await;
+}

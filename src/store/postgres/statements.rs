@@ -34,7 +34,8 @@ pub(super) struct Names {
     pub(super) render: String,
     /// `(filter)` or `true`.
     pub(super) filter: String,
-    /// The source restricted to the filter, to be aliased: `(SELECT * FROM t WHERE f)`.
+    /// The source restricted to the filter, to be aliased: `(SELECT id, … FROM t WHERE f)`
+    /// with the columns the config names.
     /// Keeps the operator's bare column names from meeting vecsync's own columns.
     pub(super) src: String,
     /// `'title', s."title", …`: the arguments of `jsonb_build_object` for search hits.
@@ -57,8 +58,20 @@ impl Names {
             Some(f) => format!("({f})"),
             None => "true".into(),
         };
+        // Only the columns vecsync reads, not `*`: a role granted SELECT on those columns
+        // alone (docs/postgres.md, "Privileges") may read the source this way.
+        let mut columns: Vec<String> = Vec::new();
+        for (_, c) in crate::store::required_columns(source, template) {
+            let c = quote_ident(c);
+            if !columns.contains(&c) {
+                columns.push(c);
+            }
+        }
         let src = match &source.filter {
-            Some(_) => format!("(SELECT * FROM {table} WHERE {filter})"),
+            Some(_) => format!(
+                "(SELECT {} FROM {table} WHERE {filter})",
+                columns.join(", ")
+            ),
             None => table.clone(),
         };
         let display_fields = source
