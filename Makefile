@@ -32,3 +32,4 @@ bench: model
 	$(CARGO) bench --bench write_path
 	$(CARGO) bench --bench openai_backfill
 	$(CARGO) bench --bench serve
+	$(CARGO) bench --bench sync_latency

@@ -432,6 +432,19 @@ impl Config {
                 )
             }
         }
+        // The local embedder runs one model; any other name would be recorded with its
+        // vectors while MiniLM made them.
+        if self.embedder.provider == "local" && self.embedder.model != crate::embed::local::MODEL_ID
+        {
+            return err(
+                "embedder.model",
+                format!(
+                    "the local embedder runs only {:?}, not {:?}; use that name, or provider = \"openai\" for other models",
+                    crate::embed::local::MODEL_ID,
+                    self.embedder.model
+                ),
+            );
+        }
         if self.embedder.provider == "fake" && self.embedder.dimensions.is_none() {
             return err(
                 "embedder.dimensions",
@@ -680,6 +693,20 @@ mod tests {
         assert_eq!(e.setting, "next_embedder.dimensions", "{e}");
         let c = Config::from_toml("[next_embedder]\nmodle = \"x\"\n", "vecsync.toml").unwrap_err();
         assert!(c.to_string().contains("modle"), "{c}");
+    }
+
+    #[test]
+    fn local_provider_runs_only_its_model() {
+        let mut c = Config::default();
+        c.embedder.model = "bge-small-en-v1.5".into();
+        let e = c.validate().unwrap_err();
+        assert_eq!(e.setting, "embedder.model");
+        assert!(
+            e.message.contains("bge-small-en-v1.5") && e.message.contains("all-MiniLM-L6-v2"),
+            "{e}"
+        );
+        c.embedder.provider = "openai".into();
+        c.validate().unwrap();
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //! - **State** (`vecsync_state` / `<schema>.state`) records, per embedded row, the MD5 of
 //!   the text that was embedded and the model id. A row needs work when it has no vector,
 //!   or its current text's hash or the model differs from the state.
+//! - **Triggers** on the source table (installed by [`Store::init`]) queue inserted rows
+//!   and rows whose template columns changed or that started to pass the filter, and
+//!   forget deleted rows, inside the application's own writes.
 //! - [`Store::complete`] writes vectors, state and queue changes in one transaction, and
 //!   only for rows whose current text still hashes to what was embedded: a vector is never
 //!   written for text that has since changed, nor for a deleted row.
@@ -87,7 +90,8 @@ pub struct WriteOutcome {
     /// Vectors written (and marked done).
     pub written: u64,
     /// Vectors not written because the row's text changed or the row was deleted after it
-    /// was claimed. A changed row stays queued for its new text.
+    /// was claimed, or because the row is no longer claimed. A changed row stays queued
+    /// for its new text.
     pub skipped: u64,
     /// Rows now in the `failed` state.
     pub failed: u64,
@@ -204,7 +208,9 @@ pub struct SearchHit {
 
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Creates vecsync's own objects (idempotent). PostgreSQL also installs triggers.
+    /// Creates vecsync's own objects and installs the triggers that queue inserted,
+    /// changed and deleted rows (idempotent; the triggers are replaced when the template
+    /// or filter changed).
     async fn init(&self) -> Result<()>;
 
     /// Removes vecsync's objects and nothing else.
@@ -219,8 +225,9 @@ pub trait Store: Send + Sync {
     /// must leave the database as they found it).
     async fn verify(&self, dimensions: usize) -> Result<()>;
 
-    /// Queues every row that needs work and is not queued yet; returns how many were
-    /// added. Done in chunks, never one giant transaction.
+    /// Queues every row that needs work and is not queued yet (what the triggers missed,
+    /// e.g. while they were not installed); returns how many were added. Done in chunks of
+    /// 10,000 ids, each its own statement, never one giant transaction.
     async fn enqueue_needed(&self) -> Result<u64>;
 
     /// Rows that need work, without claiming them (dry runs): up to `limit` rows with an
@@ -232,21 +239,31 @@ pub trait Store: Send + Sync {
     async fn claim(&self, limit: usize, lease: Duration) -> Result<Vec<ClaimedRow>>;
 
     /// Writes vectors (guarded by their text hash), state and failures in one transaction.
+    /// Only rows currently claimed count (pending with a lease, even an expired one); a
+    /// vector or failure reported for any other row (never claimed, done, failed,
+    /// forgotten) is ignored, and such vectors are counted as skipped.
     async fn complete(&self, done: &[Completion], failed: &[Failure]) -> Result<WriteOutcome>;
 
-    /// Gives leased rows back without counting an attempt (graceful shutdown).
+    /// Gives leased rows back without counting an attempt (graceful shutdown). Only
+    /// pending rows: a failed row stays failed until [`Store::retry_failed`].
     async fn release(&self, ids: &[RowId]) -> Result<()>;
 
     /// Requeues failed rows; returns how many.
     async fn retry_failed(&self) -> Result<u64>;
 
-    /// Exact counts. Cheap enough to poll.
+    /// Exact counts, from one pass over the rows passing the filter: it renders and
+    /// hashes the text of every row that has a vector, so it costs O(rows): seconds on a
+    /// table of a million rows. Fine for a command or a slow poll, not for a tight loop.
     async fn status(&self) -> Result<Status>;
 
-    /// Top `k` rows by cosine similarity among rows with a current vector.
+    /// Top `k` rows passing the filter by cosine similarity, among every row that has a
+    /// vector, stale ones included (text changed since, awaiting their new vector): the
+    /// rows the application's own nearest-neighbour query over the embedding column sees.
     async fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>>;
 
-    /// Waits until new work may be available (LISTEN/NOTIFY) or `timeout` passes.
+    /// Waits until new work may be available or `timeout` passes: PostgreSQL wakes on
+    /// LISTEN/NOTIFY, SQLite when another connection commits (`PRAGMA data_version`,
+    /// polled every 50 ms).
     async fn wait_for_work(&self, timeout: Duration) -> Result<()> {
         tokio::time::sleep(timeout).await;
         Ok(())

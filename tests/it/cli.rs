@@ -259,6 +259,29 @@ fn setup_errors_are_one_line_with_exit_2() {
     write_config(dir.path(), "[embedder]\nquantize = \"int4\"\n");
     assert_setup_error(&vecsync(dir.path(), &["backfill"]), "embedder.quantize");
 
+    // A model the local embedder cannot run is not recorded as if it had.
+    write_config(dir.path(), "[embedder]\nmodel = \"bge-small-en-v1.5\"\n");
+    assert_setup_error(&vecsync(dir.path(), &["backfill"]), "embedder.model");
+
+    // A database file that does not exist is not created: only `demo` creates one.
+    write_config(dir.path(), &base.replace("jobs.db", "typo.db"));
+    for command in [
+        &["status"][..],
+        &["status", "--json"],
+        &["init"],
+        &["uninstall"],
+        &["backfill"],
+        &["backfill", "--dry-run"],
+        &["work"],
+        &["serve", "--work"],
+        &["search", "welder"],
+        &["retry-failed"],
+        &["reconcile"],
+    ] {
+        assert_setup_error(&vecsync(dir.path(), command), "database_url");
+    }
+    assert!(!dir.path().join("typo.db").exists(), "typo.db was created");
+
     // onnxruntime missing, or not a library: the error names the setting and the fix.
     let not_a_library = dir.path().join("libonnxruntime.so");
     std::fs::write(&not_a_library, "not a library").unwrap();

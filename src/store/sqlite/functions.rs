@@ -9,9 +9,8 @@
 //! triggers) may call them.
 
 use rusqlite::functions::FunctionFlags;
+use rusqlite::types::ValueRef;
 use rusqlite::Connection;
-
-use crate::template::text_hash;
 
 /// Vectors are little-endian f32 BLOBs (sqlite-vec's layout).
 pub fn vector_to_blob(v: &[f32]) -> Vec<u8> {
@@ -37,11 +36,26 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
     dot / (na.sqrt() * nb.sqrt()).max(f32::EPSILON)
 }
 
+/// Hex MD5, as [`crate::template::text_hash`] computes it for a `str`.
+fn md5_hex(bytes: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    hex::encode(Md5::digest(bytes))
+}
+
 pub(super) fn register(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    // Over the bytes as stored: a value that is not UTF-8 still hashes (status and the
+    // write guard keep working; the claim fails that row alone).
     conn.create_scalar_function("vecsync_md5", 1, flags, |ctx| {
-        let text: String = ctx.get(0)?;
-        Ok(text_hash(&text))
+        match ctx.get_raw(0) {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(b) | ValueRef::Blob(b) => Ok(Some(md5_hex(b))),
+            // Only rendered text (always TEXT) is ever hashed.
+            other => Err(rusqlite::Error::InvalidFunctionParameterType(
+                0,
+                other.data_type(),
+            )),
+        }
     })?;
     conn.create_scalar_function("vecsync_cosine", 2, flags, |ctx| {
         let a = ctx.get_raw(0).as_blob_or_null()?;

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use rusqlite::{named_params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::statements::{fill, Statements, TABLES};
-use super::{functions, setup};
+use super::{functions, queue, setup};
 use crate::config::{quote_ident, Config, SourceConfig};
 use crate::store::migration::{
     check_add_column, check_begin, check_fence, in_phase, in_progress, unix_now, Migrator, Model,
@@ -289,7 +289,7 @@ impl Migrator for SqliteMigrator {
         self.run(move |conn, inner| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let sql = inner.sql(Slot::Live)?;
-            setup::init(&tx, &sql, &inner.config.source)?;
+            setup::init_in(&tx, &sql, &inner.config.source)?;
             if check_begin(read(&tx, &sql)?.as_ref(), &next)? {
                 return Ok(());
             }
@@ -324,7 +324,7 @@ impl Migrator for SqliteMigrator {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (record, slot) = in_progress(read(&tx, &inner.sql(Slot::Live)?)?)?;
             let sql = inner.sql(slot)?;
-            setup::init(&tx, &sql, &inner.source(slot))?;
+            setup::init_in(&tx, &sql, &inner.source(slot))?;
             let other = record.other().expect("in progress");
             let times = [Some(record.started_at), record.switched_at, None];
             upsert(
@@ -348,12 +348,10 @@ impl Migrator for SqliteMigrator {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (record, other_slot) = in_phase(read(&tx, &inner.sql(Slot::Live)?)?, from)?;
             let other = record.other().expect("in progress");
-            // SQLite has no triggers: queue what changed since the last run, as PostgreSQL's
-            // triggers would have (a queued row with an older vector does not block).
-            tx.execute(
-                &inner.sql(other_slot)?.enqueue.needed,
-                named_params! {":now": unix_now(), ":model": other.id},
-            )?;
+            // Queue what the other vectorizer still lacks (its triggers queue changes as they
+            // happen; this catches what happened before they were installed). A queued row
+            // with an older vector does not block.
+            queue::enqueue_needed_for(&tx, &inner.sql(other_slot)?, &other.id)?;
             let uncovered = inner.uncovered(&tx, other_slot, &other.id)?;
             if !uncovered.is_covered() {
                 return Ok(Err(uncovered));
@@ -394,7 +392,7 @@ impl Migrator for SqliteMigrator {
                 }
             }
             for slot in [Slot::Live, after_slot] {
-                setup::init(&tx, &inner.sql(slot)?, &inner.source(slot))?;
+                setup::init_in(&tx, &inner.sql(slot)?, &inner.source(slot))?;
             }
             let old_live = record.live();
             let times = [

@@ -1,34 +1,38 @@
 //! The embedded default store: a SQLite file.
 //!
 //! Vectors are little-endian f32 BLOBs (sqlite-vec's layout). vecsync's bookkeeping lives
-//! in `vecsync_queue` and `vecsync_state` beside the user's table. There are no triggers
-//! here: `enqueue_needed` finds new and changed rows by comparing each row's current text
-//! hash with the state, which is cheap at the sizes SQLite is used for.
+//! in `vecsync_queue` and `vecsync_state` beside the user's table, and triggers on the
+//! table keep the queue current as any connection writes (like PostgreSQL's): inserts,
+//! updates of the template's (or the filter's) columns, deletes. `vecsync work` wakes up
+//! when another connection commits ([`watch`]). `enqueue_needed` catches up with what
+//! changed while the triggers were not installed.
 //!
 //! rusqlite is synchronous, so every call runs on the blocking pool with the one
 //! connection (SQLite has a single writer anyway).
 //!
-//! One file per concern: [`setup`] (checks and vecsync's tables), [`queue`] (enqueue,
-//! claim, complete), [`status`], [`search`], [`migration`] (`vecsync migrate`); their SQL
-//! is in `sql/*.sql` ([`statements`]), and [`functions`] holds the SQL functions
-//! registered on the connection.
+//! One file per concern: [`setup`] (checks and vecsync's tables), [`install`] (the
+//! triggers), [`queue`] (enqueue, claim, complete), [`status`], [`search`], [`watch`],
+//! [`migration`] (`vecsync migrate`); their SQL is in `sql/*.sql` ([`statements`]), and
+//! [`functions`] holds the SQL functions registered on vecsync's connection.
 
 pub mod doctor;
 mod functions;
+mod install;
 mod migration;
 mod queue;
 mod search;
 mod setup;
 mod statements;
 mod status;
+mod watch;
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 
 pub use functions::{blob_to_vector, vector_to_blob};
 pub use migration::{read_record, SqliteMigrator};
@@ -36,6 +40,7 @@ use statements::Statements;
 
 use super::*;
 use crate::config::SourceConfig;
+use crate::config_error;
 
 /// The kind of a SQLite error, for [`super::error_kind`] (`None`: not SQLite's). A busy or
 /// locked database (after the 30 s busy timeout) and I/O trouble are retried; a file that
@@ -57,7 +62,10 @@ pub(super) fn error_kind(e: &(dyn std::error::Error + 'static)) -> Option<ErrorK
 }
 
 pub struct SqliteStore {
+    path: PathBuf,
     conn: Arc<Mutex<Connection>>,
+    /// Started by the first `wait_for_work`.
+    watcher: OnceLock<watch::Watcher>,
     sql: Arc<Statements>,
     source: SourceConfig,
     options: StoreOptions,
@@ -72,6 +80,8 @@ fn now() -> f64 {
 }
 
 impl SqliteStore {
+    /// Opens an existing database file (only `vecsync demo` creates one) or `:memory:`: a
+    /// missing file is a setup error naming `database_url`, not a new empty database.
     pub fn open(path: &Path, source: &SourceConfig, options: StoreOptions) -> Result<SqliteStore> {
         SqliteStore::open_in(path, source, options, "vecsync_")
     }
@@ -84,7 +94,19 @@ impl SqliteStore {
         options: StoreOptions,
         prefix: &str,
     ) -> Result<SqliteStore> {
-        let conn = Connection::open(path)
+        let in_memory = path == Path::new(":memory:");
+        if !in_memory && !path.is_file() {
+            return Err(config_error!(
+                setting = "database_url",
+                "there is no SQLite database at {} (check the path; only `vecsync demo` creates one)",
+                path.display()
+            ));
+        }
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if in_memory {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(path, flags)
             .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
         conn.busy_timeout(Duration::from_secs(30))?;
         // WAL: readers (status, search) never block the writer; NORMAL sync is durable
@@ -93,7 +115,9 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         functions::register(&conn)?;
         Ok(SqliteStore {
+            path: path.to_path_buf(),
             conn: Arc::new(Mutex::new(conn)),
+            watcher: OnceLock::new(),
             sql: Arc::new(Statements::new_in(source, prefix)?),
             source: source.clone(),
             options,
@@ -114,6 +138,33 @@ impl SqliteStore {
             f(&mut conn, &sql, &options)
         })
         .await?
+        .map_err(|e| self.explain(e))
+    }
+
+    /// A statement that met a missing table becomes a one-line setup error.
+    fn explain(&self, e: anyhow::Error) -> anyhow::Error {
+        let missing = e.chain().find_map(|c| {
+            let text = c.downcast_ref::<rusqlite::Error>()?.to_string();
+            text.strip_prefix("no such table: ").map(str::to_string)
+        });
+        let Some(table) = missing else { return e };
+        let table = table.trim_start_matches("main.");
+        if table.starts_with("vecsync_") {
+            config_error!(
+                setting = "database_url",
+                "vecsync is not set up in {} (no table {table}); run `vecsync init`",
+                self.path.display()
+            )
+        } else if table.eq_ignore_ascii_case(self.source.table.trim_start_matches("main.")) {
+            config_error!(
+                setting = "source.table",
+                "table {:?} does not exist in {}",
+                self.source.table,
+                self.path.display()
+            )
+        } else {
+            e
+        }
     }
 }
 
@@ -212,5 +263,17 @@ impl Store for SqliteStore {
 
     async fn reconcile(&self) -> Result<u64> {
         self.with_conn(queue::reconcile).await
+    }
+
+    async fn wait_for_work(&self, timeout: Duration) -> Result<()> {
+        if let Some(watcher) = self.watcher.get() {
+            watcher.wait(timeout).await;
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let watcher = tokio::task::spawn_blocking(move || watch::Watcher::start(&path)).await??;
+        // Work queued before the watcher started would go unnoticed: look again at once.
+        let _ = self.watcher.set(watcher);
+        Ok(())
     }
 }

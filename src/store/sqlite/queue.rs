@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Result;
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{named_params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::functions::vector_to_blob;
@@ -15,16 +16,39 @@ use crate::store::{ClaimedRow, Completion, Failure, RowId, StoreOptions, WriteOu
 const BACKOFF_BASE_SECONDS: f64 = 1.0;
 const BACKOFF_CAP_SECONDS: f64 = 300.0;
 
+/// Source rows examined per `enqueue_needed` statement.
+const ENQUEUE_CHUNK: i64 = 10_000;
+
+/// Queues every row that needs work and is not queued, [`ENQUEUE_CHUNK`] ids per
+/// statement (each its own transaction); returns how many rows were queued.
 pub(super) fn enqueue_needed(
     conn: &mut Connection,
     sql: &Statements,
     options: &StoreOptions,
 ) -> Result<u64> {
-    let n = conn.execute(
-        &sql.enqueue.needed,
-        named_params! {":now": now(), ":model": options.model_id},
-    )?;
-    Ok(n as u64)
+    enqueue_needed_for(conn, sql, &options.model_id)
+}
+
+/// [`enqueue_needed`] for vectors of `model`, on a connection that may be inside a
+/// transaction (a model migration's switch).
+pub(super) fn enqueue_needed_for(conn: &Connection, sql: &Statements, model: &str) -> Result<u64> {
+    let e = &sql.enqueue;
+    let t = now();
+    let mut added = 0;
+    let mut from: Value = conn.query_row(&e.first_id, [], |r| r.get(0))?;
+    while from != Value::Null {
+        let last: Value = conn.query_row(
+            &e.chunk_end,
+            named_params! {":from": from, ":chunk": ENQUEUE_CHUNK},
+            |r| r.get(0),
+        )?;
+        added += conn.execute(
+            &e.chunk,
+            named_params! {":from": from, ":last": last, ":now": t, ":model": model},
+        )? as u64;
+        from = conn.query_row(&e.next_id, named_params! {":last": last}, |r| r.get(0))?;
+    }
+    Ok(added)
 }
 
 pub(super) fn peek_needed(
@@ -34,10 +58,12 @@ pub(super) fn peek_needed(
     after: Option<RowId>,
     limit: usize,
 ) -> Result<Vec<ClaimedRow>> {
+    // A dry run only counts: text that is not UTF-8 (the claim will fail that row) is
+    // counted as decoded with replacement characters.
     let row = |r: &rusqlite::Row<'_>| {
         Ok(ClaimedRow {
             id: r.get(0)?,
-            text: r.get(1)?,
+            text: String::from_utf8_lossy(r.get_ref(1)?.as_bytes()?).into_owned(),
         })
     };
     let limit = limit as i64;
@@ -66,7 +92,7 @@ pub(super) fn claim(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     migration::check(&tx, sql, options)?;
     let t = now();
-    let ids: Vec<rusqlite::types::Value> = {
+    let ids: Vec<Value> = {
         let mut stmt = tx.prepare_cached(&sql.claim.lease)?;
         let ids = stmt
             .query_map(
@@ -80,17 +106,35 @@ pub(super) fn claim(
     {
         let mut fetch = tx.prepare_cached(&sql.claim.fetch)?;
         let mut forget = tx.prepare_cached(&sql.claim.forget)?;
+        let mut fail = tx.prepare_cached(&sql.claim.fail_row)?;
         for id in &ids {
-            let row = fetch
+            let fetched = fetch
                 .query_row(named_params! {":row_id": id}, |r| {
-                    Ok(ClaimedRow {
-                        id: r.get(0)?,
-                        text: r.get(1)?,
-                    })
+                    Ok(decode(r, &sql.claim.template_columns))
                 })
-                .optional()?;
+                .optional();
+            let row = match fetched {
+                Ok(row) => row,
+                // The rendering cannot fail, so this is the user's filter raising an error
+                // on this row's values (e.g. json_extract on malformed JSON): that row
+                // fails alone.
+                Err(rusqlite::Error::SqliteFailure(e, message))
+                    if e.code == rusqlite::ErrorCode::Unknown =>
+                {
+                    let why = message.unwrap_or_else(|| e.to_string());
+                    Some(Err(format!(
+                        "row {}: source.filter cannot be evaluated on it ({why}); fix the value or the filter",
+                        id_text(id)
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            };
             match row {
-                Some(row) => rows.push(row),
+                Some(Ok(row)) => rows.push(row),
+                Some(Err(reason)) => {
+                    tracing::warn!("{reason}");
+                    fail.execute(named_params! {":row_id": id, ":reason": reason, ":now": t})?;
+                }
                 // Deleted, or no longer passes the filter: nothing to embed.
                 None => {
                     forget.execute(named_params! {":row_id": id})?;
@@ -100,6 +144,41 @@ pub(super) fn claim(
     }
     tx.commit()?;
     Ok(rows)
+}
+
+/// A queue row id as the user wrote it, for messages.
+fn id_text(id: &Value) -> String {
+    match id {
+        Value::Integer(i) => i.to_string(),
+        Value::Real(f) => f.to_string(),
+        Value::Text(t) => t.clone(),
+        Value::Blob(b) => format!("x'{}'", hex::encode(b)),
+        Value::Null => "NULL".into(),
+    }
+}
+
+/// The claimed row from `claim.fetch`'s columns (id, text, then the template's columns as
+/// stored), or why its text cannot be embedded: a template column holding a BLOB, or
+/// bytes that are not UTF-8.
+fn decode(r: &rusqlite::Row<'_>, columns: &[String]) -> Result<ClaimedRow, String> {
+    let bytes = |i: usize| r.get_ref(i).ok().and_then(|v| v.as_bytes().ok());
+    let id = String::from_utf8_lossy(bytes(0).unwrap_or_default()).into_owned();
+    let bad = columns.iter().enumerate().find_map(|(i, c)| {
+        let why = match r.get_ref(2 + i).ok()? {
+            ValueRef::Blob(_) => "holds a BLOB, not text",
+            ValueRef::Text(b) if std::str::from_utf8(b).is_err() => {
+                "holds bytes that are not UTF-8 text (e.g. Latin-1); store it as UTF-8"
+            }
+            _ => return None,
+        };
+        Some(format!("row {id}: column {c:?} {why}"))
+    });
+    let text = bytes(1).and_then(|b| String::from_utf8(b.to_vec()).ok());
+    match (bad, text) {
+        (None, Some(text)) => Ok(ClaimedRow { id, text }),
+        (Some(why), _) => Err(why),
+        (None, None) => Err(format!("row {id}: its text is not UTF-8")),
+    }
 }
 
 pub(super) fn complete(
@@ -116,6 +195,7 @@ pub(super) fn complete(
     let t = now();
     let mut out = WriteOutcome::default();
     {
+        let mut claimed = tx.prepare_cached(&s.claimed)?;
         let mut write = tx.prepare_cached(&s.write)?;
         let mut record_state = tx.prepare_cached(&s.record_state)?;
         let mut dequeue = tx.prepare_cached(&s.dequeue)?;
@@ -123,6 +203,10 @@ pub(super) fn complete(
         let mut requeue = tx.prepare_cached(&s.requeue)?;
         let mut forget_state = tx.prepare_cached(&s.forget_state)?;
         for c in done {
+            if !claimed.exists(named_params! {":row_id": c.id})? {
+                out.skipped += 1;
+                continue;
+            }
             let vector = vector_to_blob(&c.vector);
             let written = write.execute(
                 named_params! {":vector": vector, ":row_id": c.id, ":hash": c.text_hash},

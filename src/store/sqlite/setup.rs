@@ -1,8 +1,10 @@
-//! Setup: checks of the source table against the config, and vecsync's own tables.
+//! Setup: checks of the source table against the config, vecsync's own tables, and its
+//! triggers ([`install`]).
 
 use anyhow::Result;
 use rusqlite::{named_params, Connection, OptionalExtension};
 
+use super::install;
 use super::statements::{fill, Statements};
 use crate::config::SourceConfig;
 use crate::config_error;
@@ -58,8 +60,13 @@ pub(super) fn columns(
 /// Creates vecsync's tables if missing; `id_type` is the source id column's declared type.
 fn create_bookkeeping(conn: &Connection, sql: &Statements, id_type: &str) -> Result<()> {
     // A declared type is a name (with spaces, e.g. "UNSIGNED BIG INT"); anything else
-    // (parentheses, quotes) is left out rather than pasted into DDL.
-    let id_type = if id_type
+    // (parentheses, quotes) is left out rather than pasted into DDL. INTEGER becomes INT:
+    // the same affinity, but not an alias of the rowid, which refuses values that are not
+    // integers: the trigger that queues the text id of an `id INTEGER UNIQUE` column must
+    // not fail the application's INSERT with "datatype mismatch".
+    let id_type = if id_type.eq_ignore_ascii_case("INTEGER") {
+        "INT"
+    } else if id_type
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == ' ')
     {
@@ -75,19 +82,44 @@ fn create_bookkeeping(conn: &Connection, sql: &Statements, id_type: &str) -> Res
     Ok(())
 }
 
-/// [`crate::store::Store::init`]: vecsync's tables, for an existing source table.
-pub(super) fn init(conn: &Connection, sql: &Statements, source: &SourceConfig) -> Result<()> {
-    check_table_exists(conn, sql, source)?;
-    let cols = columns(conn, sql, source)?;
+/// [`crate::store::Store::init`]: checks the source table against the config (see
+/// [`check_source`]), then creates vecsync's tables and installs its triggers, in one
+/// transaction.
+pub(super) fn init(conn: &mut Connection, sql: &Statements, source: &SourceConfig) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    init_in(&tx, sql, source)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// [`init`] inside the caller's transaction (a model migration's steps).
+pub(super) fn init_in(conn: &Connection, sql: &Statements, source: &SourceConfig) -> Result<()> {
+    let cols = check_source(conn, sql, source)?;
+    create_in(conn, sql, source, &cols)
+}
+
+/// vecsync's tables and triggers for a checked source table with these columns (name,
+/// declared type), inside the caller's transaction.
+fn create_in(
+    conn: &Connection,
+    sql: &Statements,
+    source: &SourceConfig,
+    cols: &[(String, String)],
+) -> Result<()> {
     let id_type = cols
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(&source.id_column))
-        .map(|(_, t)| t.clone())
+        .map(|(_, t)| t.as_str())
         .unwrap_or_default();
-    create_bookkeeping(conn, sql, &id_type)
+    create_bookkeeping(conn, sql, id_type)?;
+    let names: Vec<String> = cols.iter().map(|(n, _)| n.clone()).collect();
+    install::install(conn, sql, source, &names)
 }
 
+/// Drops the triggers first: while they exist, the application's writes need vecsync's
+/// tables.
 pub(super) fn uninstall(conn: &mut Connection, sql: &Statements) -> Result<()> {
+    install::uninstall(conn, sql)?;
     conn.execute_batch(&sql.setup.uninstall)?;
     conn.execute_batch(&sql.migration.uninstall)?;
     Ok(())
@@ -98,7 +130,8 @@ pub(super) fn installed(conn: &Connection, sql: &Statements) -> Result<bool> {
     Ok(conn.query_row(&sql.setup.installed, [], |r| r.get(0))?)
 }
 
-/// [`crate::store::Store::prepare`]: [`verify`], then creates the bookkeeping.
+/// [`crate::store::Store::prepare`]: [`verify`], then creates the bookkeeping and
+/// installs the triggers.
 pub(super) fn prepare(
     conn: &mut Connection,
     sql: &Statements,
@@ -106,21 +139,21 @@ pub(super) fn prepare(
     options: &StoreOptions,
     dimensions: usize,
 ) -> Result<()> {
-    let id_type = verify(conn, sql, source, options, dimensions)?;
-    create_bookkeeping(conn, sql, &id_type)
+    let cols = verify(conn, sql, source, options, dimensions)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    create_in(&tx, sql, source, &cols)?;
+    tx.commit()?;
+    Ok(())
 }
 
-/// [`crate::store::Store::verify`], writing nothing: every column the config names exists,
-/// the embedding column can hold BLOBs, the filter is valid SQL, and no vector of the
-/// current model has another length than the embedder makes. Returns the id column's
-/// declared type.
-pub(super) fn verify(
-    conn: &mut Connection,
+/// Writing nothing: the source table exists, every column the config names exists, the
+/// embedding column can hold BLOBs and the filter is valid SQL. Returns the table's
+/// columns, (name, declared type) in table order.
+fn check_source(
+    conn: &Connection,
     sql: &Statements,
     source: &SourceConfig,
-    options: &StoreOptions,
-    dimensions: usize,
-) -> Result<String> {
+) -> Result<Vec<(String, String)>> {
     check_table_exists(conn, sql, source)?;
     let cols = columns(conn, sql, source)?;
     let find = |name: &str| cols.iter().find(|(n, _)| n.eq_ignore_ascii_case(name));
@@ -146,10 +179,22 @@ pub(super) fn verify(
         conn.prepare(&sql.setup.filter_probe)
             .map_err(|e| config_error!("source.filter: {f:?} is not valid here: {e}"))?;
     }
-    let (_, id_type) = find(&source.id_column).expect("checked above");
+    Ok(cols)
+}
+
+/// [`crate::store::Store::verify`], writing nothing: [`check_source`], and no vector of the
+/// current model has another length than the embedder makes. Returns the table's columns.
+pub(super) fn verify(
+    conn: &mut Connection,
+    sql: &Statements,
+    source: &SourceConfig,
+    options: &StoreOptions,
+    dimensions: usize,
+) -> Result<Vec<(String, String)>> {
+    let cols = check_source(conn, sql, source)?;
     if !installed(conn, sql)? {
         // No state yet, so no vector of the current model to check.
-        return Ok(id_type.clone());
+        return Ok(cols);
     }
     // A vector of another length is only acceptable if it belongs to another model
     // (then it is stale and will be replaced).
@@ -166,5 +211,5 @@ pub(super) fn verify(
             len / 4
         ));
     }
-    Ok(id_type.clone())
+    Ok(cols)
 }

@@ -19,6 +19,7 @@ use crate::template::{sql_string_literal, Template};
 /// Every statement the store runs, built once per store.
 pub(super) struct Statements {
     pub setup: Setup,
+    pub install: Install,
     pub enqueue: Enqueue,
     pub claim: Claim,
     pub complete: Complete,
@@ -38,8 +39,24 @@ pub(super) struct Setup {
     pub uninstall: String,
 }
 
+/// Still hold the placeholders filled at install time from the catalog (see
+/// `sql/install.sql`).
+pub(super) struct Install {
+    pub insert_trigger: String,
+    pub update_trigger: String,
+    pub delete_trigger: String,
+    pub installed: String,
+    pub drop: String,
+    pub probe_insert: String,
+    pub probe_update: String,
+    pub probe_delete: String,
+}
+
 pub(super) struct Enqueue {
-    pub needed: String,
+    pub first_id: String,
+    pub next_id: String,
+    pub chunk_end: String,
+    pub chunk: String,
     pub peek: String,
     pub peek_fresh: String,
 }
@@ -48,9 +65,13 @@ pub(super) struct Claim {
     pub lease: String,
     pub fetch: String,
     pub forget: String,
+    pub fail_row: String,
+    /// The template's columns, in the order `fetch` returns them after id and text.
+    pub template_columns: Vec<String>,
 }
 
 pub(super) struct Complete {
+    pub claimed: String,
     pub write: String,
     pub record_state: String,
     pub dequeue: String,
@@ -107,10 +128,12 @@ impl Statements {
             Some(f) => format!("({f})"),
             None => "1".into(),
         };
-        let table_schema = match source.table.split_once('.') {
-            Some((schema, _)) => quote_ident(schema),
-            None => "main".into(),
+        let (table_schema, table_name) = match source.table.split_once('.') {
+            Some((schema, name)) => (quote_ident(schema), quote_ident(name)),
+            None => ("main".into(), quote_ident(&source.table)),
         };
+        let template_columns: Vec<String> =
+            template.columns().into_iter().map(String::from).collect();
         let display_columns: String = source
             .display_columns
             .iter()
@@ -119,11 +142,19 @@ impl Statements {
         let mut vars = vec![
             ("table", quote_qualified(&source.table)),
             ("table_schema", table_schema),
+            ("table_name", table_name),
             ("id", quote_ident(&source.id_column)),
             ("emb", quote_ident(&source.embedding_column)),
             ("render", render),
             ("filter", filter),
             ("display_columns", display_columns),
+            (
+                "template_columns",
+                template_columns
+                    .iter()
+                    .map(|c| format!(", s.{}", quote_ident(c)))
+                    .collect(),
+            ),
         ];
         let needs_work = fill(
             &strip_comments(&in_namespace(include_str!("sql/needs_work.sql"), prefix)),
@@ -142,9 +173,23 @@ impl Statements {
             bookkeeping: f.take("bookkeeping"),
             uninstall: f.take("uninstall"),
         };
+        let mut f = load("install.sql", include_str!("sql/install.sql"));
+        let install = Install {
+            insert_trigger: f.take("insert_trigger"),
+            update_trigger: f.take("update_trigger"),
+            delete_trigger: f.take("delete_trigger"),
+            installed: f.take("installed"),
+            drop: f.take("drop"),
+            probe_insert: f.take("probe_insert"),
+            probe_update: f.take("probe_update"),
+            probe_delete: f.take("probe_delete"),
+        };
         let mut f = load("enqueue.sql", include_str!("sql/enqueue.sql"));
         let enqueue = Enqueue {
-            needed: f.take("needed"),
+            first_id: f.take("first_id"),
+            next_id: f.take("next_id"),
+            chunk_end: f.take("chunk_end"),
+            chunk: f.take("chunk"),
             peek: f.take("peek"),
             peek_fresh: f.take("peek_fresh"),
         };
@@ -153,9 +198,12 @@ impl Statements {
             lease: f.take("lease"),
             fetch: f.take("fetch"),
             forget: f.take("forget"),
+            fail_row: f.take("fail_row"),
+            template_columns,
         };
         let mut f = load("complete.sql", include_str!("sql/complete.sql"));
         let complete = Complete {
+            claimed: f.take("claimed"),
             write: f.take("write"),
             record_state: f.take("record_state"),
             dequeue: f.take("dequeue"),
@@ -185,6 +233,7 @@ impl Statements {
         let migration = super::migration::Sql::take(|name| f.take(name));
         Ok(Statements {
             setup,
+            install,
             enqueue,
             claim,
             complete,

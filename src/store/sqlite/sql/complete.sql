@@ -1,13 +1,23 @@
 -- Complete: write a batch's vectors and failures. Run in one IMMEDIATE transaction, per
--- row: the guarded write, then its bookkeeping.
+-- row: the guarded write, then its bookkeeping. Only rows that are currently claimed
+-- count (pending, with a lease: locked_until set); a report for any other row (never
+-- claimed, already done, failed, or forgotten) is ignored, as in PostgreSQL.
 --
--- For each vector:  write;  if written: record_state, dequeue
+-- For each vector:  if not claimed: ignore it (counted as skipped)
+--                   write;  if written: record_state, dequeue
 --                   else if source_exists: requeue (the text changed: embed the new text)
 --                   else: dequeue, forget_state (the row was deleted)
--- For each failure: fail.
+-- For each failure: fail (claimed rows only).
 --
 -- Placeholders: {table}, {id}, {emb} the quoted source table, id and embedding columns;
 -- {render} the template rendered for source row `s`.
+
+-- name: claimed
+-- 1 when the row is claimed: pending, with a lease (possibly expired: a late worker's
+-- write is still guarded by the text hash).
+-- Parameters: :row_id.
+SELECT 1 FROM vecsync_queue
+WHERE row_id = :row_id AND status = 'pending' AND locked_until IS NOT NULL
 
 -- name: write
 -- The guard: writes the vector only if the row's current text still hashes to the hash
@@ -34,10 +44,10 @@ DELETE FROM vecsync_queue WHERE row_id = :row_id
 SELECT 1 FROM {table} AS s WHERE s.{id} = :row_id
 
 -- name: requeue
--- Makes the row claimable at once, as a fresh entry.
+-- Makes the row claimable at once, as a fresh entry (a failed row stays failed).
 -- Parameters: :row_id, :now.
 UPDATE vecsync_queue SET locked_until = NULL, attempts = 0, enqueued_at = :now
-WHERE row_id = :row_id
+WHERE row_id = :row_id AND status = 'pending'
 
 -- name: forget_state
 -- Parameters: :row_id.
@@ -50,7 +60,7 @@ DELETE FROM vecsync_state WHERE row_id = :row_id
 -- capped at :backoff_cap, before it can be claimed again.
 -- Parameters: :row_id, :reason, :permanent (0/1), :max_attempts, :now, :backoff_base,
 -- :backoff_cap (seconds).
--- Returns the row's new status ('failed' or 'pending'); no row when it is not queued.
+-- Returns the row's new status ('failed' or 'pending'); no row when it is not claimed.
 UPDATE vecsync_queue SET
     status = CASE WHEN :permanent OR attempts >= :max_attempts THEN 'failed' ELSE 'pending' END,
     failed_at = CASE WHEN :permanent OR attempts >= :max_attempts THEN :now ELSE NULL END,
@@ -58,14 +68,15 @@ UPDATE vecsync_queue SET
         ELSE :now + min(:backoff_cap, :backoff_base * (1 << (min(max(attempts, 1), 10) - 1)))
     END,
     last_error = :reason
-WHERE row_id = :row_id
+WHERE row_id = :row_id AND status = 'pending' AND locked_until IS NOT NULL
 RETURNING status
 
 -- name: release
--- Gives a leased row back without counting its attempt (graceful shutdown).
+-- Gives a leased row back without counting its attempt (graceful shutdown); a failed
+-- row stays failed until retry-failed.
 -- Parameters: :row_id.
 UPDATE vecsync_queue SET locked_until = NULL, attempts = max(attempts - 1, 0)
-WHERE row_id = :row_id
+WHERE row_id = :row_id AND status = 'pending'
 
 -- name: retry_failed
 -- Puts every failed row back in the queue as a fresh entry.

@@ -5,7 +5,10 @@
 --   fence:             false when the schema's vectorizer row names another model than $4
 --                      (a model migration switched since this process started): then
 --                      nothing at all is written or recorded;
---   incoming:          the vectors, with the hash of the text each was made from;
+--   incoming:          the vectors, with the hash of the text each was made from, of rows
+--                      still claimed (pending, leased even if the lease ran out): a vector
+--                      for any other row (requeued by a trigger since the claim, done,
+--                      failed, never claimed) is ignored and counted as not written;
 --   written:           the guarded write: a vector is written only where the row's current
 --                      text still hashes to what was embedded (not for changed or deleted rows);
 --   state_upserted:    state for exactly the written rows;
@@ -36,7 +39,8 @@ WITH writing AS (
 ), incoming AS (
     SELECT x.id::{id_type} AS id, x.vec, x.hash
     FROM writing, unnest($1::text[], $2::{vector}[], $3::text[]) AS x(id, vec, hash)
-    WHERE (SELECT ok FROM fence)
+    JOIN {queue} AS q ON q.row_id = x.id::{id_type}
+    WHERE (SELECT ok FROM fence) AND q.status = 'pending' AND q.locked_until IS NOT NULL
 ), written AS (
     UPDATE {table} AS s SET {embedding} = incoming.vec
     FROM incoming
@@ -82,7 +86,7 @@ WITH writing AS (
     RETURNING q.status
 )
 SELECT (SELECT count(*) FROM written),
-       (SELECT count(*) FROM incoming),
+       cardinality($1::text[])::bigint,
        (SELECT count(*) FROM failures_recorded WHERE status = 'failed'),
        (SELECT count(*) FROM failures_recorded WHERE status = 'pending'),
        NOT (SELECT ok FROM fence)
