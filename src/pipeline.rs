@@ -405,6 +405,12 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
         shared.store.complete(&done, &failed)
     })
     .await;
+    let written = match written {
+        Err(e) if error_kind(&e) == ErrorKind::RowRejected && !done.is_empty() => {
+            write_isolating(shared.store.as_ref(), &done, failed.clone(), e).await
+        }
+        other => other,
+    };
     let outcome = match written {
         Ok(outcome) => outcome,
         Err(e) => {
@@ -503,6 +509,50 @@ fn failure(id: String, e: &EmbedError) -> Failure {
 
 /// How long store errors are retried before the run gives up.
 const STORE_RETRY_BUDGET: Duration = Duration::from_secs(180);
+
+/// The database refused the batch's write because of some row's values (a CHECK or NOT
+/// NULL constraint, the application's own trigger raising: [`ErrorKind::RowRejected`]).
+/// The batch is split in halves until each refused row is alone; every other vector is
+/// written, and each refused row fails on its own (permanently, until its text changes or
+/// `retry-failed`) with the database's reason. When every row is refused, the cause is not
+/// a row's: `refused` is returned and nothing was written.
+async fn write_isolating(
+    store: &dyn Store,
+    done: &[Completion],
+    mut failed: Vec<Failure>,
+    refused: anyhow::Error,
+) -> Result<WriteOutcome> {
+    let mut outcome = WriteOutcome::default();
+    let mut rejected = Vec::new();
+    let mut parts = vec![done];
+    while let Some(part) = parts.pop() {
+        match store.complete(part, &[]).await {
+            Ok(o) => outcome += o,
+            Err(e) if error_kind(&e) == ErrorKind::RowRejected => match part {
+                [row] => rejected.push(Failure {
+                    id: row.id.clone(),
+                    reason: format!("the database refused its vector: {e:#}"),
+                    kind: FailureKind::Rejected,
+                }),
+                _ => {
+                    let (a, b) = part.split_at(part.len() / 2);
+                    parts.extend([b, a]);
+                }
+            },
+            Err(e) => return Err(e),
+        }
+    }
+    if rejected.len() == done.len() {
+        return Err(refused);
+    }
+    tracing::warn!(
+        "the database refused the vectors of {} row(s); the rest of the batch is written",
+        rejected.len()
+    );
+    failed.extend(rejected);
+    outcome += store.complete(&[], &failed).await?;
+    Ok(outcome)
+}
 
 /// Retries a store call with exponential backoff while the database is unavailable
 /// (restarting, unreachable, out of connections; [`ErrorKind::Unavailable`]). Anything else

@@ -99,6 +99,15 @@ pub struct WriteOutcome {
     pub retrying: u64,
 }
 
+impl std::ops::AddAssign for WriteOutcome {
+    fn add_assign(&mut self, o: WriteOutcome) {
+        self.written += o.written;
+        self.skipped += o.skipped;
+        self.failed += o.failed;
+        self.retrying += o.retrying;
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FailedRow {
     pub id: RowId,
@@ -315,7 +324,11 @@ pub enum ErrorKind {
     /// A setup problem (a missing privilege or object, a wrong login, a bad setting):
     /// fails at once, exit status 2.
     Setup,
-    /// Anything else (a type or syntax error, a constraint): fails at once, exit status 1.
+    /// The database refused a write because of one row's values: a CHECK, NOT NULL or
+    /// other constraint, or the application's own trigger raising. The pipeline writes the
+    /// batch without such rows, which fail alone with the database's reason.
+    RowRejected,
+    /// Anything else (a type or syntax error): fails at once, exit status 1.
     Failed,
 }
 

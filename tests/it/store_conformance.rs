@@ -184,6 +184,7 @@ macro_rules! conformance {
                     guard_refuses_vector_for_changed_text(20),
                     deleted_mid_flight_leaves_no_orphan(20),
                     empty_text_fails_with_reason_rest_written(30),
+                    a_row_the_database_refuses_fails_alone(40),
                     transient_failures_retry_then_fail_then_retry_failed(10),
                     reports_for_unclaimed_rows_are_ignored(10),
                     reconcile_repairs_done_without_vector(50),
@@ -246,6 +247,9 @@ impl TestDb for Pooled {
     }
     async fn expire_leases(&self) {
         self.0.expire_leases().await
+    }
+    async fn refuse_vectors_for(&self, ids: &[i64]) {
+        self.0.refuse_vectors_for(ids).await
     }
 }
 
@@ -586,6 +590,31 @@ mod checks {
 
     pub mod complete {
         use crate::store_conformance::*;
+
+        /// A constraint or an application trigger that refuses some rows' vectors fails
+        /// those rows alone, with the database's reason; every other row is written.
+        pub async fn a_row_the_database_refuses_fails_alone(db: &dyn TestDb) {
+            db.refuse_vectors_for(&[3, 17]).await;
+            let summary = backfill(db).await;
+            assert_eq!((summary.written, summary.failed), (38, 2), "{summary:?}");
+            let s = open(db).await.status().await.unwrap();
+            assert_eq!((s.embedded, s.failed), (38, 2), "{s:?}");
+            let mut failed: Vec<&str> = s.failures.iter().map(|f| f.id.as_str()).collect();
+            failed.sort();
+            assert_eq!(failed, ["17", "3"]);
+            for f in &s.failures {
+                assert!(
+                    f.reason.starts_with("the database refused its vector: "),
+                    "{}",
+                    f.reason
+                );
+                assert!(
+                    !f.reason.contains("Failing row"),
+                    "row data in {}",
+                    f.reason
+                );
+            }
+        }
 
         pub async fn backfill_embeds_every_row_once(db: &dyn TestDb) {
             let summary = backfill(db).await;

@@ -12,7 +12,12 @@ use crate::store::ErrorKind;
 pub(super) fn describe(e: &tokio_postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
         let mut out = db.message().to_string();
-        if let Some(d) = db.detail() {
+        // A constraint's detail quotes the whole row ("Failing row contains (…)"): the
+        // row's data has no place in logs and status.
+        if let Some(d) = db
+            .detail()
+            .filter(|d| !d.starts_with("Failing row contains"))
+        {
             out.push_str(&format!(" ({d})"));
         }
         if let Some(h) = db.hint() {
@@ -154,6 +159,9 @@ fn kind_of_code(code: &SqlState) -> ErrorKind {
         ErrorKind::Unavailable
     } else if c.starts_with("28") || SETUP.contains(code) {
         ErrorKind::Setup
+    } else if c.starts_with("23") || *code == SqlState::RAISE_EXCEPTION {
+        // integrity_constraint_violation, or a trigger of the application's raising
+        ErrorKind::RowRejected
     } else {
         ErrorKind::Failed
     }

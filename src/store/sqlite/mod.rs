@@ -57,6 +57,7 @@ pub(super) fn error_kind(e: &(dyn std::error::Error + 'static)) -> Option<ErrorK
             | C::AuthorizationForStatementDenied
             | C::NotADatabase,
         ) => ErrorKind::Setup,
+        Some(C::ConstraintViolation) => ErrorKind::RowRejected,
         _ => ErrorKind::Failed,
     })
 }

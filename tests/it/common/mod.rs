@@ -37,6 +37,9 @@ pub trait TestDb: Send + Sync {
     /// What the passing of time does to vecsync's queue, without waiting for it: every
     /// lease and every retry backoff (both are `locked_until` times) runs out now.
     async fn expire_leases(&self);
+    /// Makes the database refuse a vector for these jobs (as a CHECK constraint or an
+    /// application trigger would) while writes to the other rows succeed.
+    async fn refuse_vectors_for(&self, ids: &[i64]);
 }
 
 /// Runs a test body, failing it if it takes longer than 180 s.
@@ -170,5 +173,19 @@ impl TestDb for SqliteDb {
         // SQLite's times are Unix seconds.
         self.exec("UPDATE vecsync_queue SET locked_until = 0 WHERE locked_until IS NOT NULL")
             .await;
+    }
+
+    async fn refuse_vectors_for(&self, ids: &[i64]) {
+        let ids = ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.exec(&format!(
+            "CREATE TRIGGER refuse_vectors BEFORE UPDATE OF embedding ON jobs
+             WHEN NEW.id IN ({ids}) AND NEW.embedding IS NOT NULL
+             BEGIN SELECT RAISE(ABORT, 'no vector for this job'); END"
+        ))
+        .await;
     }
 }

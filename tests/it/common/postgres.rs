@@ -294,6 +294,20 @@ impl TestDb for PgTestDb {
         .await;
     }
 
+    async fn refuse_vectors_for(&self, ids: &[i64]) {
+        let ids = ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        // NOT VALID: rows as they are pass; only a new vector for these ids is refused.
+        self.exec(&format!(
+            "ALTER TABLE jobs ADD CONSTRAINT refuse_vectors
+               CHECK (id NOT IN ({ids}) OR embedding IS NULL) NOT VALID"
+        ))
+        .await;
+    }
+
     async fn exec(&self, sql: &str) {
         self.client
             .batch_execute(sql)
