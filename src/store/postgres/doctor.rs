@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use crate::config::quote_ident;
+
 use anyhow::Result;
 use tokio_postgres::Row;
 
@@ -311,7 +313,7 @@ async fn columns(
             "source.embedding_column",
             store.missing_column("source.embedding_column", &source.embedding_column, found),
         )?,
-        Some(emb) => embedding_column(emb, table, dims),
+        Some(emb) => embedding_column(emb, table, found, dims),
     });
     for (setting, wanted) in [
         ("source.template", store.template.columns()),
@@ -368,14 +370,25 @@ async fn columns(
 }
 
 /// The embedding column's type and dimension against the model's.
-fn embedding_column(emb: &Column, table: &str, dims: Option<usize>) -> Finding {
+/// `table` as configured (for messages); `found` gives the names the fixes use: the table
+/// quoted and qualified, pgvector's type with its schema (SQL to paste, whatever the
+/// search_path).
+fn embedding_column(emb: &Column, table: &str, found: &Table, dims: Option<usize>) -> Finding {
     let check = "source.embedding_column";
     let name = &emb.name;
+    let alter = |n: &str| {
+        format!(
+            "ALTER TABLE {} ALTER COLUMN {} TYPE {}.vector({n})",
+            found.qualified,
+            quote_ident(name),
+            found.pgvector
+        )
+    };
     if emb.typname != "vector" {
         return Finding::fail(
             check,
             format!("column {name:?} of table {table:?} is {}, not a pgvector vector column", emb.display_type),
-            format!("ALTER TABLE {table} ADD COLUMN embedding vector(N) (N = the model's dimensions), and point source.embedding_column at it"),
+            format!("ALTER TABLE {} ADD COLUMN embedding {}.vector(N) (N = the model's dimensions), and point source.embedding_column at it", found.qualified, found.pgvector),
         );
     }
     let model = dims.map(|d| d.to_string()).unwrap_or_else(|| "N".into());
@@ -383,7 +396,7 @@ fn embedding_column(emb: &Column, table: &str, dims: Option<usize>) -> Finding {
         return Finding::warn(
             check,
             format!("column {name:?} of table {table:?} is a vector without a dimension: it takes vectors of any size, and `vecsync index` cannot build an HNSW index on it"),
-            format!("ALTER TABLE {table} ALTER COLUMN {name} TYPE vector({model})"),
+            alter(&model),
         );
     }
     match dims {
@@ -394,8 +407,9 @@ fn embedding_column(emb: &Column, table: &str, dims: Option<usize>) -> Finding {
                 emb.typmod
             ),
             format!(
-                "set embedder.dimensions = {} if the model supports it, or change the column: ALTER TABLE {table} ALTER COLUMN {name} TYPE vector({d}) (existing vectors must be cleared first)",
-                emb.typmod
+                "set embedder.dimensions = {} if the model supports it, or change the column: {} (existing vectors must be cleared first)",
+                emb.typmod,
+                alter(&d.to_string())
             ),
         ),
         _ if emb.typmod > HNSW_MAX_DIMENSIONS => Finding::warn(
@@ -486,7 +500,7 @@ async fn installation(
         Finding::fail(
             "triggers",
             format!("{} of vecsync's triggers on table {table:?} are disabled: changes are missed", inst.disabled),
-            format!("ALTER TABLE {table} ENABLE TRIGGER ALL (or each vecsync trigger); then `vecsync reconcile --fix`"),
+            "`vecsync init` re-enables them (as the table's owner or a role with TRIGGER on it); then `vecsync reconcile --fix` queues what was missed",
         )
     } else if installed != 4 {
         Finding::fail(

@@ -42,8 +42,15 @@ impl PostgresStore {
                 .vars()
                 .fill(include_str!("sql/install/vector_sizes.sql"));
             let sizes: Vec<i32> = c.query(&sql, &[]).await?.iter().map(|r| r.get(0)).collect();
-            let alter =
-                |n: &str| format!("ALTER TABLE {table} ALTER COLUMN {column} TYPE vector({n})");
+            // SQL to paste: the table quoted, pgvector's type with its schema.
+            let pgvector = self.ready().await?.shape.pgvector.clone();
+            let quoted = &self.names.table;
+            let alter = |n: &str| {
+                format!(
+                    "ALTER TABLE {quoted} ALTER COLUMN {} TYPE {pgvector}.vector({n})",
+                    crate::config::quote_ident(column)
+                )
+            };
             let fix = match sizes.as_slice() {
                 [] => format!("{}, N = embedder.dimensions", alter("N")),
                 [n] => alter(&n.to_string()),
