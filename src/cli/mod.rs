@@ -81,6 +81,10 @@ enum Command {
     Status {
         #[arg(long)]
         json: bool,
+        /// Hash every row's text against its state (finds changes made while the triggers
+        /// were off); records when it ran
+        #[arg(long)]
+        audit: bool,
     },
     /// Semantic search over the embedded rows
     Search {
@@ -280,9 +284,14 @@ async fn run(cli: Cli) -> Result<()> {
             .await?;
             print_summary(&summary);
         }
-        Command::Status { json } => {
+        Command::Status { json, audit } => {
             let store = store::open(&config).await?;
-            let status = store.status().await?.redacted();
+            let status = if audit {
+                store.audit().await?
+            } else {
+                store.status().await?
+            }
+            .redacted();
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
@@ -328,7 +337,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Reconcile { fix, json } => {
             let store = store::open(&config).await?;
-            let status = store.status().await?;
+            let status = store.audit().await?;
             let requeued = if fix {
                 Some(store.reconcile().await?)
             } else {
@@ -526,6 +535,12 @@ fn print_status(s: &Status) {
             "provider:  {} requests, {} tokens, ${:.4} recorded so far",
             s.usage.requests, s.usage.tokens, s.usage.cost
         );
+    }
+    let last = s.last_audit.as_deref().unwrap_or("never");
+    if s.audited {
+        println!("audit:     every row's text checked now ({last})");
+    } else {
+        println!("audit:     last full audit {last} (`vecsync status --audit` runs one)");
     }
     let d = &s.drift;
     if d.done_without_vector + d.vector_without_state + d.unqueued > 0 {

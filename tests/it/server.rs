@@ -895,6 +895,12 @@ impl Store for DownStore {
     async fn status(&self) -> anyhow::Result<Status> {
         Err(anyhow!("connection refused"))
     }
+    async fn audit(&self) -> anyhow::Result<Status> {
+        Err(anyhow!("connection refused"))
+    }
+    async fn ping(&self) -> anyhow::Result<()> {
+        Err(anyhow!("connection refused"))
+    }
     async fn search(&self, _: &[f32], _: usize) -> anyhow::Result<Vec<SearchHit>> {
         Err(anyhow!("connection refused"))
     }

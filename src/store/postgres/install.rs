@@ -10,9 +10,10 @@ use crate::config::quote_ident;
 use crate::config_error;
 
 /// Versioned migrations, applied in order, once each, by `init`.
-const MIGRATIONS: [(i32, &str); 2] = [
+const MIGRATIONS: [(i32, &str); 3] = [
     (1, include_str!("migrations/001_queue_state_meta.sql")),
     (2, include_str!("migrations/002_usage.sql")),
+    (3, include_str!("migrations/003_audit.sql")),
 ];
 /// Version of the objects `init` installs.
 pub(super) const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -292,8 +292,24 @@ impl Store for PostgresStore {
             let mut c = self.pool.get().await?;
             self.refuse_hidden_rows(&mut c, oid, false).await?;
         }
-        let r = status::status(self).await;
+        let r = status::status(self, false).await;
         self.denied(Command::Status, r).await
+    }
+
+    async fn audit(&self) -> Result<Status> {
+        let oid = self.ready().await?.shape.oid;
+        {
+            let mut c = self.pool.get().await?;
+            self.refuse_hidden_rows(&mut c, oid, false).await?;
+        }
+        let r = status::status(self, true).await;
+        self.denied(Command::Status, r).await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let mut c = self.pool.get().await?;
+        c.query_one("SELECT 1", &[]).await?;
+        Ok(())
     }
 
     async fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>> {
