@@ -81,7 +81,7 @@ pub(super) async fn process_queue(
         tracing::error!("process-embedding-queue: {e:#}");
         ApiError::internal(format!("{e:#}"))
     })?;
-    let remaining = match state.store().status().await {
+    let remaining = match state.fresh_status().await {
         Ok(s) => Some(s.queue.pending),
         Err(e) => {
             tracing::warn!("process-embedding-queue: status after the run: {e:#}");

@@ -171,6 +171,11 @@ impl AppState {
         self.inner.status.get(self.inner.store.as_ref()).await
     }
 
+    /// A new status, shared from now on.
+    async fn fresh_status(&self) -> Result<store::Status> {
+        self.inner.status.refresh(self.inner.store.as_ref()).await
+    }
+
     pub fn embedder(&self) -> Arc<dyn Embedder> {
         self.inner.embedder.clone()
     }

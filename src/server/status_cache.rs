@@ -29,6 +29,15 @@ impl StatusCache {
                 return Ok(status.clone());
             }
         }
+        Self::query(&mut last, store).await
+    }
+
+    /// A new status from `store`, shared from now on (after a cron run changed the counts).
+    pub(super) async fn refresh(&self, store: &dyn Store) -> Result<Status> {
+        Self::query(&mut *self.last.lock().await, store).await
+    }
+
+    async fn query(last: &mut Option<(Instant, Status)>, store: &dyn Store) -> Result<Status> {
         let started = Instant::now();
         let status = store.status().await?;
         *last = Some((started, status.clone()));

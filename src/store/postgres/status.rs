@@ -103,9 +103,12 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
     };
     st.drift.triggers = trigger_drift(store, &ready.triggers_hash, trigger_rows.first());
     st.audited = audit || !st.drift.triggers.is_empty() || complete_for.as_ref() != Some(model_id);
+    // Rows with a vector that need work but are not queued: the one thing the cheap
+    // count cannot see (it would count them embedded).
+    let mut hidden_stale = 0;
     if st.audited {
         let rows = tx.query(&sql.categories, &[model_id]).await.pg()?;
-        count_audited(&mut st, &rows);
+        hidden_stale = count_audited(&mut st, &rows);
     } else {
         let (rows, queued) = futures::try_join!(
             tx.query_one(&sql.rows, &none),
@@ -144,16 +147,18 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
     }
     st.derive();
     if st.audited {
-        // The queue is complete when nothing needs work outside it and the triggers keep
-        // it so from now on.
-        let complete = st.drift.unqueued == 0 && st.drift.triggers.is_empty();
+        // The cheap count can be trusted from now on when no row with a vector needs work
+        // outside the queue, and the triggers keep it so.
+        let complete = hidden_stale == 0 && st.drift.triggers.is_empty();
         st.last_audit = record_audit(store, complete).await.or(st.last_audit);
     }
     Ok(st)
 }
 
-/// Adds `categories.sql`'s rows to the counts.
-fn count_audited(st: &mut Status, rows: &[tokio_postgres::Row]) {
+/// Adds `categories.sql`'s rows to the counts; returns how many rows have a vector that
+/// is not current and are not queued.
+fn count_audited(st: &mut Status, rows: &[tokio_postgres::Row]) -> u64 {
+    let mut hidden_stale = 0;
     for r in rows {
         let (has_vector, has_state, current, queued, count): (bool, bool, bool, bool, i64) =
             (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
@@ -165,6 +170,9 @@ fn count_audited(st: &mut Status, rows: &[tokio_postgres::Row]) {
         if !current {
             if !queued {
                 st.drift.unqueued += count;
+                if has_vector {
+                    hidden_stale += count;
+                }
             }
             if has_vector {
                 st.drift.vector_without_state += count;
@@ -177,6 +185,7 @@ fn count_audited(st: &mut Status, rows: &[tokio_postgres::Row]) {
             }
         }
     }
+    hidden_stale
 }
 
 /// Records that a full audit ran now; `complete`: it left every row needing work queued for
