@@ -15,6 +15,10 @@
 #[path = "../tests/it/support/mock_openai.rs"]
 mod mock_openai;
 
+#[path = "support/common.rs"]
+mod support;
+use support::env_usize;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,13 +32,6 @@ use vecsync::embed::openai::OpenAiEmbedder;
 use vecsync::embed::Embedder;
 
 const MODEL: &str = "text-embedding-3-small";
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Varied job postings of about 200 words.
 fn postings(n: usize) -> Vec<String> {

@@ -14,6 +14,10 @@
 #[path = "../tests/it/common/mod.rs"]
 mod common;
 
+#[path = "support/common.rs"]
+mod support;
+use support::env_usize;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,13 +26,6 @@ use serde_json::json;
 use vecsync::config::{Config, EmbedderConfig};
 use vecsync::embed::Embedder;
 use vecsync::server::{router, AppState, ServerOptions};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Serves `state` on 127.0.0.1:0; returns the base URL.
 async fn start(state: AppState) -> String {

@@ -20,54 +20,20 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 use vecsync::config::Config;
 use vecsync::embed::fake::FakeEmbedder;
 use vecsync::store::postgres::PostgresStore;
 use vecsync::store::{Completion, Store, StoreOptions};
 use vecsync::template::text_hash;
 
+#[path = "support/common.rs"]
+mod support;
+use support::{connect, env_usize, server_url, with_db};
+
 const DIMS: usize = 384;
 const CLAIM: usize = 2000;
 const LEASE: Duration = Duration::from_secs(600);
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
-
-fn server_url() -> String {
-    if let Ok(url) = std::env::var("VECSYNC_TEST_DATABASE_URL") {
-        if !url.is_empty() {
-            return url;
-        }
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/start-postgres.sh");
-    let out = std::process::Command::new("bash")
-        .arg(script)
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .expect("run scripts/start-postgres.sh");
-    assert!(out.status.success(), "start-postgres.sh failed");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-async fn connect(url: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    client
-}
-
-fn with_db(url: &str, db: &str) -> String {
-    let mut u = url::Url::parse(url).unwrap();
-    u.set_path(&format!("/{db}"));
-    u.to_string()
-}
 
 /// `rows` demo postings in `jobs`, without vectors, generated in slices to bound memory.
 async fn load(client: &Client, rows: usize) {

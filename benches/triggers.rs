@@ -21,53 +21,19 @@
 //!
 //! `cargo bench --bench triggers` (`VECSYNC_BENCH_TRIGGER_ROUNDS`, default 5).
 
+#[path = "support/common.rs"]
+mod support;
+use support::{connect, env_usize, server_url, with_db};
+
 use std::time::Instant;
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 use vecsync::config::Config;
 use vecsync::store::postgres::PostgresStore;
 use vecsync::store::{Store, StoreOptions};
 
 const DIMS: usize = 384;
 const TABLES: [&str; 4] = ["plain", "previous", "synced", "filtered"];
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
-
-fn server_url() -> String {
-    if let Ok(url) = std::env::var("VECSYNC_TEST_DATABASE_URL") {
-        if !url.is_empty() {
-            return url;
-        }
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/start-postgres.sh");
-    let out = std::process::Command::new("bash")
-        .arg(script)
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .expect("run scripts/start-postgres.sh");
-    assert!(out.status.success(), "start-postgres.sh failed");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-async fn connect(url: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    client
-}
-
-fn with_db(url: &str, db: &str) -> String {
-    let mut u = url::Url::parse(url).unwrap();
-    u.set_path(&format!("/{db}"));
-    u.to_string()
-}
 
 /// A table of demo postings, each with a vector (as vecsync would have left it).
 async fn create_table(client: &Client, name: &str, rows: usize) {

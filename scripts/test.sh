@@ -11,10 +11,12 @@ export VECSYNC_MODEL_DIR="$PWD/models/all-MiniLM-L6-v2"
 mkdir -p test-output
 # Debian packages the tests drive: headless Chromium against the status page
 # (tests/it/browser.rs), pgbouncer in transaction mode in front of the test server
-# (tests/it/doctor.rs and the pooler tests).
+# (tests/it/doctor.rs, tests/it/pooler.rs, and TLS for tests/it/tls.rs with a certificate
+# made by the openssl CLI; tests/it/common/pgbouncer.rs).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pgbouncer >/dev/null 2>&1 || [[ -x /usr/sbin/pgbouncer ]] || missing+=(pgbouncer)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if ((${#missing[@]})); then
     if [[ $(id -u) == 0 ]]; then
         # A fresh machine may have no package lists yet.

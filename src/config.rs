@@ -78,6 +78,10 @@ pub const DEFAULT_CONFIG_FILE: &str = "vecsync.toml";
 pub struct Config {
     /// `sqlite://PATH` or `postgres://…` (env `DATABASE_URL`, flag `--database-url`).
     pub database_url: String,
+    /// PostgreSQL: a direct (or session-mode) URL to the same database, for `work`'s
+    /// `LISTEN` when `database_url` is a connection pooler in transaction mode (env
+    /// `DIRECT_URL`, as Prisma and Supabase call it).
+    pub listen_url: Option<String>,
     /// Schema that holds vecsync's own objects in PostgreSQL.
     pub schema: String,
     pub source: SourceConfig,
@@ -181,6 +185,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             database_url: "sqlite://vecsync.db".into(),
+            listen_url: None,
             schema: "vecsync".into(),
             source: SourceConfig::default(),
             embedder: EmbedderConfig::default(),
@@ -255,11 +260,15 @@ impl EmbedderConfig {
 
 impl Config {
     /// Every credential this config holds or points at, as the process sees it: the
-    /// database URL's password and password settings, `PGPASSWORD`, the provider's key
-    /// (the variable `embedder.api_key_env` names) and the values of `embedder.headers`.
-    /// Register them with [`crate::redact::register`] before printing anything.
+    /// passwords and password settings of `database_url` and `listen_url`, `PGPASSWORD`, the
+    /// provider's key (the variable `embedder.api_key_env` names) and the values of
+    /// `embedder.headers`. Register them with [`crate::redact::register`] before printing
+    /// anything.
     pub fn secrets(&self) -> Vec<String> {
         let mut out = crate::redact::url_secrets(&self.database_url);
+        if let Some(url) = &self.listen_url {
+            out.extend(crate::redact::url_secrets(url));
+        }
         for var in ["PGPASSWORD", self.embedder.api_key_env.trim()] {
             if let Some(v) = std::env::var_os(var).filter(|_| !var.is_empty()) {
                 out.push(v.to_string_lossy().into_owned());
@@ -314,6 +323,9 @@ impl Config {
         if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             config.database_url = url;
         }
+        if let Some(url) = std::env::var("DIRECT_URL").ok().filter(|u| !u.is_empty()) {
+            config.listen_url = Some(url);
+        }
         if let Some(url) = &overrides.database_url {
             config.database_url = url.clone();
         }
@@ -348,6 +360,17 @@ impl Config {
                         redact_url(&self.database_url)
                     ),
                 )
+            }
+        }
+        if let Some(url) = &self.listen_url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return err(
+                    "listen_url",
+                    format!(
+                        "expected postgres://… (a direct connection to the database of database_url), got {:?}",
+                        redact_url(url)
+                    ),
+                );
             }
         }
         validate_qualified_identifier("source.table", &self.source.table)?;
@@ -595,6 +618,7 @@ mod tests {
     fn secrets_of_a_config() {
         let mut c = Config {
             database_url: "postgres://u:p%40ss@h/db?sslpassword=k3y-pass".into(),
+            listen_url: Some("postgres://u:d1rect-pass@h:5432/db".into()),
             ..Config::default()
         };
         c.embedder.api_key_env = "VECSYNC_TEST_CONFIG_SECRET_UNSET".into();
@@ -602,7 +626,7 @@ mod tests {
             .headers
             .insert("X-Org-Token".into(), "org-t0ken".into());
         let secrets = c.secrets();
-        for want in ["p@ss", "k3y-pass", "org-t0ken"] {
+        for want in ["p@ss", "k3y-pass", "org-t0ken", "d1rect-pass"] {
             assert!(secrets.iter().any(|s| s == want), "{want} in {secrets:?}");
         }
     }

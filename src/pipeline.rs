@@ -7,8 +7,10 @@
 //! - an input the embedder rejects (or empty text) fails alone, permanently, with a reason;
 //! - a transient embedder error counts one attempt for each row of the batch; rows retry
 //!   with backoff until `max_attempts`, then show as failed;
-//! - a store error (database restarting) is retried with backoff; the rows' leases cover
-//!   the gap and expire if this process dies;
+//! - a store error that says the database is unavailable (restarting, unreachable, out of
+//!   connections, a deadlock) is retried with backoff; the rows' leases cover the gap and
+//!   expire if this process dies. Any other store error (a missing privilege or object, a
+//!   failed statement) stops the run at once with the database's own message;
 //! - a fatal embedder error (bad key, unknown model, vectors of another size than
 //!   `embedder.dimensions`) releases the batch and stops the run without marking any row.
 
@@ -17,14 +19,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::embed::{EmbedError, Embedder, Usage};
 use crate::store::{
-    ClaimedRow, Completion, Failure, FailureKind, Store, UsageTotals, WriteOutcome,
+    error_kind, ClaimedRow, Completion, ErrorKind, Failure, FailureKind, Store, UsageTotals,
+    WriteOutcome,
 };
 use crate::template::{text_hash, Template};
 
@@ -398,11 +401,24 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
 
     let write_started = Instant::now();
     // Not tied to `cancel`: a stop request still writes the batch it already embedded.
-    let outcome = retry_store(&CancellationToken::new(), &shared.on_event, || {
+    let written = retry_store(&CancellationToken::new(), &shared.on_event, || {
         shared.store.complete(&done, &failed)
     })
-    .await
-    .context("writing a batch")?;
+    .await;
+    let outcome = match written {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            // Nothing was written (one transaction): give the rows back without counting
+            // the attempt, so that status shows no lease that no worker holds.
+            let ids: Vec<String> = (done.iter().map(|d| d.id.clone()))
+                .chain(failed.iter().map(|f| f.id.clone()))
+                .collect();
+            if let Err(e) = shared.store.release(&ids).await {
+                tracing::warn!("could not release {} rows: {e:#}", ids.len());
+            }
+            return Err(e.context("writing a batch"));
+        }
+    };
     let report = BatchReport {
         outcome,
         deduplicated,
@@ -488,9 +504,10 @@ fn failure(id: String, e: &EmbedError) -> Failure {
 /// How long store errors are retried before the run gives up.
 const STORE_RETRY_BUDGET: Duration = Duration::from_secs(180);
 
-/// Retries a store call with exponential backoff (the database may be restarting).
-/// Configuration errors are not retried. Gives up after [`STORE_RETRY_BUDGET`] or when
-/// `cancel` fires while waiting.
+/// Retries a store call with exponential backoff while the database is unavailable
+/// (restarting, unreachable, out of connections; [`ErrorKind::Unavailable`]). Anything else
+/// (a setup problem, a failed statement) is returned at once. Gives up after
+/// [`STORE_RETRY_BUDGET`] or when `cancel` fires while waiting.
 async fn retry_store<T, F, Fut>(
     cancel: &CancellationToken,
     on_event: &(dyn Fn(Event) + Send + Sync),
@@ -505,7 +522,7 @@ where
     loop {
         match call().await {
             Ok(v) => return Ok(v),
-            Err(e) if e.downcast_ref::<crate::config::ConfigError>().is_some() => return Err(e),
+            Err(e) if error_kind(&e) != ErrorKind::Unavailable => return Err(e),
             Err(e) if started.elapsed() + wait > STORE_RETRY_BUDGET => {
                 return Err(e.context("the database stayed unavailable"))
             }

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{redact_url, Config, ConfigError, Overrides, StoreKind};
+use crate::config::{redact_url, Config, Overrides, StoreKind};
 use crate::embed::{self, Embedder};
 use crate::pipeline::{self, Mode, RunOptions};
 use crate::store::{self, Status, Store};
@@ -150,7 +150,7 @@ pub fn main() -> i32 {
                 return *status;
             }
             eprintln!("error: {}", crate::redact::redact(&one_line(&e)));
-            if e.chain().any(|c| c.downcast_ref::<ConfigError>().is_some()) {
+            if crate::store::error_kind(&e) == crate::store::ErrorKind::Setup {
                 2
             } else {
                 1

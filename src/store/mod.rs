@@ -305,12 +305,42 @@ pub fn required_columns<'a>(
     wanted
 }
 
+/// What kind of failure a store call's error is: what the pipeline retries and what the
+/// CLI's exit status says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The database cannot be reached, dropped the connection, is restarting or out of
+    /// connections, or the statement lost a race (serialization failure, deadlock):
+    /// retried with backoff.
+    Unavailable,
+    /// A setup problem (a missing privilege or object, a wrong login, a bad setting):
+    /// fails at once, exit status 2.
+    Setup,
+    /// Anything else (a type or syntax error, a constraint): fails at once, exit status 1.
+    Failed,
+}
+
+/// The kind of a store error: the first cause in its chain that tells.
+pub fn error_kind(e: &anyhow::Error) -> ErrorKind {
+    for cause in e.chain() {
+        if cause.is::<crate::config::ConfigError>() {
+            return ErrorKind::Setup;
+        }
+        if let Some(kind) = postgres::error_kind(cause).or_else(|| sqlite::error_kind(cause)) {
+            return kind;
+        }
+    }
+    ErrorKind::Failed
+}
+
 /// What a store needs to know besides the database URL.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// Model id recorded with each vector; a different id makes a vector stale.
     pub model_id: String,
     pub max_attempts: u32,
+    /// PostgreSQL: where `work` LISTENs when `database_url` is a transaction pooler.
+    pub listen_url: Option<String>,
 }
 
 impl StoreOptions {
@@ -318,6 +348,7 @@ impl StoreOptions {
         StoreOptions {
             model_id: config.embedder.model_id(),
             max_attempts: config.worker.max_attempts,
+            listen_url: config.listen_url.clone(),
         }
     }
 }

@@ -5,14 +5,14 @@
 //! The "Supabase-shaped" database: pgvector in an `extensions` schema, a table owned by
 //! another role, vecsync installed by that owner, and an application role that connects.
 
-use std::future::Future;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::common::bounded;
 use crate::common::postgres::{
-    connect, insert_postings, jobs_table_sql, pg_db, server_url, EmptyDb,
+    admin_from_thread, connect, insert_postings, jobs_table_sql, pg_db, server_url, EmptyDb,
 };
 use crate::mock_openai::{Knobs, MockOpenAi};
 use tokio_postgres::Client;
@@ -25,13 +25,6 @@ fn bin() -> &'static str {
 }
 const DIMS: usize = 16;
 const ROWS: usize = 50;
-
-/// Every test is bounded in time.
-async fn bounded<F: Future<Output = ()>>(f: F) {
-    tokio::time::timeout(Duration::from_secs(180), f)
-        .await
-        .expect("test took longer than 180 s");
-}
 
 struct Run {
     code: Option<i32>,
@@ -181,22 +174,12 @@ impl Roles {
 
 impl Drop for Roles {
     fn drop(&mut self) {
-        let names = std::mem::take(&mut self.names);
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let admin = connect(&server_url()).await;
-                for name in names {
-                    let _ = admin
-                        .batch_execute(&format!("DROP ROLE IF EXISTS {name}"))
-                        .await;
-                }
-            });
-        })
-        .join();
+        let drop_roles = self
+            .names
+            .iter()
+            .map(|name| format!("DROP ROLE IF EXISTS {name}"))
+            .collect();
+        admin_from_thread(&server_url(), drop_roles);
     }
 }
 
@@ -834,105 +817,14 @@ fn sqlite_doctor() {
     assert!(!dir.path().join("missing.db").exists());
 }
 
-/// Debian's pgbouncer in transaction mode in front of the test server, on a free port; the
-/// process is killed when this is dropped.
-struct Pgbouncer {
-    child: std::process::Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Pgbouncer {
-    fn start(server: &str) -> Pgbouncer {
-        let u = url::Url::parse(server).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let users = dir.path().join("users.txt");
-        std::fs::write(
-            &users,
-            format!(
-                "\"{}\" \"{}\"\n",
-                u.username(),
-                u.password().unwrap_or_default()
-            ),
-        )
-        .unwrap();
-        let ini = dir.path().join("pgbouncer.ini");
-        std::fs::write(
-            &ini,
-            format!(
-                "[databases]\n* = host={} port={}\n[pgbouncer]\nlisten_addr = 127.0.0.1\n\
-                 listen_port = {port}\nunix_socket_dir =\nauth_type = plain\nauth_file = {}\n\
-                 pool_mode = transaction\n",
-                u.host_str().unwrap(),
-                u.port().unwrap(),
-                users.display()
-            ),
-        )
-        .unwrap();
-        let mut cmd = Command::new("pgbouncer");
-        // pgbouncer refuses to run as root: as root (CI), it runs as the server's user.
-        if running_as_root() {
-            use std::os::unix::fs::PermissionsExt;
-            for p in [dir.path(), &users, &ini] {
-                let mode = if p.is_dir() { 0o755 } else { 0o644 };
-                std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
-            }
-            let user = std::env::var("VECSYNC_PG_OS_USER").unwrap_or_else(|_| "vecsyncpg".into());
-            cmd.args(["-u", &user]);
-        }
-        let child = cmd
-            .arg(&ini)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("pgbouncer is not installed: apt-get install pgbouncer");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "pgbouncer did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Pgbouncer {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for Pgbouncer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Whether this process runs as root (the owner of /proc/self).
-fn running_as_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false)
-}
-
 /// A pooler in front of the server is reported (the URL's port is not the server's own),
 /// and doctor's checks still run through it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_reports_a_pooler() {
     bounded(async {
         let db = pg_db(20, DIMS).await;
-        let bouncer = Pgbouncer::start(&server_url());
-        let mut url = url::Url::parse(&db.db.url).unwrap();
-        url.set_port(Some(bouncer.port)).unwrap();
-        let dir = config_dir(&toml(url.as_str(), DIMS, "jobs"));
+        let bouncer = crate::common::pgbouncer::Pgbouncer::start();
+        let dir = config_dir(&toml(&bouncer.url(&db.db.name), DIMS, "jobs"));
         let run = vecsync(dir.path(), &["doctor"]);
         assert_ok(&run);
         let server_port = url::Url::parse(&server_url()).unwrap().port().unwrap();

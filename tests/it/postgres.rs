@@ -6,12 +6,11 @@
 use crate::common;
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::postgres::{pg_db, EmptyDb, PgTestDb};
-use common::TestDb;
+use common::postgres::{pg_db, store_with, EmptyDb, PgTestDb};
+use common::{bounded, TestDb};
 use vecsync::config::{Config, ConfigError};
 use vecsync::embed::fake::FakeEmbedder;
 use vecsync::store::postgres::PostgresStore;
@@ -22,24 +21,6 @@ use vecsync::template::{text_hash, Template};
 
 const DIMS: usize = 8;
 const LEASE: Duration = Duration::from_secs(60);
-
-/// Every test is bounded in time.
-async fn bounded<F: Future<Output = ()>>(f: F) {
-    tokio::time::timeout(Duration::from_secs(180), f)
-        .await
-        .expect("test took longer than 180 s");
-}
-
-async fn store_with(config: &Config) -> PostgresStore {
-    PostgresStore::connect(
-        &config.database_url,
-        &config.schema,
-        &config.source,
-        StoreOptions::from_config(config),
-    )
-    .await
-    .expect("connect")
-}
 
 async fn store(db: &PgTestDb) -> PostgresStore {
     let s = store_with(&db.config()).await;
@@ -347,11 +328,11 @@ async fn an_expired_lease_makes_rows_claimable_again() {
         let db = pg_db(20, DIMS).await;
         let s = store(&db).await;
         s.enqueue_needed().await.unwrap();
-        let first = s.claim(20, Duration::from_secs(1)).await.unwrap();
+        let first = s.claim(20, LEASE).await.unwrap();
         assert_eq!(first.len(), 20);
         assert!(s.claim(20, LEASE).await.unwrap().is_empty(), "still leased");
         assert_eq!(s.status().await.unwrap().queue.leased, 20);
-        tokio::time::sleep(Duration::from_millis(1300)).await;
+        db.expire_leases().await;
         let second = s.claim(20, LEASE).await.unwrap();
         assert_eq!(second.len(), 20);
         assert_eq!(
@@ -1280,6 +1261,283 @@ async fn init_replaces_triggers_of_an_older_install() {
             .await;
         db.exec("UPDATE jobs SET location = 'Moved' WHERE id = 3").await;
         assert!(is_queued(&db, 3).await);
+    })
+    .await;
+}
+
+/// A `docs` config on `db` for the partitioned-table tests.
+fn docs_config(url: &str) -> Config {
+    let mut config = Config {
+        database_url: url.into(),
+        ..Config::default()
+    };
+    config.source.table = "docs".into();
+    config.source.template = "{body}".into();
+    config.source.display_columns = vec!["body".into()];
+    config.source.filter = Some("NOT archived".into());
+    config.embedder.provider = "fake".into();
+    config.embedder.dimensions = Some(DIMS);
+    config.validate().unwrap();
+    config
+}
+
+/// A table partitioned by its id (two levels: a range partition split again by hash):
+/// inserts into the parent and into a partition directly, an UPDATE that moves a row to
+/// another partition, deletes and the filter are all followed, and `index` builds the HNSW
+/// index on every partition (PostgreSQL cannot build it concurrently on the parent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitioned_tables_are_followed_and_indexed() {
+    bounded(async {
+        let db = EmptyDb::create().await;
+        let client = common::postgres::connect(&db.url).await;
+        client
+            .batch_execute(
+                "CREATE TABLE docs (id bigint PRIMARY KEY, body text NOT NULL,
+                                    archived boolean NOT NULL DEFAULT false, embedding vector(8))
+                   PARTITION BY RANGE (id);
+                 CREATE TABLE docs_low PARTITION OF docs FOR VALUES FROM (0) TO (1000);
+                 CREATE TABLE docs_high PARTITION OF docs FOR VALUES FROM (1000) TO (1000000)
+                   PARTITION BY HASH (id);
+                 CREATE TABLE docs_high_0 PARTITION OF docs_high FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+                 CREATE TABLE docs_high_1 PARTITION OF docs_high FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+                 INSERT INTO docs (id, body) SELECT g, 'body ' || g FROM generate_series(1, 20) g;
+                 INSERT INTO docs (id, body) SELECT g, 'body ' || g FROM generate_series(1001, 1020) g;",
+            )
+            .await
+            .unwrap();
+        let config = docs_config(&db.url);
+        let s = store_with(&config).await;
+        s.prepare(DIMS).await.expect("prepare a partitioned table");
+        let e = FakeEmbedder::new(&config.embedder.model_id(), DIMS);
+        s.enqueue_needed().await.unwrap();
+        assert_eq!(drain(&s, &e).await, 40);
+        let queued = || async {
+            client
+                .query_one("SELECT count(*) FROM vecsync.queue", &[])
+                .await
+                .unwrap()
+                .get::<_, i64>(0)
+        };
+        assert_eq!(queued().await, 0);
+
+        // Writes by the application, each in its own statement.
+        client
+            .batch_execute(
+                "INSERT INTO docs (id, body) VALUES (21, 'new in the parent');
+                 INSERT INTO docs_high_0 (id, body)
+                   SELECT g, 'new in a partition' FROM generate_series(1100, 1200) g
+                   WHERE satisfies_hash_partition('docs_high'::regclass, 2, 0, g::bigint) LIMIT 1;
+                 UPDATE docs SET id = 5000 WHERE id = 3;            -- moves docs_low -> docs_high
+                 UPDATE docs SET body = 'moved and edited', id = 7000 WHERE id = 1005;
+                 UPDATE docs SET body = 'edited in place' WHERE id = 4;
+                 UPDATE docs SET archived = true WHERE id = 6;      -- leaves the filter
+                 DELETE FROM docs WHERE id = 7;",
+            )
+            .await
+            .unwrap();
+        let queue: Vec<String> = client
+            .query(
+                "SELECT row_id::text FROM vecsync.queue ORDER BY row_id::bigint",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(queue.len(), 5, "{queue:?}");
+        for id in ["21", "4", "5000", "7000"] {
+            assert!(queue.contains(&id.to_string()), "{id} not queued: {queue:?}");
+        }
+        assert_eq!(drain(&s, &e).await, 5);
+        let st = s.status().await.unwrap();
+        assert_eq!((st.total, st.embedded, st.missing), (40, 40, 0), "{st:?}");
+        assert_vectors_current_docs(&client, &config).await;
+
+        // `index`: an HNSW index on every leaf partition, attached to the parent's.
+        s.create_hnsw_index().await.expect("index a partitioned table");
+        s.create_hnsw_index().await.expect("index again: nothing to do");
+        let valid: Vec<(String, bool)> = client
+            .query(
+                "SELECT c.relname::text, i.indisvalid FROM pg_index i
+                 JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+                 WHERE am.amname = 'hnsw' ORDER BY 1",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        assert_eq!(valid.len(), 5, "parent, docs_high and 3 leaves: {valid:?}");
+        assert!(valid.iter().all(|(_, ok)| *ok), "{valid:?}");
+        let hits = s.search(&e.vector("edited in place"), 1).await.unwrap();
+        assert_eq!(hits[0].id, "4");
+    })
+    .await;
+}
+
+/// Every row of `docs` that passes the filter has the fake vector of its current body.
+async fn assert_vectors_current_docs(client: &tokio_postgres::Client, config: &Config) {
+    let e = FakeEmbedder::new(&config.embedder.model_id(), DIMS);
+    for row in client
+        .query(
+            "SELECT id, body, embedding::text FROM docs WHERE NOT archived",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        let (id, body, vector): (i64, String, Option<String>) =
+            (row.get(0), row.get(1), row.get(2));
+        let want = format!(
+            "[{}]",
+            e.vector(&body)
+                .iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let got = vector.unwrap_or_else(|| panic!("row {id} has no vector"));
+        let parse = |s: &str| -> Vec<f32> {
+            s.trim_matches(['[', ']'])
+                .split(',')
+                .map(|x| x.parse().unwrap())
+                .collect()
+        };
+        let (g, w) = (parse(&got), parse(&want));
+        assert!(
+            g.iter().zip(&w).all(|(a, b)| (a - b).abs() < 1e-6),
+            "row {id}: vector of another text"
+        );
+    }
+}
+
+/// Partitioned by another column, the id cannot be unique on its own (PostgreSQL requires
+/// the partition key in every unique constraint): `init` refuses, saying so and what works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_partitioned_by_another_column_is_refused_accurately() {
+    bounded(async {
+        let db = EmptyDb::create().await;
+        let client = common::postgres::connect(&db.url).await;
+        client
+            .batch_execute(
+                "CREATE TABLE docs (id bigint GENERATED ALWAYS AS IDENTITY, created_at date NOT NULL,
+                                    body text NOT NULL, archived boolean NOT NULL DEFAULT false,
+                                    embedding vector(8), PRIMARY KEY (id, created_at))
+                   PARTITION BY RANGE (created_at);
+                 CREATE TABLE docs_2026 PARTITION OF docs
+                   FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');",
+            )
+            .await
+            .unwrap();
+        let s = store_with(&docs_config(&db.url)).await;
+        let err = s.prepare(DIMS).await.unwrap_err();
+        let msg = err
+            .downcast_ref::<ConfigError>()
+            .unwrap_or_else(|| panic!("not a setup error: {err:#}"))
+            .to_string();
+        assert!(
+            msg.starts_with("source.id_column: table \"docs\" is partitioned by RANGE (created_at)"),
+            "{msg}"
+        );
+        assert!(msg.contains("PARTITION BY RANGE (id)"), "{msg}");
+        assert!(!msg.contains("needs a PRIMARY KEY"), "{msg}");
+        let installed: bool = client
+            .query_one("SELECT to_regnamespace('vecsync') IS NOT NULL", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert!(!installed, "nothing installed");
+    })
+    .await;
+}
+
+/// vecsync's own queue writes (here: a transaction holding an uncommitted queue row, as
+/// `enqueue_needed` or `complete` do) and the triggers' can deadlock. PostgreSQL then aborts
+/// one side; when it picks the application's statement, the trigger's exception handler
+/// must absorb it: the application's UPDATE and its transaction go through, and the row the
+/// trigger could not queue shows up as needing work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadlock_with_vecsync_never_fails_an_application_write() {
+    bounded(async {
+        let db = pg_db(10, DIMS).await;
+        let s = store(&db).await;
+        let e = embedder(&db);
+        s.enqueue_needed().await.unwrap();
+        drain(&s, &e).await;
+        let vecsync_side = common::postgres::connect(&db.db.url).await;
+        let app = common::postgres::connect(&db.db.url).await;
+        let app_pid: i32 = app
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        // vecsync's side holds an uncommitted queue row for job 2.
+        vecsync_side
+            .batch_execute("BEGIN; INSERT INTO vecsync.queue (row_id) VALUES (2)")
+            .await
+            .unwrap();
+        // The application's transaction queues job 1, then waits on job 2's queue row.
+        let writer = tokio::spawn(async move {
+            app.batch_execute(
+                "BEGIN;
+                 UPDATE jobs SET title = title || ' (one)' WHERE id = 1;
+                 UPDATE jobs SET title = title || ' (two)' WHERE id = 2;
+                 COMMIT;",
+            )
+            .await
+        });
+        let waiting = Instant::now();
+        loop {
+            let event: Option<String> = db
+                .client
+                .query_one(
+                    "SELECT wait_event_type::text FROM pg_stat_activity WHERE pid = $1",
+                    &[&app_pid],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if event.as_deref() == Some("Lock") {
+                break;
+            }
+            assert!(
+                waiting.elapsed() < Duration::from_secs(20),
+                "app never waited"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // vecsync's side now wants job 1's queue row: a deadlock. The application waited
+        // first, so its deadlock check runs first and aborts its own statement.
+        let vecsync_write = tokio::spawn(async move {
+            let r = vecsync_side
+                .batch_execute(
+                    "INSERT INTO vecsync.queue (row_id) VALUES (1) ON CONFLICT DO NOTHING; COMMIT",
+                )
+                .await;
+            (vecsync_side, r)
+        });
+        writer
+            .await
+            .unwrap()
+            .expect("the application's transaction must not fail");
+        let (_conn, r) = vecsync_write.await.unwrap();
+        r.unwrap();
+        assert_eq!(
+            db.scalar(
+                "SELECT count(*) FROM jobs WHERE title LIKE '% (one)' OR title LIKE '% (two)'"
+            )
+            .await,
+            2
+        );
+        // Job 2's change was not queued by the trigger, but it is not lost: status says it
+        // needs work, and enqueue_needed queues it.
+        let st = s.status().await.unwrap();
+        assert_eq!(st.embedded, 8, "{st:?}");
+        s.enqueue_needed().await.unwrap();
+        drain(&s, &e).await;
+        assert_eq!(s.status().await.unwrap().embedded, 10);
     })
     .await;
 }

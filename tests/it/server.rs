@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use async_trait::async_trait;
-use common::TestDb;
+use common::{config_dir, TestDb};
 use serde_json::{json, Value};
 use vecsync::config::Config;
 use vecsync::embed::fake::FakeEmbedder;
@@ -148,17 +148,6 @@ fn run_with_deadline(mut cmd: Command, deadline: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// A directory with `vecsync.toml` describing `config`.
-fn config_dir(config: &Config) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("vecsync.toml"),
-        toml::to_string(config).unwrap(),
-    )
-    .unwrap();
-    dir
 }
 
 fn vecsync_cmd(dir: &Path, args: &[&str]) -> Command {

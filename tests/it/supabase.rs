@@ -6,35 +6,19 @@
 
 use crate::common;
 
-use std::future::Future;
 use std::time::Duration;
 
+use common::bounded;
+use common::postgres::store_with;
 use common::supabase::{Role, SupabaseDb, DIMS, ROWS};
 use vecsync::config::{Config, ConfigError};
 use vecsync::embed::fake::FakeEmbedder;
 use vecsync::store::postgres::PostgresStore;
-use vecsync::store::{ClaimedRow, Completion, Store, StoreOptions};
+use vecsync::store::{ClaimedRow, Completion, Store};
 use vecsync::template::text_hash;
 
 const LEASE: Duration = Duration::from_secs(60);
 const TABLE: &str = "\"App\".\"Docs\"";
-
-async fn bounded<F: Future<Output = ()>>(f: F) {
-    tokio::time::timeout(Duration::from_secs(180), f)
-        .await
-        .expect("test took longer than 180 s");
-}
-
-async fn store_with(config: &Config) -> PostgresStore {
-    PostgresStore::connect(
-        &config.database_url,
-        &config.schema,
-        &config.source,
-        StoreOptions::from_config(config),
-    )
-    .await
-    .expect("connect")
-}
 
 fn embedder(config: &Config) -> FakeEmbedder {
     FakeEmbedder::new(&config.embedder.model_id(), DIMS)

@@ -37,12 +37,13 @@ pub(super) struct Table {
     /// Whether vecsync is installed (its meta table exists): then a column the config names
     /// but the table lacks is drift, not a typo.
     pub(super) installed: bool,
+    /// A partitioned table (`relkind = 'p'`): its rows live in partitions.
+    pub(super) partitioned: bool,
 }
 
 /// What the statements need to know about the source table.
 #[derive(Debug, Clone)]
 pub(super) struct Shape {
-    pub(super) oid: u32,
     /// `format_type` of the id column (`bigint`, `uuid`, `character varying(64)`…).
     pub(super) id_type: String,
     /// The schema pgvector is installed in, quoted: its type, operators and operator
@@ -100,7 +101,6 @@ impl PostgresStore {
         self.check_unique_id(c, table.oid).await?;
         self.check_filter(c, table).await?;
         Ok(Shape {
-            oid: table.oid,
             id_type: id.display_type.clone(),
             pgvector: table.pgvector.clone(),
         })
@@ -182,6 +182,7 @@ impl PostgresStore {
             columns,
             pgvector,
             installed,
+            partitioned: kind == "p",
         })
     }
 
@@ -215,14 +216,23 @@ impl PostgresStore {
             .await?
             .get(0);
         if unique {
-            Ok(())
-        } else {
-            Err(config_error!(
-                "source.id_column: column {:?} of table {:?} is not unique; it needs a PRIMARY KEY or UNIQUE constraint",
-                self.source.id_column,
-                self.source.table
-            ))
+            return Ok(());
         }
+        let (id, table) = (&self.source.id_column, &self.source.table);
+        let partition_key: Option<String> = c
+            .query_one("SELECT pg_catalog.pg_get_partkeydef($1::oid)", &[&oid])
+            .await?
+            .get(0);
+        Err(match partition_key {
+            // PostgreSQL refuses a unique constraint on a partitioned table that does not
+            // include the partition key: "add a PRIMARY KEY" would be a fix it forbids.
+            Some(key) => config_error!(
+                "source.id_column: table {table:?} is partitioned by {key}, and PostgreSQL allows a unique constraint on a partitioned table only if it includes the partition key, so column {id:?} cannot be unique on its own; vecsync needs a unique id: partition the table by it (PARTITION BY RANGE ({id}) or HASH ({id}), with a PRIMARY KEY ({id})), or set source.table to one partition"
+            ),
+            None => config_error!(
+                "source.id_column: column {id:?} of table {table:?} is not unique; it needs a PRIMARY KEY or UNIQUE constraint"
+            ),
+        })
     }
 
     /// The filter is a valid condition on the table, for vecsync's statements (the

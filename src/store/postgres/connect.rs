@@ -1,11 +1,11 @@
-//! Connection settings and TLS: a `postgres://` URL becomes tokio-postgres settings plus the
-//! TLS connector its `sslmode` asks for (libpq's values, done with rustls), and each opened
+//! Connection settings: a `postgres://` URL becomes tokio-postgres settings plus the TLS
+//! connector its `sslmode` asks for (libpq's values, see [`super::tls`]), and each opened
 //! connection gets a driver task that forwards `NOTIFY`s.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use futures::StreamExt;
 use percent_encoding::percent_decode_str;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -14,8 +14,12 @@ use tokio_postgres::tls::TlsStream;
 use tokio_postgres::{AsyncMessage, Client, Connection, NoTls, Socket};
 
 use super::errors::describe;
+use super::tls::{client_config, Verify};
 use crate::config::redact_url;
 use crate::config_error;
+
+/// The port of Supabase's pooler in transaction mode.
+const SUPABASE_TRANSACTION_POOLER_PORT: u16 = 6543;
 
 /// How to connect: tokio-postgres settings plus the TLS connector `sslmode` asks for.
 #[derive(Clone)]
@@ -24,6 +28,9 @@ pub(super) struct ConnectSpec {
     pub(super) tls: Tls,
     /// The URL with its password hidden, for logs and errors.
     pub(super) redacted: String,
+    /// Why the URL looks like a connection pooler in transaction mode, through which
+    /// `LISTEN` cannot work: `pgbouncer=true` (Prisma's flag) or port 6543 (Supabase).
+    pub(super) pooler_hint: Option<&'static str>,
 }
 
 #[derive(Clone)]
@@ -33,23 +40,21 @@ pub(super) enum Tls {
 }
 
 impl ConnectSpec {
-    /// Parses a `postgres://` URL. libpq's `sslmode` values are honoured (tokio-postgres
-    /// itself knows only disable/prefer/require):
-    /// - no `sslmode`: plain TCP to localhost / 127.0.0.1 / ::1 / unix sockets, `prefer`
-    ///   elsewhere (libpq's default);
-    /// - `prefer`, `require`: TLS without certificate verification, like libpq (unless
-    ///   `sslrootcert` is given);
-    /// - `verify-ca`, `verify-full`: TLS verified against the Mozilla roots and
-    ///   `sslrootcert` (a PEM file), host name included.
-    pub(super) fn parse(url: &str) -> Result<ConnectSpec> {
+    /// Parses the `postgres://` URL of `setting` (named in errors). libpq's `sslmode`
+    /// values are honoured (tokio-postgres itself knows only disable/prefer/require); with
+    /// no `sslmode`, connections to localhost / 127.0.0.1 / ::1 / unix sockets are plain
+    /// TCP and others `prefer` (libpq's default). `pgbouncer=true` is taken out of the URL
+    /// (tokio-postgres refuses unknown parameters) and marks a transaction pooler.
+    pub(super) fn parse(setting: &str, url: &str) -> Result<ConnectSpec> {
         let redacted = redact_url(url);
-        let bad = |why: String| config_error!("database_url: {why} ({redacted})");
+        let bad = |why: String| config_error!("{setting}: {why} ({redacted})");
         let mut parsed = url::Url::parse(url).map_err(|e| bad(format!("not a valid URL: {e}")))?;
         // sslmode and sslrootcert are ours to handle; every other parameter goes to
         // tokio-postgres exactly as written (re-encoding would turn the %20 of
         // `options=-c%20search_path%3D...` into a `+` the server takes literally).
         let mut sslmode: Option<String> = None;
         let mut rootcert: Option<String> = None;
+        let mut pooler_hint = None;
         let mut kept: Vec<&str> = Vec::new();
         for piece in parsed.query().unwrap_or_default().split('&') {
             let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
@@ -58,6 +63,11 @@ impl ConnectSpec {
                 "" => {}
                 "sslmode" => sslmode = Some(decode(value)),
                 "sslrootcert" => rootcert = Some(decode(value)),
+                "pgbouncer" => {
+                    if decode(value) == "true" {
+                        pooler_hint = Some("pgbouncer=true in the URL");
+                    }
+                }
                 _ => kept.push(piece),
             }
         }
@@ -72,6 +82,9 @@ impl ConnectSpec {
         }
         pg.connect_timeout(Duration::from_secs(10));
         pg.keepalives(true);
+        if pg.get_ports().contains(&SUPABASE_TRANSACTION_POOLER_PORT) {
+            pooler_hint = pooler_hint.or(Some("port 6543, Supabase's transaction pooler"));
+        }
         let local = pg.get_hosts().iter().all(|h| match h {
             tokio_postgres::config::Host::Tcp(h) => {
                 matches!(h.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]")
@@ -80,26 +93,41 @@ impl ConnectSpec {
             tokio_postgres::config::Host::Unix(_) => true,
         });
         use tokio_postgres::config::SslMode;
+        // libpq: with a root certificate, even `prefer` and `require` check the chain.
+        let unless_rootcert = if rootcert.is_some() {
+            Verify::Chain
+        } else {
+            Verify::Nothing
+        };
         let (mode, verify) = match sslmode.as_deref() {
-            None if local => (SslMode::Disable, false),
-            None | Some("prefer") | Some("allow") => (SslMode::Prefer, rootcert.is_some()),
-            Some("disable") => (SslMode::Disable, false),
-            Some("require") => (SslMode::Require, rootcert.is_some()),
-            Some("verify-ca") | Some("verify-full") => (SslMode::Require, true),
+            None if local => (SslMode::Disable, Verify::Nothing),
+            None | Some("prefer") | Some("allow") => (SslMode::Prefer, unless_rootcert),
+            Some("disable") => (SslMode::Disable, Verify::Nothing),
+            Some("require") => (SslMode::Require, unless_rootcert),
+            Some("verify-ca") => (SslMode::Require, Verify::Chain),
+            Some("verify-full") => (SslMode::Require, Verify::ChainAndHost),
             Some(other) => {
                 return Err(bad(format!(
-                    "sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
+                    "sslmode={other} is not one of disable, allow, prefer, require, verify-ca, verify-full"
                 )))
             }
         };
         pg.ssl_mode(mode);
         let tls = match mode {
             SslMode::Disable => Tls::None,
-            _ => Tls::Rustls(tokio_postgres_rustls::MakeRustlsConnect::new(
-                rustls_config(verify, rootcert.as_deref()).map_err(|e| bad(format!("{e:#}")))?,
-            )),
+            _ => {
+                let label = sslmode.as_deref().unwrap_or("prefer");
+                let config = client_config(verify, rootcert.as_deref(), label)
+                    .map_err(|e| bad(format!("{e:#}")))?;
+                Tls::Rustls(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+            }
         };
-        Ok(ConnectSpec { pg, tls, redacted })
+        Ok(ConnectSpec {
+            pg,
+            tls,
+            redacted,
+            pooler_hint,
+        })
     }
 
     /// Opens a connection; its driver task runs on the runtime and forwards notifications
@@ -150,91 +178,13 @@ where
     });
 }
 
-fn rustls_config(verify: bool, rootcert: Option<&str>) -> Result<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .context("TLS setup")?;
-    let config = if verify {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(path) = rootcert {
-            use rustls::pki_types::pem::PemObject;
-            let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
-                .with_context(|| format!("sslrootcert: cannot read {path}"))?;
-            for cert in certs {
-                let cert = cert.with_context(|| format!("sslrootcert: bad PEM in {path}"))?;
-                roots
-                    .add(cert)
-                    .with_context(|| format!("sslrootcert: bad certificate in {path}"))?;
-            }
-        }
-        builder.with_root_certificates(roots).with_no_client_auth()
-    } else {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoCertificateCheck(provider)))
-            .with_no_client_auth()
-    };
-    Ok(config)
-}
-
-/// libpq's `sslmode=require`: encrypt, but do not check who is at the other end.
-#[derive(Debug)]
-struct NoCertificateCheck(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for NoCertificateCheck {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &rustls::pki_types::CertificateDer<'_>,
-        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        _server_name: &rustls::pki_types::ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use tokio_postgres::config::SslMode;
 
     fn spec(url: &str) -> ConnectSpec {
-        ConnectSpec::parse(url).unwrap_or_else(|e| panic!("{url}: {e:#}"))
+        ConnectSpec::parse("database_url", url).unwrap_or_else(|e| panic!("{url}: {e:#}"))
     }
 
     #[test]
@@ -255,6 +205,20 @@ mod tests {
     }
 
     #[test]
+    fn transaction_poolers_are_recognised() {
+        let prisma = spec("postgres://u:p@h:5432/db?pgbouncer=true&application_name=x");
+        assert_eq!(prisma.pooler_hint, Some("pgbouncer=true in the URL"));
+        assert_eq!(prisma.pg.get_application_name(), Some("x"));
+        let supabase = spec("postgres://u:p@aws-0-eu.pooler.supabase.com:6543/postgres");
+        assert!(supabase.pooler_hint.unwrap().contains("6543"));
+        assert_eq!(spec("postgres://u:p@h:5432/db").pooler_hint, None);
+        assert_eq!(
+            spec("postgres://u:p@h/db?pgbouncer=false").pooler_hint,
+            None
+        );
+    }
+
+    #[test]
     fn connection_parameters_reach_the_server_as_written() {
         let s = spec(
             "postgres://u:p@h/db?sslmode=disable&options=-c%20search_path%3D%22App%22%2Cextensions&application_name=a%2Bb",
@@ -266,10 +230,12 @@ mod tests {
         assert_eq!(s.pg.get_application_name(), Some("a+b"));
         assert!(matches!(s.tls, Tls::None));
         // vecsync's own parameters are decoded.
-        let e =
-            ConnectSpec::parse("postgres://u:p@h/db?sslrootcert=%2Fno%2Fca.pem&sslmode=require")
-                .err()
-                .expect("missing sslrootcert");
+        let e = ConnectSpec::parse(
+            "database_url",
+            "postgres://u:p@h/db?sslrootcert=%2Fno%2Fca.pem&sslmode=require",
+        )
+        .err()
+        .expect("missing sslrootcert");
         assert!(format!("{e:#}").contains("cannot read /no/ca.pem"), "{e:#}");
     }
 
@@ -280,7 +246,7 @@ mod tests {
             "postgres://u:s3cret@h/db?sslmode=verify-full&sslrootcert=/nonexistent.pem",
             "postgres://u:s3cret@h/db?bogus_option=1",
         ] {
-            let e = ConnectSpec::parse(url).err().expect(url);
+            let e = ConnectSpec::parse("database_url", url).err().expect(url);
             let msg = e
                 .downcast_ref::<crate::config::ConfigError>()
                 .expect("ConfigError")

@@ -23,14 +23,11 @@ use crate::config::{Config, ConfigError};
 use crate::doctor::{Finding, Level};
 use crate::store::StoreOptions;
 
-/// Supabase's (Supavisor's) transaction-mode pooler port.
-const TRANSACTION_POOLER_PORT: u16 = 6543;
-
 /// Every check, in the order a user fixes things: connection, pgvector, the table, what
 /// is installed, access, the queue.
 pub async fn diagnose(url: &str, config: &Config, dims: Option<usize>) -> Vec<Finding> {
     let mut out = Vec::new();
-    let spec = match ConnectSpec::parse(url) {
+    let spec = match ConnectSpec::parse("database_url", url) {
         Ok(spec) => spec,
         Err(e) => {
             out.push(Finding::fail(
@@ -81,42 +78,19 @@ pub async fn diagnose(url: &str, config: &Config, dims: Option<usize>) -> Vec<Fi
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(|e| anyhow::anyhow!(describe(&e)))?;
-        let checked = checks(&store, &mut c, dims, &mut out).await;
+        let checked = checks(&store, &mut c, dims, config.worker.poll_seconds, &mut out).await;
         let _ = c.client.batch_execute("ROLLBACK").await;
         checked
     }
     .await;
     if let Err(e) = result {
-        out.push(if transaction_pooled(&e) {
-            Finding::fail(
-                "pooler",
-                format!("a statement prepared by another client showed up on this connection ({e:#}): a transaction-mode pooler (pgbouncer pool_mode=transaction, Supabase port 6543) hands each transaction another server connection; `vecsync work` loses its LISTEN and prepared statements collide"),
-                "connect in session mode (Supabase: port 5432) or directly to the server",
-            )
-        } else {
-            Finding::fail(
-                "doctor",
-                format!("a check could not run: {e:#}"),
-                "fix what the message names, then run `vecsync doctor` again",
-            )
-        });
+        out.push(Finding::fail(
+            "doctor",
+            format!("a check could not run: {e:#}"),
+            "fix what the message names, then run `vecsync doctor` again",
+        ));
     }
     out
-}
-
-/// A prepared statement that already exists (another client's, `42P05`) or vanished
-/// (`26000`): the server connection under this client changed, which only a transaction
-/// pooler does.
-fn transaction_pooled(e: &anyhow::Error) -> bool {
-    use tokio_postgres::error::SqlState;
-    e.chain().any(|c| {
-        c.downcast_ref::<super::errors::PgError>()
-            .and_then(|pg| pg.0.code())
-            .is_some_and(|code| {
-                *code == SqlState::DUPLICATE_PSTATEMENT
-                    || *code == SqlState::INVALID_SQL_STATEMENT_NAME
-            })
-    })
 }
 
 /// `sslmode`, as libpq (and vecsync) read it.
@@ -162,6 +136,7 @@ async fn checks(
     store: &PostgresStore,
     c: &mut Conn,
     dims: Option<usize>,
+    poll_seconds: u64,
     out: &mut Vec<Finding>,
 ) -> Result<()> {
     let row = c
@@ -173,7 +148,12 @@ async fn checks(
         "connection",
         format!("connected to database {database:?} as role {role:?} (PostgreSQL {version})"),
     ));
-    out.push(pooler(&store.pool.spec, server_port));
+    out.push(pooler(
+        &store.pool.spec,
+        server_port,
+        store.options.listen_url.is_some(),
+        poll_seconds,
+    ));
     out.push(pgvector(c).await?);
 
     let table = match store.inspect(c).await {
@@ -215,8 +195,15 @@ fn setting_finding(check: &str, e: anyhow::Error) -> Result<Finding> {
     }
 }
 
-/// A pooler between vecsync and the server, and what it means.
-fn pooler(spec: &ConnectSpec, server_port: Option<i32>) -> Finding {
+/// A pooler between vecsync and the server, and what it costs. vecsync's statements work
+/// through any pooler; `work`'s LISTEN does not through one in transaction mode (it then
+/// polls every `poll_seconds`, or LISTENs on `listen_url`).
+fn pooler(
+    spec: &ConnectSpec,
+    server_port: Option<i32>,
+    listen_url: bool,
+    poll_seconds: u64,
+) -> Finding {
     let port = spec.pg.get_ports().first().copied().unwrap_or(5432);
     let host = spec
         .pg
@@ -228,22 +215,38 @@ fn pooler(spec: &ConnectSpec, server_port: Option<i32>) -> Finding {
             tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
         })
         .unwrap_or_default();
-    if port == TRANSACTION_POOLER_PORT {
-        return Finding::fail(
-            "pooler",
-            format!("port {port} is a transaction-mode pooler (Supabase's Supavisor): each transaction may run on another server connection, so `vecsync work` loses its LISTEN (no wake-ups on new rows) and prepared statements can break"),
-            format!("connect to port 5432 instead: the session pooler on {host}, or the direct connection"),
-        );
+    let polls = format!(
+        "`vecsync work` cannot LISTEN through it and polls every {poll_seconds} s, so a change waits up to {poll_seconds} s before it is embedded"
+    );
+    let fix =
+        "set listen_url (env DIRECT_URL) to the direct connection (port 5432) for changes at once";
+    if let Some(hint) = spec.pooler_hint {
+        return if listen_url {
+            Finding::ok(
+                "pooler",
+                format!("transaction-mode pooler ({hint}); `vecsync work` LISTENs on listen_url"),
+            )
+        } else {
+            Finding::warn(
+                "pooler",
+                format!("transaction-mode pooler ({hint}): vecsync works through it, but {polls}"),
+                fix,
+            )
+        };
     }
     match server_port {
-        Some(server) if server != i32::from(port) => Finding::warn(
+        Some(server) if server != i32::from(port) && !listen_url => Finding::warn(
             "pooler",
-            format!("a pooler or proxy forwards port {port} to the server's port {server}: fine in session mode; in transaction mode (pgbouncer pool_mode=transaction) `vecsync work` misses wake-ups and prepared statements can break"),
-            "make sure it pools per session, or connect to the server directly",
+            format!("a pooler or proxy forwards port {port} to the server's port {server}: in session mode nothing changes; in transaction mode (pgbouncer pool_mode=transaction) {polls}"),
+            format!("if it pools per transaction, {fix}"),
+        ),
+        Some(server) if server != i32::from(port) => Finding::ok(
+            "pooler",
+            format!("a pooler or proxy forwards port {port} to the server's port {server}; `vecsync work` LISTENs on listen_url"),
         ),
         _ if host.contains("pooler.") => Finding::ok(
             "pooler",
-            format!("session-mode pooler on port {port}: LISTEN and prepared statements work"),
+            format!("session-mode pooler on port {port}: LISTEN works"),
         ),
         _ => Finding::ok("pooler", "direct connection (no pooler detected)"),
     }
@@ -686,7 +689,7 @@ async fn guarded(
         .batch_execute("SAVEPOINT vecsync_doctor")
         .await
         .map_err(pg)?;
-    match client.query(sql, &[]).await {
+    match client.query_typed(sql, &[]).await {
         Ok(rows) => {
             client
                 .batch_execute("RELEASE SAVEPOINT vecsync_doctor")
@@ -709,23 +712,26 @@ mod tests {
     use super::*;
 
     fn spec(url: &str) -> ConnectSpec {
-        ConnectSpec::parse(url).unwrap()
+        ConnectSpec::parse("database_url", url).unwrap()
     }
 
     #[test]
-    fn transaction_pooler_port_fails_and_other_poolers_warn() {
+    fn transaction_poolers_warn_with_their_cost_and_other_poolers_are_named() {
+        let supabase = spec("postgres://u:p@aws-0-eu.pooler.supabase.com:6543/postgres");
+        let f = pooler(&supabase, Some(5432), false, 5);
+        assert_eq!(f.level, Level::Warn);
+        for needle in ["transaction-mode pooler", "port 6543", "polls every 5 s"] {
+            assert!(f.message.contains(needle), "{}", f.message);
+        }
+        assert!(f.fix.unwrap().contains("listen_url"));
+        // With listen_url, work LISTENs there: nothing to fix.
+        assert_eq!(pooler(&supabase, Some(5432), true, 5).level, Level::Ok);
         let f = pooler(
-            &spec("postgres://u:p@aws-0-eu.pooler.supabase.com:6543/postgres"),
+            &spec("postgres://u:p@127.0.0.1:6432/db"),
             Some(5432),
+            false,
+            5,
         );
-        assert_eq!(f.level, Level::Fail);
-        assert!(
-            f.message.contains("transaction-mode pooler"),
-            "{}",
-            f.message
-        );
-        assert!(f.fix.unwrap().contains("port 5432"));
-        let f = pooler(&spec("postgres://u:p@127.0.0.1:6432/db"), Some(5432));
         assert_eq!(f.level, Level::Warn);
         assert!(f
             .message
@@ -733,12 +739,19 @@ mod tests {
         let f = pooler(
             &spec("postgres://u:p@aws-0-eu.pooler.supabase.com:5432/postgres"),
             Some(5432),
+            false,
+            5,
         );
         assert_eq!(
             (f.level, f.message.contains("session-mode")),
             (Level::Ok, true)
         );
-        let f = pooler(&spec("postgres://u:p@db.example.com/db"), Some(5432));
+        let f = pooler(
+            &spec("postgres://u:p@db.example.com/db"),
+            Some(5432),
+            false,
+            5,
+        );
         assert!(f.message.contains("direct connection"));
     }
 

@@ -64,7 +64,7 @@ impl PostgresStore {
 pub(super) fn search_error(error: anyhow::Error) -> anyhow::Error {
     let sizes = error.chain().find_map(|e| {
         let pg = e.downcast_ref::<PgError>()?;
-        let message = pg.0.as_db_error()?.message();
+        let message = pg.error.as_db_error()?.message();
         message
             .starts_with("different vector dimensions")
             .then(|| message.to_string())

@@ -8,6 +8,7 @@ use super::errors::PgResultExt;
 use super::PostgresStore;
 use crate::config::quote_ident;
 use crate::config_error;
+use crate::template::sql_string_literal;
 
 /// Versioned migrations, applied in order, once each, by `init`.
 const MIGRATIONS: [(i32, &str); 3] = [
@@ -39,24 +40,28 @@ impl PostgresStore {
                 .fill("EXISTS (SELECT 1 FROM (SELECT {record}.*) AS {alias} WHERE {filter})"),
             None => "true".to_string(),
         };
-        let template_changed = self
-            .template
-            .columns()
-            .iter()
-            .map(|c| {
-                format!(
-                    "OLD.{c}::text IS DISTINCT FROM NEW.{c}::text",
-                    c = quote_ident(c)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" OR ");
+        // Whether a template column changed as text, between records `old` and `new`.
+        let template_changed = |old: &str, new: &str| {
+            self.template
+                .columns()
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{old}.{c}::text IS DISTINCT FROM {new}.{c}::text",
+                        c = quote_ident(c)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        };
         let vars = self
             .names
             .vars()
-            .with("template_changed", template_changed)
+            .with("template_changed", template_changed("OLD", "NEW"))
+            .with("template_changed_pairs", template_changed("o", "n"))
             .with("old_passes", passes("OLD"))
             .with("new_passes", passes("NEW"))
+            .with("table_name", sql_string_literal(&self.names.table))
             .with("insert_trigger", self.trigger_name("insert"))
             .with("update_trigger", self.trigger_name("update"))
             .with("delete_trigger", self.trigger_name("delete"))
@@ -71,48 +76,6 @@ impl PostgresStore {
         .map(|sql| vars.fill(sql))
         .join("\n")
     }
-
-    /// Builds an HNSW index (cosine) on the embedding column without blocking writes
-    /// (`CREATE INDEX CONCURRENTLY`); an invalid index left by an interrupted build is
-    /// dropped and rebuilt. Large tables build much faster with a bigger
-    /// `maintenance_work_mem` (set it for the role or the database).
-    pub async fn create_hnsw_index(&self) -> Result<()> {
-        let shape = self.ready().await?.shape.clone();
-        let mut c = self.pool.get().await?;
-        let table = self.inspect(&mut c).await?;
-        if let Some(emb) = table
-            .columns
-            .iter()
-            .find(|c| c.name == self.source.embedding_column)
-        {
-            self.check_indexable(&mut c, emb).await?;
-        }
-        let table_name = self.source.table.rsplit('.').next().unwrap_or_default();
-        let raw = format!("{table_name}_{}_hnsw", self.source.embedding_column);
-        let name = &raw[..raw.len().min(63)];
-        let invalid = c
-            .query(
-                include_str!("sql/install/invalid_index.sql"),
-                &[&shape.oid, &name],
-            )
-            .await?;
-        if let Some(row) = invalid.first() {
-            let qualified: String = row.get(0);
-            tracing::warn!("dropping the invalid index {qualified} left by an interrupted build");
-            c.client
-                .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified}"))
-                .await
-                .pg()?;
-        }
-        let create = self
-            .names
-            .vars()
-            .with("index", quote_ident(name))
-            .with("pgvector", shape.pgvector)
-            .fill(include_str!("sql/install/hnsw_index.sql"));
-        c.client.batch_execute(&create).await.pg()?;
-        Ok(())
-    }
 }
 
 /// Checks the table against the config, then creates vecsync's schema and tables (the migrations not
@@ -126,7 +89,7 @@ pub(super) async fn install(store: &PostgresStore) -> Result<()> {
     let oid = table.oid;
     let n = &store.names;
     let vars = n.vars().with("id_type", shape.id_type.clone());
-    let tx = c.client.transaction().await.pg()?;
+    let tx = c.transaction().await.pg()?;
     tx.execute(LOCK_SQL, &[&format!("vecsync:{}", n.schema)])
         .await
         .pg()?;
@@ -228,7 +191,7 @@ pub(super) async fn uninstall(store: &PostgresStore) -> Result<()> {
     let n = &store.names;
     {
         let mut c = store.pool.get().await?;
-        let tx = c.client.transaction().await.pg()?;
+        let tx = c.transaction().await.pg()?;
         tx.execute(LOCK_SQL, &[&format!("vecsync:{}", n.schema)])
             .await
             .pg()?;

@@ -18,20 +18,25 @@
 //!
 //! Connections come from a small pool (claims and writes of concurrent batches run in
 //! parallel); a connection that broke is replaced with a log line naming the redacted URL.
-//! `sslmode=disable|prefer|require|verify-ca|verify-full` is honoured with rustls.
+//! `sslmode=disable|allow|prefer|require|verify-ca|verify-full` is honoured as libpq does,
+//! with rustls. Statements are unnamed and use no session state, so vecsync also works
+//! through a connection pooler in transaction mode (pgbouncer, Supabase's port 6543);
+//! `work` then polls, or `LISTEN`s on `listen_url`.
 //!
 //! Layout: one file per concern, and the SQL in `.sql` files next to it (`sql/`,
 //! `migrations/`; see [`statements`]):
 //!
 //! | file | concern |
 //! |---|---|
-//! | `errors.rs` | error text, which connection errors are permanent |
-//! | `connect.rs` | URL, `sslmode`, TLS, connection driver |
-//! | `pool.rs` | connection pool and prepared-statement cache |
-//! | `listen.rs` | `LISTEN`/`NOTIFY` |
+//! | `errors.rs` | error text; outage, setup problem or failure ([`ErrorKind`]) |
+//! | `connect.rs` | URL, `sslmode`, connection driver |
+//! | `tls.rs` | TLS with libpq's `sslmode` rules (rustls) |
+//! | `pool.rs` | connection pool, unnamed statements with typed parameters |
+//! | `listen.rs` | `LISTEN`/`NOTIFY`, or polling through a transaction pooler |
 //! | `statements.rs` | quoted identifiers, `{placeholder}` filling, vector parameters |
 //! | `catalog.rs` | inspecting the source table, checking it against the config |
-//! | `install.rs` | `init`, `uninstall`, migrations, triggers, the HNSW index |
+//! | `install.rs` | `init`, `uninstall`, migrations, triggers |
+//! | `index.rs` | `vecsync index`: the HNSW index, per partition on a partitioned table |
 //! | `installed.rs` | what is installed, and whether it matches the config (read-only) |
 //! | `privileges.rs` | the privileges each command needs, which ones the role lacks |
 //! | `row_security.rs` | whether row-level security hides rows from the role |
@@ -45,6 +50,7 @@ mod connect;
 pub mod doctor;
 mod errors;
 mod hints;
+mod index;
 mod install;
 mod installed;
 mod listen;
@@ -55,6 +61,7 @@ mod row_security;
 mod search;
 mod statements;
 mod status;
+mod tls;
 
 use std::time::Duration;
 
@@ -71,6 +78,15 @@ use connect::ConnectSpec;
 use pool::Pool;
 pub use privileges::Command;
 use statements::Names;
+
+/// The kind of a PostgreSQL error, for [`super::error_kind`] (`None`: not PostgreSQL's).
+pub(super) fn error_kind(e: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+    if let Some(e) = e.downcast_ref::<errors::PgError>() {
+        return Some(e.kind);
+    }
+    e.downcast_ref::<tokio_postgres::Error>()
+        .map(errors::PgError::statement_kind)
+}
 
 /// Dollar-quote tag of the trigger function bodies (`sql/install/triggers/`).
 const FN_TAG: &str = "$vecsync_fn$";
@@ -106,7 +122,12 @@ impl PostgresStore {
         source: &SourceConfig,
         options: StoreOptions,
     ) -> Result<PostgresStore> {
-        let store = PostgresStore::new(ConnectSpec::parse(url)?, schema, source, options)?;
+        let store = PostgresStore::new(
+            ConnectSpec::parse("database_url", url)?,
+            schema,
+            source,
+            options,
+        )?;
         let client = store
             .pool
             .connect_with_backoff(Duration::from_secs(3))
@@ -143,9 +164,13 @@ impl PostgresStore {
         if source.filter.as_deref().is_some_and(|f| f.contains(FN_TAG)) {
             return Err(config_error!("source.filter: must not contain {FN_TAG}"));
         }
+        let direct = match &options.listen_url {
+            Some(url) => Some(ConnectSpec::parse("listen_url", url)?),
+            None => None,
+        };
         Ok(PostgresStore {
             pool: Pool::new(spec, schema),
-            listen: listen::Listen::default(),
+            listen: listen::Listen::new(direct),
             names: Names::new(schema, source, &template),
             source: source.clone(),
             options,
@@ -346,11 +371,11 @@ mod tests {
             let options = StoreOptions {
                 model_id: "m".into(),
                 max_attempts: 3,
+                listen_url: None,
             };
-            let spec = ConnectSpec::parse("postgres://u@127.0.0.1/db").unwrap();
+            let spec = ConnectSpec::parse("database_url", "postgres://u@127.0.0.1/db").unwrap();
             let store = PostgresStore::new(spec, "vecsync", &source, options).unwrap();
             let shape = Shape {
-                oid: 1,
                 id_type: "bigint".into(),
                 pgvector: "\"extensions\"".into(),
             };

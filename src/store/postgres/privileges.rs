@@ -539,7 +539,7 @@ pub(super) async fn explain_denied(
 ) -> anyhow::Error {
     let denied = error.chain().any(|e| {
         e.downcast_ref::<PgError>()
-            .and_then(|pg| pg.0.code())
+            .and_then(|pg| pg.error.code())
             .is_some_and(|code| *code == tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
     });
     if !denied {

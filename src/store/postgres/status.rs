@@ -15,9 +15,9 @@
 //! disabled or stale.
 
 use anyhow::Result;
-use tokio_postgres::types::ToSql;
 
 use super::errors::PgResultExt;
+use super::pool::Param;
 use super::statements::Vars;
 use super::PostgresStore;
 use crate::store::{FailedRow, QueueCounts, Status, UsageTotals};
@@ -60,33 +60,19 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
     let sql = &ready.status;
     let model_id = &store.options.model_id;
     let mut c = store.pool.get().await?;
-    let s_queue = c.prepare(&sql.queue).await?;
-    let s_failures = c.prepare(&sql.failures).await?;
-    let s_per_minute = c.prepare(&sql.per_minute).await?;
-    let s_usage = c.prepare(&sql.usage).await?;
-    let s_triggers = c.prepare(&sql.triggers).await?;
-    let s_mark = c.prepare(&sql.audit_mark).await?;
     // One snapshot for all counts; the queries are pipelined.
-    let tx = c
-        .client
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await
-        .pg()?;
-    let none: [&(dyn ToSql + Sync); 0] = [];
-    let schema: [&(dyn ToSql + Sync); 1] = [&store.names.schema];
+    let tx = c.snapshot().await.pg()?;
+    let schema: [&dyn Param; 1] = [&store.names.schema];
     let (queue_row, failure_rows, minute_rows, usage_row, trigger_rows, mark_rows) =
         futures::try_join!(
-            tx.query_one(&s_queue, &none),
-            tx.query(&s_failures, &none),
-            tx.query(&s_per_minute, &none),
-            tx.query_one(&s_usage, &none),
-            tx.query(&s_triggers, &schema),
-            tx.query(&s_mark, &none),
+            tx.query_one(&sql.queue, &[]),
+            tx.query(&sql.failures, &[]),
+            tx.query(&sql.per_minute, &[]),
+            tx.query_one(&sql.usage, &[]),
+            tx.query(&sql.triggers, &schema),
+            tx.query(&sql.audit_mark, &[]),
         )
-        .pg()?;
+        .map_err(|e| tx.explain(e))?;
     let (last_audit, complete_for): (Option<String>, Option<String>) = mark_rows
         .first()
         .map_or((None, None), |r| (r.get(0), r.get(1)));
@@ -107,14 +93,15 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
     // count cannot see (it would count them embedded).
     let mut hidden_stale = 0;
     if st.audited {
-        let rows = tx.query(&sql.categories, &[model_id]).await.pg()?;
+        let rows = tx
+            .query(&sql.categories, &[model_id])
+            .await
+            .map_err(|e| tx.explain(e))?;
         hidden_stale = count_audited(&mut st, &rows);
     } else {
-        let (rows, queued) = futures::try_join!(
-            tx.query_one(&sql.rows, &none),
-            tx.query_one(&sql.queued, &none)
-        )
-        .pg()?;
+        let (rows, queued) =
+            futures::try_join!(tx.query_one(&sql.rows, &[]), tx.query_one(&sql.queued, &[]))
+                .map_err(|e| tx.explain(e))?;
         let n = |r: &tokio_postgres::Row, i| r.get::<_, i64>(i) as u64;
         st.total = n(&rows, 0);
         st.missing = n(&rows, 1);

@@ -35,6 +35,25 @@ use statements::Statements;
 use super::*;
 use crate::config::SourceConfig;
 
+/// The kind of a SQLite error, for [`super::error_kind`] (`None`: not SQLite's). A busy or
+/// locked database (after the 30 s busy timeout) and I/O trouble are retried; a file that
+/// cannot be opened or written is a setup problem.
+pub(super) fn error_kind(e: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+    use rusqlite::ErrorCode as C;
+    let e = e.downcast_ref::<rusqlite::Error>()?;
+    Some(match e.sqlite_error_code() {
+        Some(C::DatabaseBusy | C::DatabaseLocked | C::SystemIoFailure) => ErrorKind::Unavailable,
+        Some(
+            C::ReadOnly
+            | C::CannotOpen
+            | C::PermissionDenied
+            | C::AuthorizationForStatementDenied
+            | C::NotADatabase,
+        ) => ErrorKind::Setup,
+        _ => ErrorKind::Failed,
+    })
+}
+
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     sql: Arc<Statements>,

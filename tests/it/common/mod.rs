@@ -3,6 +3,7 @@
 //! tests can change rows behind vecsync's back.
 #![allow(dead_code)]
 
+pub mod pgbouncer;
 pub mod postgres;
 pub mod supabase;
 
@@ -33,6 +34,27 @@ pub trait TestDb: Send + Sync {
     async fn text(&self, sql: &str) -> String;
     /// The name of one of vecsync's own tables (`queue`, `state`) in this store.
     fn bookkeeping_table(&self, name: &str) -> String;
+    /// What the passing of time does to vecsync's queue, without waiting for it: every
+    /// lease and every retry backoff (both are `locked_until` times) runs out now.
+    async fn expire_leases(&self);
+}
+
+/// Runs a test body, failing it if it takes longer than 180 s.
+pub async fn bounded<F: std::future::Future<Output = ()>>(f: F) {
+    tokio::time::timeout(Duration::from_secs(180), f)
+        .await
+        .expect("test took longer than 180 s");
+}
+
+/// A directory with `vecsync.toml` describing `config`.
+pub fn config_dir(config: &Config) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("vecsync.toml"),
+        toml::to_string(config).unwrap(),
+    )
+    .unwrap();
+    dir
 }
 
 pub fn fake_embedder(config: &Config) -> Arc<FakeEmbedder> {
@@ -142,5 +164,11 @@ impl TestDb for SqliteDb {
 
     fn bookkeeping_table(&self, name: &str) -> String {
         format!("vecsync_{name}")
+    }
+
+    async fn expire_leases(&self) {
+        // SQLite's times are Unix seconds.
+        self.exec("UPDATE vecsync_queue SET locked_until = 0 WHERE locked_until IS NOT NULL")
+            .await;
     }
 }

@@ -152,27 +152,50 @@ impl EmptyDb {
 
 impl Drop for EmptyDb {
     fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let name = self.name.clone();
-        // No runtime may be available (or it may be shutting down): use a thread of our own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                if let Ok((client, conn)) = tokio_postgres::connect(&admin_url, NoTls).await {
-                    tokio::spawn(async move {
-                        let _ = conn.await;
-                    });
-                    let _ = client
-                        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .await;
-                }
-            });
-        })
-        .join();
+        admin_from_thread(
+            &self.admin_url,
+            vec![format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            )],
+        );
     }
+}
+
+/// Runs `statements` as the server's superuser from a thread and runtime of its own,
+/// ignoring errors: for `Drop`, where no runtime may be available (or it may be shutting
+/// down).
+pub fn admin_from_thread(admin_url: &str, statements: Vec<String>) {
+    let admin_url = admin_url.to_string();
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            if let Ok((client, conn)) = tokio_postgres::connect(&admin_url, NoTls).await {
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+                for sql in statements {
+                    let _ = client.batch_execute(&sql).await;
+                }
+            }
+        });
+    })
+    .join();
+}
+
+/// A PostgreSQL store for `config`, connected (not prepared).
+pub async fn store_with(config: &Config) -> vecsync::store::postgres::PostgresStore {
+    vecsync::store::postgres::PostgresStore::connect(
+        &config.database_url,
+        &config.schema,
+        &config.source,
+        vecsync::store::StoreOptions::from_config(config),
+    )
+    .await
+    .expect("connect")
 }
 
 /// The demo `jobs` table in a fresh database.
@@ -261,6 +284,14 @@ impl TestDb for PgTestDb {
 
     fn bookkeeping_table(&self, name: &str) -> String {
         format!("vecsync.{name}")
+    }
+
+    async fn expire_leases(&self) {
+        self.exec(
+            "UPDATE vecsync.queue SET locked_until = now() - interval '1 second'
+             WHERE locked_until IS NOT NULL",
+        )
+        .await;
     }
 
     async fn exec(&self, sql: &str) {

@@ -15,7 +15,7 @@
 
 use tokio_postgres::Client;
 
-use super::postgres::{connect, unique_name, url_for_db, EmptyDb};
+use super::postgres::{admin_from_thread, connect, unique_name, url_for_db, EmptyDb};
 use vecsync::config::Config;
 
 /// Dimensions of the fixture's embedding column.
@@ -195,22 +195,8 @@ impl Drop for SupabaseDb {
         let Some(db) = self.db.take() else { return };
         let admin_url = db.admin_url.clone();
         drop(db);
-        let roles = [self.owner.name.clone(), self.installer.name.clone()];
-        // As EmptyDb: no runtime may be available here, so use a thread of our own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let admin = connect(&admin_url).await;
-                for role in roles {
-                    let _ = admin
-                        .batch_execute(&format!("DROP ROLE IF EXISTS \"{role}\""))
-                        .await;
-                }
-            });
-        })
-        .join();
+        let drop_roles = [&self.owner.name, &self.installer.name]
+            .map(|role| format!("DROP ROLE IF EXISTS \"{role}\""));
+        admin_from_thread(&admin_url, drop_roles.to_vec());
     }
 }
