@@ -86,6 +86,9 @@ pub struct Config {
     pub schema: String,
     pub source: SourceConfig,
     pub embedder: EmbedderConfig,
+    /// The model `vecsync migrate` moves to (same keys as `[embedder]`); see
+    /// `docs/migration.md`. `[embedder]` stays the live model until the switch.
+    pub next_embedder: Option<EmbedderConfig>,
     pub worker: WorkerConfig,
     pub server: ServerConfig,
 }
@@ -189,6 +192,7 @@ impl Default for Config {
             schema: "vecsync".into(),
             source: SourceConfig::default(),
             embedder: EmbedderConfig::default(),
+            next_embedder: None,
             worker: WorkerConfig::default(),
             server: ServerConfig::default(),
         }
@@ -262,19 +266,21 @@ impl Config {
     /// Every credential this config holds or points at, as the process sees it: the
     /// passwords and password settings of `database_url` and `listen_url`, `PGPASSWORD`, the
     /// provider's key (the variable `embedder.api_key_env` names) and the values of
-    /// `embedder.headers`. Register them with [`crate::redact::register`] before printing
-    /// anything.
+    /// `embedder.headers` (and the same of `[next_embedder]`). Register them with
+    /// [`crate::redact::register`] before printing anything.
     pub fn secrets(&self) -> Vec<String> {
         let mut out = crate::redact::url_secrets(&self.database_url);
         if let Some(url) = &self.listen_url {
             out.extend(crate::redact::url_secrets(url));
         }
-        for var in ["PGPASSWORD", self.embedder.api_key_env.trim()] {
+        let embedders = std::iter::once(&self.embedder).chain(&self.next_embedder);
+        let key_vars = embedders.clone().map(|e| e.api_key_env.trim());
+        for var in std::iter::once("PGPASSWORD").chain(key_vars) {
             if let Some(v) = std::env::var_os(var).filter(|_| !var.is_empty()) {
                 out.push(v.to_string_lossy().into_owned());
             }
         }
-        out.extend(self.embedder.headers.values().cloned());
+        out.extend(embedders.flat_map(|e| e.headers.values().cloned()));
         out
     }
 }
@@ -290,8 +296,15 @@ pub struct Overrides {
 impl Config {
     /// Parses TOML text. Errors name the setting.
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| {
-            let msg = e.message().trim().to_string();
+        // serde_path_to_error: toml's own message of a wrong type ("invalid type: string
+        // \"16\", expected usize") does not say which setting it is.
+        serde_path_to_error::deserialize(toml::Deserializer::new(text)).map_err(|e| {
+            let path = e.path().to_string();
+            let e = e.into_inner();
+            let msg = match e.message().trim() {
+                m if path.is_empty() || path == "." || m.contains(&path) => m.to_string(),
+                m => format!("{path}: {m}"),
+            };
             let line = e
                 .span()
                 .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
@@ -344,6 +357,15 @@ impl Config {
         }
         if let Some(dir) = &overrides.model_dir {
             self.embedder.model_dir = Some(dir.clone());
+        }
+        // `[next_embedder]` gets the same folder unless it names one of its own.
+        let dir = overrides.model_dir.clone().or_else(|| {
+            std::env::var_os("VECSYNC_MODEL_DIR")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+        });
+        if let (Some(dir), Some(next)) = (dir, self.next_embedder.as_mut()) {
+            next.model_dir.get_or_insert(dir);
         }
     }
 
@@ -457,6 +479,20 @@ impl Config {
         }
         if self.server.search_burst == 0 {
             return err("server.search_burst", "must be at least 1".into());
+        }
+        // `[next_embedder]` passes the same checks as `[embedder]`, and its errors name it.
+        if let Some(next) = &self.next_embedder {
+            let as_live = Config {
+                embedder: next.clone(),
+                next_embedder: None,
+                ..self.clone()
+            };
+            as_live
+                .validate()
+                .map_err(|e| match e.setting.strip_prefix("embedder.") {
+                    Some(rest) => ConfigError::new(format!("next_embedder.{rest}"), e.message),
+                    None => e,
+                })?;
         }
         Ok(())
     }
@@ -629,6 +665,21 @@ mod tests {
         for want in ["p@ss", "k3y-pass", "org-t0ken", "d1rect-pass"] {
             assert!(secrets.iter().any(|s| s == want), "{want} in {secrets:?}");
         }
+    }
+
+    #[test]
+    fn next_embedder_is_checked_like_embedder() {
+        let c = Config {
+            next_embedder: Some(EmbedderConfig {
+                provider: "fake".into(),
+                ..EmbedderConfig::default()
+            }),
+            ..Config::default()
+        };
+        let e = c.validate().unwrap_err();
+        assert_eq!(e.setting, "next_embedder.dimensions", "{e}");
+        let c = Config::from_toml("[next_embedder]\nmodle = \"x\"\n", "vecsync.toml").unwrap_err();
+        assert!(c.to_string().contains("modle"), "{c}");
     }
 
     #[test]

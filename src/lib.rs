@@ -7,6 +7,7 @@
 //! - [`store`]: where rows, vectors and bookkeeping live (SQLite, PostgreSQL + pgvector);
 //! - [`embed`]: what turns text into vectors (the local MiniLM model, OpenAI-compatible APIs);
 //! - [`pipeline`]: claim → embed → guarded write, reporting progress as events;
+//! - [`migrate`]: moving a table to another embedding model (`vecsync migrate`);
 //! - [`cli`]: the `vecsync` command, which renders those events for a terminal;
 //! - [`server`]: `vecsync serve`, which renders them as metrics and a status page;
 //! - [`vector`]: the little-endian f32 byte layout shared by SQLite BLOBs and base64 answers.
@@ -20,6 +21,7 @@ pub mod config;
 pub mod demo;
 pub mod doctor;
 pub mod embed;
+pub mod migrate;
 pub mod pipeline;
 pub mod redact;
 pub mod server;

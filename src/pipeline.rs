@@ -556,9 +556,20 @@ pub async fn dry_run(
     embedder: &dyn Embedder,
     options: &RunOptions,
 ) -> Result<DryRun> {
-    let limit = options.limit;
     // `verify`, not `prepare`: a dry run installs nothing.
     store.verify(embedder.dimensions()).await?;
+    estimate(store, embedder, options).await
+}
+
+/// Counts the rows [`Store::peek_needed`] returns, their unique texts, tokens and cost
+/// with `embedder`, without preparing the store (a model migration's dry run estimates
+/// the next model over the live store).
+pub async fn estimate(
+    store: &dyn Store,
+    embedder: &dyn Embedder,
+    options: &RunOptions,
+) -> Result<DryRun> {
+    let limit = options.limit;
     let mut report = DryRun::default();
     let mut seen = std::collections::HashSet::new();
     let mut after: Option<String> = None;

@@ -233,7 +233,9 @@ fn word_end(bytes: &[u8], from: usize) -> usize {
 
 /// Where a bare value starting at `start` ends: at whitespace (a libpq conninfo value
 /// may hold any other character), or, inside a URL, at the `&` before the next query
-/// setting.
+/// setting. A `:` ending a URL is kept: it is the separator of an error message
+/// (`postgres://h/db?password=***: password authentication failed`), which at worst
+/// leaves one known character of a password in view.
 fn bare_value_end(bytes: &[u8], start: usize) -> usize {
     let word_start = bytes[..start]
         .iter()
@@ -243,6 +245,9 @@ fn bare_value_end(bytes: &[u8], start: usize) -> usize {
     let mut k = start;
     while k < bytes.len() && !bytes[k].is_ascii_whitespace() && !(in_url && bytes[k] == b'&') {
         k += 1;
+    }
+    if in_url && k > start + 1 && bytes[k - 1] == b':' {
+        k -= 1;
     }
     k
 }
@@ -407,6 +412,22 @@ mod tests {
         ] {
             assert_eq!(clean(text), want, "{text}");
         }
+    }
+
+    #[test]
+    fn the_separator_after_a_url_is_kept() {
+        assert_eq!(
+            clean("connecting to postgres://app@db/breaktest_1?password=s3cret: password authentication failed"),
+            "connecting to postgres://app@db/breaktest_1?password=***: password authentication failed"
+        );
+        // Also when the password was registered (masked before the URL rules run).
+        assert_eq!(
+            redact_with(
+                &["s3cret".to_string()],
+                "postgres://app@db/jobs?sslmode=require&password=s3cret: timed out"
+            ),
+            "postgres://app@db/jobs?sslmode=require&password=***: timed out"
+        );
     }
 
     #[test]

@@ -1,6 +1,29 @@
 //! The `vecsync` command line: parses flags, wires config → store + embedder → pipeline,
-//! and renders results. Exit status: 0 ok, 1 runtime failure, 2 setup mistake.
+//! and renders results. Exit status: 0 ok, 1 runtime failure, 2 setup mistake (a
+//! [`ConfigError`], or an embedder's [`EmbedError::Setup`](embed::EmbedError::Setup)).
 
+/// `println!` that does not panic when stdout is closed (`vecsync status | head -5`): the
+/// command ends quietly with exit 0, as ripgrep does (see [`stdout_error`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        {
+            use std::io::Write as _;
+            writeln!(std::io::stdout(), $($arg)*).map_err($crate::cli::stdout_error)?
+        }
+    };
+}
+
+/// `print!` counterpart of [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        {
+            use std::io::Write as _;
+            write!(std::io::stdout(), $($arg)*).map_err($crate::cli::stdout_error)?
+        }
+    };
+}
+
+mod migrate;
 mod progress;
 
 use std::io::{BufRead, Write};
@@ -14,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{redact_url, Config, Overrides, StoreKind};
 use crate::embed::{self, Embedder};
+use crate::migrate::{Resolved, Vectorizer};
 use crate::pipeline::{self, Mode, RunOptions};
 use crate::store::{self, Status, Store};
 
@@ -118,6 +142,8 @@ enum Command {
     },
     /// Create an HNSW index for search (PostgreSQL)
     Index,
+    /// Move the table to the model in [next_embedder] without downtime (docs/migration.md)
+    Migrate(migrate::Args),
     /// Serve the status page, /metrics, search, the cron route and /v1/embeddings
     Serve {
         /// HOST:PORT to listen on; a non-loopback address needs CRON_SECRET
@@ -150,12 +176,26 @@ pub fn main() -> i32 {
                 return *status;
             }
             eprintln!("error: {}", crate::redact::redact(&one_line(&e)));
-            if crate::store::error_kind(&e) == crate::store::ErrorKind::Setup {
+            let embedder_setup = e.chain().any(|c| {
+                c.downcast_ref::<embed::EmbedError>()
+                    .is_some_and(embed::EmbedError::is_setup)
+            });
+            if embedder_setup || crate::store::error_kind(&e) == crate::store::ErrorKind::Setup {
                 2
             } else {
                 1
             }
         }
+    }
+}
+
+/// A failed write to stdout: a reader that went away (broken pipe) is no failure of
+/// vecsync's, so it becomes a quiet exit 0; anything else is an error.
+fn stdout_error(e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Exit(0).into()
+    } else {
+        anyhow::Error::new(e).context("cannot write to stdout")
     }
 }
 
@@ -215,24 +255,56 @@ async fn run(cli: Cli) -> Result<()> {
     if let Command::Demo { rows, db } = &cli.command {
         return demo(*rows, db, &overrides).await;
     }
-    let config = Config::load(cli.config.as_deref(), &overrides)?;
-    for secret in config.secrets() {
+    let loaded = Config::load(cli.config.as_deref(), &overrides)?;
+    for secret in loaded.secrets() {
         crate::redact::register(&secret);
     }
     match cli.command {
-        Command::Demo { .. } => unreachable!("handled above"),
+        Command::Migrate(args) => return migrate::run(&loaded, args).await,
+        Command::Doctor { json } => {
+            // The doctor runs whatever the database says (it reports a failed connection
+            // itself): with the live model when the store's record can be read.
+            let config = match crate::migrate::resolve(loaded.clone()).await {
+                Ok(resolved) => resolved.config,
+                Err(_) => loaded,
+            };
+            let report = crate::doctor::run(&config).await;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                out!("{}", report.render_text());
+            }
+            if !report.ok {
+                return Err(Exit(report.exit_status()).into());
+            }
+            return Ok(());
+        }
+        Command::Uninstall => {
+            crate::migrate::uninstall_other(&loaded).await?;
+            let store = store::open(&loaded).await?;
+            store.uninstall().await?;
+            outln!("vecsync's objects were removed");
+            return Ok(());
+        }
+        _ => {}
+    }
+    // During a model migration the store's record says which config table is live.
+    let resolved = crate::migrate::resolve(loaded).await?;
+    let config = resolved.config.clone();
+    match cli.command {
+        Command::Demo { .. }
+        | Command::Migrate(_)
+        | Command::Uninstall
+        | Command::Doctor { .. } => {
+            unreachable!("handled above")
+        }
         Command::Init => {
             let store = store::open(&config).await?;
             store.init().await?;
-            println!(
+            outln!(
                 "vecsync is installed in {}",
                 redact_url(&config.database_url)
             );
-        }
-        Command::Uninstall => {
-            let store = store::open(&config).await?;
-            store.uninstall().await?;
-            println!("vecsync's objects were removed");
         }
         Command::Backfill {
             limit,
@@ -247,43 +319,45 @@ async fn run(cli: Cli) -> Result<()> {
                     RunOptions::new(&config, Mode::Drain, embedder.suggested_concurrency());
                 options.limit = limit;
                 let report = pipeline::dry_run(store.as_ref(), embedder.as_ref(), &options).await?;
-                println!(
+                outln!(
                     "{} rows need work ({} empty), {} unique texts, {} tokens",
-                    report.rows, report.empty, report.unique_texts, report.tokens
+                    report.rows,
+                    report.empty,
+                    report.unique_texts,
+                    report.tokens
                 );
                 if let Some(cost) = report.estimated_cost {
-                    println!("estimated cost: ${cost:.4}");
+                    outln!("estimated cost: ${cost:.4}");
                 }
                 return Ok(());
             }
-            let summary = process(
-                &config,
-                store,
-                embedder,
-                Mode::Drain,
+            let cancel = cancel_on_signal();
+            let run = Run {
+                mode: Mode::Drain,
                 limit,
                 concurrency,
-                cancel_on_signal(),
-            )
-            .await?;
-            print_summary(&summary);
+                cancel: cancel.clone(),
+            };
+            let summary = process(&config, store, embedder, &run, None).await?;
+            print_summary(&summary)?;
+            // During a migration the other model's vectors are kept current too.
+            if let Some(other) = Vectorizer::other(&resolved).await? {
+                if !cancel.is_cancelled() {
+                    let label = other.label();
+                    let s = process(
+                        &other.config,
+                        other.store,
+                        other.embedder,
+                        &run,
+                        Some(&label),
+                    )
+                    .await?;
+                    out!("{label}: ");
+                    print_summary(&s)?;
+                }
+            }
         }
-        Command::Work { concurrency } => {
-            let store = store::open(&config).await?;
-            let embedder = embed::from_config(&config)?;
-            let poll = Duration::from_secs(config.worker.poll_seconds);
-            let summary = process(
-                &config,
-                store,
-                embedder,
-                Mode::Follow { poll },
-                None,
-                concurrency,
-                cancel_on_signal(),
-            )
-            .await?;
-            print_summary(&summary);
-        }
+        Command::Work { concurrency } => work(resolved, concurrency).await?,
         Command::Status { json, audit } => {
             let store = store::open(&config).await?;
             let status = if audit {
@@ -292,10 +366,18 @@ async fn run(cli: Cli) -> Result<()> {
                 store.status().await?
             }
             .redacted();
+            let migration = crate::migrate::status::status(&resolved, &status).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&status)?);
+                let mut v = serde_json::to_value(&status)?;
+                if let Some(m) = &migration {
+                    v["migration"] = serde_json::to_value(m)?;
+                }
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                print_status(&status);
+                print_status(&status)?;
+                if let Some(m) = &migration {
+                    migrate::print_status(m)?;
+                }
             }
         }
         Command::Search { query, k, json } => {
@@ -332,7 +414,7 @@ async fn run(cli: Cli) -> Result<()> {
                 } else {
                     serde_json::to_string(&vector)?
                 };
-                writeln!(out, "{line}")?;
+                writeln!(out, "{line}").map_err(stdout_error)?;
             }
         }
         Command::Reconcile { fix, json } => {
@@ -348,16 +430,16 @@ async fn run(cli: Cli) -> Result<()> {
                 if let Some(n) = requeued {
                     v["requeued"] = n.into();
                 }
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 let d = &status.drift;
-                println!("done without vector:  {}", d.done_without_vector);
-                println!("vector without state: {}", d.vector_without_state);
-                println!("needs work, unqueued: {}", d.unqueued);
+                outln!("done without vector:  {}", d.done_without_vector);
+                outln!("vector without state: {}", d.vector_without_state);
+                outln!("needs work, unqueued: {}", d.unqueued);
                 match requeued {
-                    Some(n) => println!("requeued {n} rows"),
+                    Some(n) => outln!("requeued {n} rows"),
                     None if d.done_without_vector + d.vector_without_state + d.unqueued > 0 => {
-                        println!("run `vecsync reconcile --fix` to requeue them")
+                        outln!("run `vecsync reconcile --fix` to requeue them")
                     }
                     None => {}
                 }
@@ -366,17 +448,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::RetryFailed => {
             let store = store::open(&config).await?;
             let n = store.retry_failed().await?;
-            println!("requeued {n} failed rows");
-        }
-        Command::Doctor { json } => {
-            let report = crate::doctor::run(&config).await;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.render_text());
-            }
-            if !report.ok {
-                return Err(Exit(report.exit_status()).into());
+            outln!("requeued {n} failed rows");
+            if let Some(other) = Vectorizer::other(&resolved).await? {
+                let n = other.store.retry_failed().await?;
+                outln!("{}: requeued {n} failed rows", other.label());
             }
         }
         Command::Index => match config.store_kind() {
@@ -389,7 +464,7 @@ async fn run(cli: Cli) -> Result<()> {
                 )
                 .await?;
                 store.create_hnsw_index().await?;
-                println!("HNSW index ready");
+                outln!("HNSW index ready");
             }
             _ => anyhow::bail!(
                 "`vecsync index` builds a pgvector HNSW index; SQLite searches by exact scan"
@@ -419,26 +494,106 @@ fn cancel_on_signal() -> CancellationToken {
     cancel
 }
 
-/// Runs the pipeline with a progress display until done or `cancel` fires.
-async fn process(
-    config: &Config,
-    store: Arc<dyn Store>,
-    embedder: Arc<dyn Embedder>,
+/// How a command runs the pipeline.
+#[derive(Clone)]
+struct Run {
     mode: Mode,
     limit: Option<u64>,
     concurrency: Option<usize>,
     cancel: CancellationToken,
+}
+
+/// Runs the pipeline with a progress display (its lines start with `label`, if any)
+/// until done or cancelled.
+async fn process(
+    config: &Config,
+    store: Arc<dyn Store>,
+    embedder: Arc<dyn Embedder>,
+    run: &Run,
+    label: Option<&str>,
 ) -> Result<pipeline::Summary> {
-    let mut options = RunOptions::new(config, mode, embedder.suggested_concurrency());
-    options.limit = limit;
-    if let Some(n) = concurrency {
+    let mut options = RunOptions::new(config, run.mode, embedder.suggested_concurrency());
+    options.limit = run.limit;
+    if let Some(n) = run.concurrency {
         options.concurrency = n;
     }
-    let progress = Arc::new(progress::Progress::new(matches!(mode, Mode::Follow { .. })));
+    let follow = matches!(run.mode, Mode::Follow { .. });
+    let progress = Arc::new(progress::Progress::labelled(follow, label));
     let p = progress.clone();
+    let cancel = run.cancel.clone();
     let result = pipeline::run(store, embedder, options, cancel, move |e| p.handle(e)).await;
     progress.finish();
     result
+}
+
+/// `vecsync work`: embeds new and changed rows until Ctrl-C / SIGTERM. During a model
+/// migration it runs both vectorizers, and when a switch (or rollback) happens in another
+/// process it starts again with the new roles.
+async fn work(mut resolved: Resolved, concurrency: Option<usize>) -> Result<()> {
+    let stop = cancel_on_signal();
+    let poll = Duration::from_secs(resolved.config.worker.poll_seconds);
+    loop {
+        let round = stop.child_token();
+        let run = Run {
+            mode: Mode::Follow { poll },
+            limit: None,
+            concurrency,
+            cancel: round.clone(),
+        };
+        let live = Vectorizer::live(&resolved).await?;
+        let other = Vectorizer::other(&resolved).await?;
+        // Either pipeline failing stops the other: the roles may have changed.
+        let go = |v: Vectorizer, label: Option<String>| {
+            let run = run.clone();
+            async move {
+                let r = process(&v.config, v.store, v.embedder, &run, label.as_deref()).await;
+                if r.is_err() {
+                    run.cancel.cancel();
+                }
+                r.map(|s| (label, s))
+            }
+        };
+        let results = match other {
+            Some(o) => {
+                let label = Some(o.label());
+                let (a, b) = tokio::join!(go(live, None), go(o, label));
+                vec![a, b]
+            }
+            None => vec![go(live, None).await],
+        };
+        let mut summaries = Vec::new();
+        let mut error = None;
+        for r in results {
+            match r {
+                Ok(s) => summaries.push(s),
+                Err(e) => {
+                    error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = error {
+            if stop.is_cancelled() {
+                return Err(e);
+            }
+            let again = crate::migrate::resolve(resolved.loaded.clone()).await?;
+            if again.record == resolved.record {
+                return Err(e);
+            }
+            eprintln!(
+                "vecsync work: the model migration moved on; continuing with {:?} live",
+                again.config.embedder.model_id()
+            );
+            resolved = again;
+            continue;
+        }
+        for (label, s) in summaries {
+            if let Some(l) = label {
+                out!("{l}: ");
+            }
+            print_summary(&s)?;
+        }
+        return Ok(());
+    }
 }
 
 async fn embed_texts(
@@ -459,7 +614,8 @@ async fn embed_texts(
         let out = embedder
             .embed(&nonempty)
             .await
-            .map_err(|e| anyhow::anyhow!("embedder: {e}"))?;
+            // Kept as an EmbedError so that `main` exits 2 on a setup mistake (a bad key).
+            .map_err(|e| anyhow::Error::new(e).context("embedder"))?;
         for (i, r) in idx.into_iter().zip(out) {
             results[i] = r;
         }
@@ -484,11 +640,11 @@ async fn search(
         .map_err(|reason| anyhow::anyhow!("cannot embed the query: {reason}"))?;
     let hits = store.search(&vector, k).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&hits)?);
+        outln!("{}", serde_json::to_string_pretty(&hits)?);
         return Ok(());
     }
     if hits.is_empty() {
-        println!("no embedded rows yet: run `vecsync backfill`");
+        outln!("no embedded rows yet: run `vecsync backfill`");
     }
     for hit in hits {
         let fields: Vec<String> = hit
@@ -500,40 +656,45 @@ async fn search(
                 other => Some(other.to_string()),
             })
             .collect();
-        println!("{:.3}  {:>6}  {}", hit.score, hit.id, fields.join(" · "));
+        outln!("{:.3}  {:>6}  {}", hit.score, hit.id, fields.join(" · "));
     }
     Ok(())
 }
 
-fn print_status(s: &Status) {
-    println!("model:     {}", s.model);
-    println!("total:     {}", s.total);
-    println!(
+fn print_status(s: &Status) -> Result<()> {
+    outln!("model:     {}", s.model);
+    outln!("total:     {}", s.total);
+    outln!(
         "embedded:  {} ({:.2}% coverage)",
         s.embedded,
         100.0 * s.coverage
     );
-    println!("stale:     {}", s.stale);
-    println!("missing:   {}", s.missing);
-    println!("failed:    {}", s.failed);
-    println!(
+    outln!("stale:     {}", s.stale);
+    outln!("missing:   {}", s.missing);
+    outln!("failed:    {}", s.failed);
+    outln!(
         "queue:     {} pending, {} leased, {} failed",
-        s.queue.pending, s.queue.leased, s.queue.failed
+        s.queue.pending,
+        s.queue.leased,
+        s.queue.failed
     );
     if s.throughput_per_minute > 0.0 {
         let eta = s
             .eta_seconds
             .map(|e| format!(", queue empty in ~{:.0}s", e))
             .unwrap_or_default();
-        println!(
+        outln!(
             "rate:      {:.1} rows/min over the last 10 minutes {:?}{eta}",
-            s.throughput_per_minute, s.completions_per_minute
+            s.throughput_per_minute,
+            s.completions_per_minute
         );
     }
     if s.usage.tokens > 0 {
-        println!(
+        outln!(
             "provider:  {} requests, {} tokens, ${:.4} recorded so far",
-            s.usage.requests, s.usage.tokens, s.usage.cost
+            s.usage.requests,
+            s.usage.tokens,
+            s.usage.cost
         );
     }
     let last = s.last_audit.as_deref().unwrap_or("never");
@@ -544,31 +705,35 @@ fn print_status(s: &Status) {
     }
     let d = &s.drift;
     if d.done_without_vector + d.vector_without_state + d.unqueued > 0 {
-        println!(
+        outln!(
             "drift:     {} done without vector, {} vector without current state, {} need work but unqueued (see `vecsync reconcile`)",
             d.done_without_vector, d.vector_without_state, d.unqueued
         );
     }
     for t in &d.triggers {
-        println!("triggers:  {t}");
+        outln!("triggers:  {t}");
     }
     for f in &s.failures {
-        println!(
+        outln!(
             "  failed row {}: {} (attempts: {})",
-            f.id, f.reason, f.attempts
+            f.id,
+            f.reason,
+            f.attempts
         );
     }
+    Ok(())
 }
 
-fn print_summary(s: &pipeline::Summary) {
-    println!(
+fn print_summary(s: &pipeline::Summary) -> Result<()> {
+    outln!(
         "embedded {} rows in {:.1}s ({:.1} rows/s); {} failed, {} to retry, {} skipped (text changed or row deleted)",
         s.written, s.seconds, s.rows_per_second, s.failed, s.retrying, s.skipped
     );
     if s.deduplicated > 0 {
-        println!(
+        outln!(
             "{} rows reused the vector of an identical text: {} tokens not sent",
-            s.deduplicated, s.tokens_saved
+            s.deduplicated,
+            s.tokens_saved
         );
     }
     if s.usage.requests > 0 || s.usage.tokens > 0 {
@@ -577,11 +742,15 @@ fn print_summary(s: &pipeline::Summary) {
             .cost
             .map(|c| format!(", ${c:.4}"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "provider: {} requests, {} tokens{cost}, {} rate-limited, {} inputs truncated",
-            s.usage.requests, s.usage.tokens, s.usage.rate_limited, s.usage.truncated_inputs
+            s.usage.requests,
+            s.usage.tokens,
+            s.usage.rate_limited,
+            s.usage.truncated_inputs
         );
     }
+    Ok(())
 }
 
 /// `vecsync demo`: a job board in a SQLite file, embedded and searched.
@@ -594,7 +763,7 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
         let conn = rusqlite::Connection::open(db)
             .with_context(|| format!("cannot create {}", db.display()))?;
         let added = crate::demo::populate_sqlite(&conn, rows, crate::demo::DEFAULT_SEED)?;
-        println!(
+        outln!(
             "{}: table jobs with {rows} job postings ({added} new)",
             db.display()
         );
@@ -611,22 +780,22 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
     // One token for both runs: after Ctrl-C in the first, the second must not start.
     let cancel = cancel_on_signal();
     let run = |limit| {
-        process(
-            &config,
-            store.clone(),
-            embedder.clone(),
-            Mode::Drain,
+        let run = Run {
+            mode: Mode::Drain,
             limit,
-            None,
-            cancel.clone(),
-        )
+            concurrency: None,
+            cancel: cancel.clone(),
+        };
+        let (store, embedder) = (store.clone(), embedder.clone());
+        let config = &config;
+        async move { process(config, store, embedder, &run, None).await }
     };
 
     let first_look = rows as u64 / 10;
     store.prepare(embedder.dimensions()).await?;
     let embedded = store.status().await?.embedded;
     if embedded < first_look {
-        println!("\nEmbedding the first tenth of the postings, then searching them…");
+        outln!("\nEmbedding the first tenth of the postings, then searching them…");
         run(Some(first_look - embedded)).await?;
         if !cancel.is_cancelled() {
             let so_far = store.status().await?.embedded;
@@ -636,22 +805,22 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
                 &format!("{so_far} of {rows} postings embedded so far"),
             )
             .await?;
-            println!("\nEmbedding the rest (Ctrl-C stops; `vecsync demo` again resumes)…");
+            outln!("\nEmbedding the rest (Ctrl-C stops; `vecsync demo` again resumes)…");
         }
     }
     if !cancel.is_cancelled() {
-        print_summary(&run(None).await?);
+        print_summary(&run(None).await?)?;
     }
-    println!();
+    outln!();
     let status = store.status().await?.redacted();
-    print_status(&status);
+    print_status(&status)?;
     demo_searches(
         store.as_ref(),
         embedder.as_ref(),
         &format!("{} of {rows} postings embedded", status.embedded),
     )
     .await?;
-    println!(
+    outln!(
         "\nTry your own: vecsync --database-url sqlite://{} search \"remote accounting job\"",
         db.display()
     );
@@ -662,7 +831,7 @@ async fn demo(rows: usize, db: &std::path::Path, overrides: &Overrides) -> Resul
 /// search (`over`).
 async fn demo_searches(store: &dyn Store, embedder: &dyn Embedder, over: &str) -> Result<()> {
     for (query, _) in crate::demo::EXAMPLE_QUERIES {
-        println!("\nvecsync search {query:?} -k 3    ({over})");
+        outln!("\nvecsync search {query:?} -k 3    ({over})");
         search(store, embedder, query, 3, false).await?;
     }
     Ok(())

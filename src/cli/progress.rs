@@ -12,6 +12,8 @@ use crate::pipeline::{BatchReport, Event};
 pub struct Progress {
     bar: Option<ProgressBar>,
     inner: Mutex<Counts>,
+    /// `"<model> (next): "` when a model migration runs two pipelines; empty otherwise.
+    prefix: String,
 }
 
 #[derive(Default)]
@@ -32,15 +34,22 @@ const LOG_EVERY: Duration = Duration::from_secs(5);
 impl Progress {
     /// `follow`: a long-running worker (no total to count down to).
     pub fn new(follow: bool) -> Progress {
+        Progress::labelled(follow, None)
+    }
+
+    /// Like [`Progress::new`], every line and the bar starting with `label`.
+    pub fn labelled(follow: bool, label: Option<&str>) -> Progress {
+        let prefix = label.map(|l| format!("{l}: ")).unwrap_or_default();
         let bar = if std::io::stderr().is_terminal() && !follow {
             let bar = ProgressBar::new(0);
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} rows  {per_sec}  ETA {eta}  {msg}",
+                    "{spinner} {prefix}[{elapsed_precise}] {wide_bar} {pos}/{len} rows  {per_sec}  ETA {eta}  {msg}",
                 )
                 .expect("valid template")
                 .progress_chars("=> "),
             );
+            bar.set_prefix(prefix.clone());
             bar.enable_steady_tick(Duration::from_millis(200));
             Some(bar)
         } else {
@@ -49,6 +58,7 @@ impl Progress {
         Progress {
             bar,
             inner: Mutex::new(Counts::default()),
+            prefix,
         }
     }
 
@@ -63,7 +73,10 @@ impl Progress {
                     bar.set_length(queued);
                     bar.reset_eta();
                 } else {
-                    eprintln!("{queued} rows to embed ({embedded} already current)");
+                    eprintln!(
+                        "{}{queued} rows to embed ({embedded} already current)",
+                        self.prefix
+                    );
                 }
             }
             Event::Claimed { rows } => {
@@ -87,12 +100,13 @@ impl Progress {
                     }
                 } else if c.last_line.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
                     c.last_line = Some(Instant::now());
-                    eprintln!("{}", c.line());
+                    eprintln!("{}{}", self.prefix, c.line());
                 }
             }
             Event::StoreRetry { error, wait } => {
                 let msg = crate::redact::redact(&format!(
-                    "database unavailable, retrying in {wait:?}: {error}"
+                    "{}database unavailable, retrying in {wait:?}: {error}",
+                    self.prefix
                 ));
                 match &self.bar {
                     Some(bar) => bar.println(msg),

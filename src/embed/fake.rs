@@ -1,5 +1,7 @@
-//! A deterministic embedder: the vector of a text is a pure function of the text, so a
-//! test can check that a stored vector belongs to a row's current text by recomputing it.
+//! A deterministic embedder: the vector of a text is a pure function of the model id and
+//! the text, so a test can check that a stored vector belongs to a row's current text by
+//! recomputing it, and two fake models (a model migration's "A" and "B") never make the
+//! same vector.
 
 use async_trait::async_trait;
 use rand::{Rng, SeedableRng};
@@ -19,9 +21,9 @@ impl FakeEmbedder {
         }
     }
 
-    /// The unit vector for `text`.
+    /// The unit vector for `text` (seeded by the model id and the text).
     pub fn vector(&self, text: &str) -> Vec<f32> {
-        let digest = crate::template::text_hash(text);
+        let digest = crate::template::text_hash(&format!("{}\n{text}", self.model_id));
         let seed = u64::from_str_radix(&digest[..16], 16).unwrap_or(0);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut v: Vec<f32> = (0..self.dimensions)
@@ -70,6 +72,7 @@ mod tests {
         let f = FakeEmbedder::new("fake", 16);
         assert_eq!(f.vector("a"), f.vector("a"));
         assert_ne!(f.vector("a"), f.vector("b"));
+        assert_ne!(f.vector("a"), FakeEmbedder::new("fake-b", 16).vector("a"));
         let n: f32 = f.vector("a").iter().map(|x| x * x).sum();
         assert!((n - 1.0).abs() < 1e-5);
     }

@@ -14,7 +14,8 @@
 //! session cookie (`HttpOnly`, `SameSite=Strict`) that holds an expiry and an
 //! HMAC-SHA256 of it keyed by the secret, never the secret itself. On a public bind,
 //! `/api/search` is rate-limited per client address ([`limit_search`]), and so are
-//! failed credentials ([`guard`]).
+//! failed credentials ([`guard`]). On a loopback bind, requests a web page could send
+//! (another `Host`, another site's `Origin`) are refused ([`same_host_only`]).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -221,6 +222,57 @@ pub(super) async fn guard(
         return unauthorized(access, request.uri().path(), auth.required);
     }
     next.run(request).await
+}
+
+/// The middleware in front of every route on a loopback bind (`!required`, where the
+/// routes are open or need only `CRON_SECRET`): refuses (403) what a web page the user
+/// visits could send. A `Host` other than localhost or a loopback address (127.0.0.1,
+/// [::1]…, any port) is a
+/// DNS-rebinding name; an `Origin` of another host, or `Sec-Fetch-Site` saying the request
+/// comes from another site, is a cross-site request (a GET of the cron route from an
+/// `<img>`). Requests without those headers (curl, cron schedulers) pass. Behind a
+/// reverse proxy, have it send `Host: 127.0.0.1` (nginx's default), or bind a
+/// non-loopback address with `CRON_SECRET`, where every route needs the secret.
+pub(super) async fn same_host_only(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.inner.auth.required || from_this_host(request.headers()) {
+        return next.run(request).await;
+    }
+    state.metrics().unauthorized.increment(1);
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden: on a loopback bind, vecsync serve only answers requests to localhost or a loopback address from no other site; behind a proxy, send Host: 127.0.0.1",
+    )
+    .into_response()
+}
+
+/// See [`same_host_only`].
+fn from_this_host(headers: &HeaderMap) -> bool {
+    let is_local = |host: &str| {
+        // `host[:port]`, `[v6]:port`.
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if !port.contains(']') => name,
+            _ => host,
+        };
+        // Any loopback address, so that a bind on 127.0.0.2 is reachable by its own name.
+        let ip = name.trim_start_matches('[').trim_end_matches(']');
+        name.eq_ignore_ascii_case("localhost")
+            || ip.parse::<IpAddr>().is_ok_and(|a| a.is_loopback())
+    };
+    let value = |name: header::HeaderName| headers.get(name).map(|v| v.to_str().unwrap_or(""));
+    let host_ok = value(header::HOST).is_none_or(is_local);
+    let origin_ok = value(header::ORIGIN).is_none_or(|origin| {
+        origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| is_local(authority.trim_end_matches('/')))
+    });
+    let site_ok = headers
+        .get("sec-fetch-site")
+        .is_none_or(|v| v == "same-origin" || v == "none");
+    host_ok && origin_ok && site_ok
 }
 
 /// The middleware in front of `/api/search`: on a public bind, each client address may

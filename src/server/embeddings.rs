@@ -108,8 +108,23 @@ fn inputs(body: &Value) -> Result<Vec<String>, String> {
 
 pub(super) async fn embeddings(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // A page on another site can POST text/plain without asking the browser first (no
+    // CORS preflight), never application/json: requiring it keeps such pages out.
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the request body as JSON with Content-Type: application/json",
+        )
+        .openai());
+    }
     let body: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
         Ok(_) => return Err(invalid("the request body must be a JSON object", None)),

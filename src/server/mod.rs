@@ -241,6 +241,10 @@ pub fn router(state: AppState) -> Router {
         .merge(guarded(Access::Read, read))
         .merge(guarded(Access::Metrics, metrics))
         .merge(guarded(Access::Work, work))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::same_host_only,
+        ))
         .with_state(state)
 }
 
@@ -262,8 +266,13 @@ fn page_headers(r: &mut Response) {
     );
 }
 
-/// Checks that `bind` may be used: a non-loopback address needs a secret.
-async fn resolve_bind(bind: &str, has_secret: bool) -> Result<Vec<SocketAddr>> {
+/// Shortest `CRON_SECRET` accepted on a non-loopback bind, where anyone who can reach the
+/// port may guess it (failed guesses are rate-limited, but a 5-character secret is not one).
+const MIN_PUBLIC_SECRET_CHARS: usize = 16;
+
+/// Checks that `bind` may be used: a non-loopback address needs a secret of at least
+/// [`MIN_PUBLIC_SECRET_CHARS`] characters.
+async fn resolve_bind(bind: &str, secret: Option<&str>) -> Result<Vec<SocketAddr>> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host(bind)
         .await
         .map_err(|e| crate::config_error!("serve --bind: {bind:?} is not HOST:PORT ({e})"))?
@@ -273,11 +282,19 @@ async fn resolve_bind(bind: &str, has_secret: bool) -> Result<Vec<SocketAddr>> {
             "serve --bind: {bind:?} resolves to no address"
         ));
     }
-    if !has_secret && requires_auth(&addrs) {
-        return Err(crate::config_error!(
-            setting = format!("serve --bind {bind}"),
-            "refusing to listen on a non-loopback address without CRON_SECRET; set CRON_SECRET (every route but /healthz and /readyz then needs `Authorization: Bearer <secret>` or a login at /login) or bind 127.0.0.1"
-        ));
+    if requires_auth(&addrs) {
+        match secret {
+            None => return Err(crate::config_error!(
+                setting = format!("serve --bind {bind}"),
+                "refusing to listen on a non-loopback address without CRON_SECRET; set CRON_SECRET (every route but /healthz and /readyz then needs `Authorization: Bearer <secret>` or a login at /login) or bind 127.0.0.1"
+            )),
+            Some(s) if s.chars().count() < MIN_PUBLIC_SECRET_CHARS => return Err(crate::config_error!(
+                setting = format!("serve --bind {bind}"),
+                "CRON_SECRET is too short for a non-loopback address ({} characters); use at least {MIN_PUBLIC_SECRET_CHARS} (e.g. `openssl rand -hex 32`) or bind 127.0.0.1",
+                s.chars().count()
+            )),
+            Some(_) => {}
+        }
     }
     Ok(addrs)
 }
@@ -292,7 +309,7 @@ pub async fn serve(config: Config, bind: &str, work: bool) -> Result<()> {
             .filter(|s| !s.is_empty())
     };
     let cron_secret = env("CRON_SECRET");
-    let addrs = resolve_bind(bind, cron_secret.is_some()).await?;
+    let addrs = resolve_bind(bind, cron_secret.as_deref()).await?;
     let options = ServerOptions {
         cron_secret,
         work,
@@ -444,11 +461,24 @@ mod tests {
 
     #[tokio::test]
     async fn non_loopback_needs_a_secret() {
-        assert!(resolve_bind("127.0.0.1:0", false).await.is_ok());
-        assert!(resolve_bind("[::1]:0", false).await.is_ok());
-        let e = resolve_bind("0.0.0.0:0", false).await.unwrap_err();
+        assert!(resolve_bind("127.0.0.1:0", None).await.is_ok());
+        assert!(resolve_bind("[::1]:0", None).await.is_ok());
+        let e = resolve_bind("0.0.0.0:0", None).await.unwrap_err();
         assert!(e.to_string().contains("CRON_SECRET"), "{e}");
-        assert!(resolve_bind("0.0.0.0:0", true).await.is_ok());
-        assert!(resolve_bind("nonsense", false).await.is_err());
+        assert!(resolve_bind("0.0.0.0:0", Some("0123456789abcdef"))
+            .await
+            .is_ok());
+        assert!(resolve_bind("nonsense", None).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn non_loopback_needs_a_long_secret() {
+        let e = resolve_bind("0.0.0.0:0", Some("abcde")).await.unwrap_err();
+        assert!(e.to_string().contains("CRON_SECRET"), "{e}");
+        assert!(e.to_string().contains("16"), "{e}");
+        let e = resolve_bind("0.0.0.0:0", Some("0123456789abcde")).await;
+        assert!(e.is_err(), "15 characters");
+        // On loopback, a short secret still beats none.
+        assert!(resolve_bind("127.0.0.1:0", Some("abcde")).await.is_ok());
     }
 }

@@ -16,6 +16,7 @@
 //!   only for rows whose current text still hashes to what was embedded: a vector is never
 //!   written for text that has since changed, nor for a deleted row.
 
+pub mod migration;
 pub mod postgres;
 pub mod sqlite;
 
@@ -345,11 +346,7 @@ pub struct StoreOptions {
 
 impl StoreOptions {
     pub fn from_config(config: &Config) -> StoreOptions {
-        StoreOptions {
-            model_id: config.embedder.model_id(),
-            max_attempts: config.worker.max_attempts,
-            listen_url: config.listen_url.clone(),
-        }
+        migration::slot_options(config, &config.embedder.model_id())
     }
 }
 

@@ -5,14 +5,14 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_vecsync");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_vecsync");
 
 fn model_dir() -> String {
     std::env::var("VECSYNC_MODEL_DIR")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/models/all-MiniLM-L6-v2").into())
 }
 
-fn vecsync(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn vecsync(dir: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .current_dir(dir)
@@ -23,7 +23,7 @@ fn vecsync(dir: &Path, args: &[&str]) -> Output {
         .expect("run vecsync")
 }
 
-fn ok(out: &Output) -> String {
+pub(crate) fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
         "exit {:?}\nstdout: {}\nstderr: {}",
@@ -34,12 +34,12 @@ fn ok(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
-fn json(out: &Output) -> serde_json::Value {
+pub(crate) fn json(out: &Output) -> serde_json::Value {
     serde_json::from_str(&ok(out)).expect("JSON output")
 }
 
 /// A setup mistake: exit 2, one line on stderr naming `needle`, no panic or backtrace.
-fn assert_setup_error(out: &Output, needle: &str) {
+pub(crate) fn assert_setup_error(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
@@ -228,6 +228,16 @@ fn setup_errors_are_one_line_with_exit_2() {
     write_config(dir.path(), &format!("{base}[source]\ntabel = \"jobs\"\n"));
     assert_setup_error(&vecsync(dir.path(), &["status"]), "tabel");
 
+    // A value of the wrong type names its setting and line.
+    write_config(
+        dir.path(),
+        "database_url = \"sqlite://jobs.db\"\n[embedder]\nprovider = \"fake\"\ndimensions = \"16\"\n",
+    );
+    let out = vecsync(dir.path(), &["status"]);
+    assert_setup_error(&out, "embedder.dimensions");
+    assert_setup_error(&out, "vecsync.toml:4");
+    assert_setup_error(&out, "invalid type");
+
     write_config(dir.path(), &format!("{base}[source]\ntable = \"nope\"\n"));
     assert_setup_error(&vecsync(dir.path(), &["backfill"]), "source.table");
 
@@ -377,4 +387,115 @@ fn backfill_limit_is_exact_with_concurrency() {
     assert!(out.contains("embedded 30 rows"), "{out}");
     let status = json(&vecsync(dir.path(), &["status", "--json"]));
     assert_eq!(status["embedded"], 30);
+}
+
+/// `vecsync status | head -5` and `vecsync embed … | head -1`: when the reader of stdout
+/// has gone away, vecsync stops quietly (exit 0, nothing on stderr) instead of panicking
+/// with "failed printing to stdout: Broken pipe".
+#[test]
+fn closed_stdout_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(&dir.path().join("jobs.db"), 5);
+    write_config(
+        dir.path(),
+        "database_url = \"sqlite://jobs.db\"\n[embedder]\nprovider = \"fake\"\ndimensions = 8\n",
+    );
+    for args in [&["status"][..], &["status", "--json"], &["embed", "a", "b"]] {
+        // The reader is closed before vecsync starts, so its first write meets a broken
+        // pipe every time (what `head` does after its lines, without the race).
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr, "", "vecsync {args:?}");
+        assert_eq!(out.status.code(), Some(0), "vecsync {args:?}: {stderr}");
+    }
+}
+
+/// A key the provider refuses (401) is a setup mistake: exit 2, one line, the key never
+/// shown (the mock echoes it in its error message, as OpenAI does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_api_key_is_a_setup_error() {
+    use crate::mock_openai::{Knobs, MockOpenAi};
+    let mock = MockOpenAi::start(Knobs {
+        api_key: Some("the-right-key".into()),
+        ..Knobs::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &format!(
+            "[embedder]\nprovider = \"openai\"\nmodel = \"text-embedding-3-small\"\nbase_url = {:?}\napi_key_env = \"VECSYNC_TEST_WRONG_KEY\"\nmax_retries = 0\n",
+            mock.base_url()
+        ),
+    );
+    let wrong_key = "sk-wrong-key-0123456789";
+    let out = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || {
+            Command::new(BIN)
+                .args(["embed", "text"])
+                .current_dir(&dir)
+                .env("VECSYNC_TEST_WRONG_KEY", wrong_key)
+                .env_remove("DATABASE_URL")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert_setup_error(&out, "API key");
+    assert!(mock.count_status(401) >= 1, "the provider was asked");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(wrong_key));
+}
+
+/// `PGPASSWORD` supplies the password a `database_url` leaves out (as libpq does), and
+/// never shows in an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pgpassword_is_used_when_the_url_has_none() {
+    let db = crate::common::postgres::pg_db(5, 8).await;
+    let mut url = url::Url::parse(&db.db.url).unwrap();
+    let password = percent_encoding::percent_decode_str(url.password().expect("a password"))
+        .decode_utf8()
+        .unwrap()
+        .into_owned();
+    url.set_password(None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &format!(
+            "database_url = {:?}\n[embedder]\nprovider = \"fake\"\ndimensions = 8\n",
+            url.as_str()
+        ),
+    );
+    let vecsync_pg = |args: &[&str], pgpassword: &str| {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env("PGPASSWORD", pgpassword)
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    ok(&vecsync_pg(&["init"], &password));
+    assert_eq!(
+        json(&vecsync_pg(&["status", "--json"], &password))["total"],
+        5
+    );
+    let wrong = "wrong-pgpassword-4f1c";
+    let out = vecsync_pg(&["status", "--json"], wrong);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("password"), "{stderr}");
+    assert!(!stderr.contains(wrong), "{stderr}");
 }

@@ -233,7 +233,7 @@ async fn supabase_shaped() -> Supabase {
              GRANT SELECT, INSERT, UPDATE ON public.jobs TO {writer};
              GRANT USAGE ON SCHEMA vecsync TO {app};
              GRANT SELECT, INSERT, UPDATE, DELETE ON vecsync.queue, vecsync.state TO {app};
-             GRANT SELECT ON vecsync.meta, vecsync.migrations TO {app};
+             GRANT SELECT ON vecsync.meta, vecsync.migrations, vecsync.vectorizer TO {app};
              GRANT SELECT, INSERT ON vecsync.usage TO {app};
              ALTER TABLE public.jobs ENABLE ROW LEVEL SECURITY;"
         ))
@@ -840,4 +840,83 @@ async fn doctor_reports_a_pooler() {
         run.line("ok", "privileges.backfill/work");
     })
     .await;
+}
+
+/// The grants docs/postgres.md gives a worker role, column by column, are enough for
+/// backfill, status and search, on a table with more columns than vecsync reads and a
+/// filter: vecsync reads only the columns the config names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_column_grants_are_enough() {
+    bounded(async {
+        let db = pg_db(ROWS, DIMS).await;
+        let admin = &db.client;
+        admin
+            .batch_execute("ALTER TABLE jobs ADD COLUMN owner_notes text DEFAULT 'private'")
+            .await
+            .unwrap();
+        let owner = toml(&db.db.url, DIMS, "public.jobs");
+        store::open(&config(&owner))
+            .await
+            .unwrap()
+            .init()
+            .await
+            .unwrap();
+        let roles = Roles::create(admin, &["worker"]).await;
+        let worker = &roles.names[0];
+        admin
+            .batch_execute(&format!(
+                "GRANT SELECT (id, embedding, title, company, location, description, is_active),
+                        UPDATE (embedding) ON public.jobs TO {worker};
+                 GRANT USAGE ON SCHEMA vecsync TO {worker};
+                 GRANT SELECT, INSERT, UPDATE, DELETE ON vecsync.queue, vecsync.state TO {worker};
+                 GRANT SELECT ON vecsync.meta, vecsync.migrations, vecsync.vectorizer TO {worker};
+                 GRANT SELECT, INSERT ON vecsync.usage TO {worker};"
+            ))
+            .await
+            .unwrap();
+        let dir = config_dir(&toml(&url_as(&db.db.url, worker), DIMS, "public.jobs"));
+        assert_ok(&vecsync(dir.path(), &["backfill"]));
+        let status = vecsync(dir.path(), &["status", "--json"]);
+        assert_ok(&status);
+        assert_eq!(status.json()["coverage"], 1.0);
+        let search = vecsync(dir.path(), &["search", "nurse", "-k", "2"]);
+        assert_ok(&search);
+        drop(db);
+    })
+    .await;
+}
+
+/// The search reads the model fence (`vecsync.vectorizer`, docs/migration.md): a role that
+/// may read the table but not the fence is told the GRANT in one line, and searches once
+/// it has it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_names_the_grant_the_model_fence_needs() {
+    bounded(async {
+        let db = pg_db(20, DIMS).await;
+        let owner = config(&toml(&db.db.url, DIMS, "jobs"));
+        store::open(&owner).await.unwrap().init().await.unwrap();
+        let roles = Roles::create(&db.client, &["reader"]).await;
+        let role = &roles.names[0];
+        db.client
+            .batch_execute(&format!(
+                "GRANT SELECT ON jobs TO {role}; GRANT USAGE ON SCHEMA vecsync TO {role};"
+            ))
+            .await
+            .unwrap();
+        let dir = config_dir(&toml(&url_as(&db.db.url, role), DIMS, "jobs"));
+        let run = vecsync(dir.path(), &["search", "nurse"]);
+        assert_setup_error(
+            &run,
+            &[
+                "vecsync.vectorizer",
+                &format!("GRANT SELECT ON vecsync.vectorizer TO {role}"),
+            ],
+        );
+        db.client
+            .batch_execute(&format!("GRANT SELECT ON vecsync.vectorizer TO {role}"))
+            .await
+            .unwrap();
+        assert_ok(&vecsync(dir.path(), &["search", "nurse"]));
+    })
+    .await
 }

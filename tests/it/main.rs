@@ -15,6 +15,8 @@ mod cli;
 mod doctor;
 mod fuzz_parsers;
 mod local_model;
+mod migrate;
+mod migrate_cli;
 mod openai_provider;
 mod pooler;
 mod postgres;

@@ -133,9 +133,13 @@ async fn every_command_works_through_a_transaction_pooler() {
     ];
     for name in ["work-a", "work-b"] {
         wait_until(
-            "work to find that LISTEN cannot work",
+            &format!("{name} to find that LISTEN cannot work"),
             Duration::from_secs(60),
-            async || log(dir, name).contains("polls"),
+            async || {
+                let log = log(dir, name);
+                assert!(!log.contains("error:"), "{name} failed:\n{log}");
+                log.contains("polls")
+            },
         )
         .await;
     }

@@ -597,7 +597,7 @@ fn non_loopback_bind_without_secret_refuses_to_start() {
     vecsync::demo::populate_sqlite(&conn, 5, vecsync::demo::DEFAULT_SEED).unwrap();
     let config = common::test_config(format!("sqlite://{}", db.display()), 8);
     let cfg_dir = config_dir(&config);
-    for secret in [None, Some("")] {
+    for secret in [None, Some(""), Some("abcde")] {
         let mut cmd = vecsync_cmd(cfg_dir.path(), &["serve", "--bind", "0.0.0.0:0"]);
         if let Some(s) = secret {
             cmd.env("CRON_SECRET", s);
@@ -613,6 +613,89 @@ fn non_loopback_bind_without_secret_refuses_to_start() {
         );
         assert!(!stderr.contains("panicked"));
     }
+}
+
+/// On a loopback bind without a secret, what a web page the user visits could send is
+/// refused before it costs anything: another `Host` (DNS rebinding), another site's
+/// `Origin` or `Sec-Fetch-Site` (a cross-site POST or `<img>` GET of the cron route), and
+/// a non-JSON `/v1/embeddings` body (a form or text/plain POST needs no CORS preflight).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loopback_bind_refuses_what_other_sites_could_send() {
+    let db = common::sqlite_db(20).await;
+    let server = start(open_state(db.config(), None).await).await;
+    let port = server.base.rsplit(':').next().unwrap().to_string();
+    let c = client();
+    let cron_path = "/api/process-embedding-queue?limit=5";
+    let evil_host = format!("vecsync.attacker.example:{port}");
+    let refused = [
+        ("GET", "/api/status", [("host", evil_host.as_str())]),
+        ("POST", cron_path, [("host", evil_host.as_str())]),
+        ("POST", "/v1/embeddings", [("host", evil_host.as_str())]),
+        ("GET", cron_path, [("sec-fetch-site", "cross-site")]),
+        ("GET", cron_path, [("sec-fetch-site", "same-site")]),
+        ("POST", cron_path, [("origin", "https://attacker.example")]),
+        ("POST", "/v1/embeddings", [("origin", "null")]),
+        (
+            "GET",
+            "/api/status",
+            [("host", "127.0.0.1.attacker.example")],
+        ),
+    ];
+    for (method, path, headers) in &refused {
+        let (status, _, body) = call(&c, &server, method, path, &headers[..]).await;
+        assert_eq!(status, 403, "{method} {path} {headers:?}: {body}");
+    }
+    let (status, _, body) = call(
+        &c,
+        &server,
+        "POST",
+        "/v1/embeddings",
+        &[("content-type", "text/plain")],
+    )
+    .await;
+    assert_eq!(status, 415, "{body}");
+    assert_eq!(db.scalar(EMBEDDED).await, 0, "nothing was embedded");
+
+    // The same requests from this host, curl or the status page itself are served.
+    let local = [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+        format!("127.0.0.2:{port}"),
+        "localhost".to_string(),
+    ];
+    for host in &local {
+        let (status, _, body) = call(&c, &server, "GET", "/api/status", &[("host", host)]).await;
+        assert_eq!(status, 200, "Host {host}: {body}");
+    }
+    let origin = format!("http://127.0.0.1:{port}");
+    let page_fetch = [
+        ("origin", origin.as_str()),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let (status, _, body) = call(&c, &server, "POST", "/v1/embeddings", &page_fetch).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = call(&c, &server, "GET", cron_path, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(db.scalar(EMBEDDED).await, 5);
+}
+
+/// On a public bind the secret guards every route, so the `Host` a proxy forwards is
+/// not checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_bind_accepts_the_host_its_proxy_forwards() {
+    let db = common::sqlite_db(5).await;
+    let server = public_server(&db, |_| {}).await;
+    let bearer = format!("Bearer {CRON_SECRET}");
+    let (status, _, body) = call(
+        &client(),
+        &server,
+        "GET",
+        "/api/status",
+        &[("host", "vecsync.example.com"), ("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1117,6 +1200,7 @@ async fn v1_embeddings_answers_like_openai() {
     assert_openai_error(&body, Some("model"), None);
     let r = client()
         .post(format!("{}/v1/embeddings", server.base))
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .await

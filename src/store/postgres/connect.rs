@@ -77,6 +77,10 @@ impl ConnectSpec {
             .as_str()
             .parse()
             .map_err(|e: tokio_postgres::Error| bad(describe(&e)))?;
+        // libpq's PGPASSWORD when the URL has none (Config::secrets registers it for redaction).
+        if let (None, Ok(password)) = (pg.get_password(), std::env::var("PGPASSWORD")) {
+            pg.password(password);
+        }
         if pg.get_application_name().is_none() {
             pg.application_name("vecsync");
         }

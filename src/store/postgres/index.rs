@@ -40,12 +40,7 @@ impl PostgresStore {
 
     /// `<table>_<embedding>_hnsw`, cut to PostgreSQL's 63 bytes.
     fn index_name(&self, relname: &str) -> String {
-        let raw = format!("{relname}_{}_hnsw", self.source.embedding_column);
-        let mut end = raw.len().min(63);
-        while !raw.is_char_boundary(end) {
-            end -= 1;
-        }
-        raw[..end].to_string()
+        hnsw_index_name(relname, &self.source.embedding_column)
     }
 
     /// The parent's index `ON ONLY`, then every partition's (parents before their own
@@ -150,4 +145,16 @@ impl PostgresStore {
             .await?;
         Ok((row.get(0), row.get(1)))
     }
+}
+
+/// The name `vecsync index` gives the HNSW index of `column` on the table (or partition)
+/// `relname`: `<relname>_<column>_hnsw`, cut to PostgreSQL's 63 bytes. A model
+/// migration's swap renames these indexes with their columns.
+pub(super) fn hnsw_index_name(relname: &str, column: &str) -> String {
+    let raw = format!("{relname}_{column}_hnsw");
+    let mut end = raw.len().min(63);
+    while !raw.is_char_boundary(end) {
+        end -= 1;
+    }
+    raw[..end].to_string()
 }

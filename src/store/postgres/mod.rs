@@ -54,6 +54,7 @@ mod index;
 mod install;
 mod installed;
 mod listen;
+mod migration;
 mod pool;
 mod privileges;
 mod queue;
@@ -87,6 +88,8 @@ pub(super) fn error_kind(e: &(dyn std::error::Error + 'static)) -> Option<ErrorK
     e.downcast_ref::<tokio_postgres::Error>()
         .map(errors::PgError::statement_kind)
 }
+
+pub use migration::PgMigrator;
 
 /// Dollar-quote tag of the trigger function bodies (`sql/install/triggers/`).
 const FN_TAG: &str = "$vecsync_fn$";

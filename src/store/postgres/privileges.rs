@@ -13,9 +13,9 @@
 //! |---|---|---|
 //! | init | USAGE on its schema, TRIGGER | CREATE on the database; USAGE and CREATE on the schema if it exists, ownership of vecsync's functions to replace them, INSERT and UPDATE on meta, INSERT on migrations |
 //! | uninstall | ownership | ownership of the schema |
-//! | backfill, work | USAGE on its schema, SELECT on the id, embedding, template and filter columns, UPDATE (embedding) | USAGE; SELECT, INSERT, UPDATE, DELETE on queue and state; SELECT on meta and migrations; INSERT on usage |
-//! | status | SELECT on the id, embedding, template and filter columns | USAGE; SELECT on queue, state and usage |
-//! | search | SELECT on the id, embedding, display and filter columns | none |
+//! | backfill, work | USAGE on its schema, SELECT on the id, embedding, template and filter columns, UPDATE (embedding) | USAGE; SELECT, INSERT, UPDATE, DELETE on queue and state; SELECT on meta, migrations and vectorizer; INSERT on usage |
+//! | status | SELECT on the id, embedding, template and filter columns | USAGE; SELECT on queue, state, usage and vectorizer |
+//! | search | SELECT on the id, embedding, display and filter columns | USAGE; SELECT on vectorizer |
 
 use anyhow::Result;
 
@@ -364,15 +364,21 @@ impl PostgresStore {
                 needs.push(ours("meta", "SELECT"));
                 needs.push(ours("migrations", "SELECT"));
                 needs.push(ours("usage", "INSERT"));
+                needs.push(ours("vectorizer", "SELECT"));
             }
             Command::Status => {
                 reads_table(&mut needs);
                 needs.push(schema(Kind::Schema, &n.schema, "USAGE"));
-                for t in ["queue", "state", "usage"] {
+                for t in ["queue", "state", "usage", "vectorizer"] {
                     needs.push(ours(t, "SELECT"));
                 }
             }
-            Command::Search => reads_table(&mut needs),
+            // The search statement reads `vectorizer` (the model fence, docs/migration.md).
+            Command::Search => {
+                reads_table(&mut needs);
+                needs.push(schema(Kind::Schema, &n.schema, "USAGE"));
+                needs.push(ours("vectorizer", "SELECT"));
+            }
         }
         needs
     }

@@ -135,9 +135,17 @@ pub(super) async fn claim(
     let rows = c
         .query(
             &sql.claim,
-            &[&(limit.min(i64::MAX as usize) as i64), &lease.as_secs_f64()],
+            &[
+                &(limit.min(i64::MAX as usize) as i64),
+                &lease.as_secs_f64(),
+                &store.options.model_id,
+            ],
         )
         .await?;
+    if rows.is_empty() {
+        // Nothing to do, or fenced: a worker left over from before a model switch stops.
+        store.check_fence(&mut c).await?;
+    }
     Ok(rows
         .iter()
         .map(|r| ClaimedRow {
@@ -181,6 +189,9 @@ pub(super) async fn complete(
         .await?;
     let (written, sent, now_failed, retrying): (i64, i64, i64, i64) =
         (row.get(0), row.get(1), row.get(2), row.get(3));
+    if row.get::<_, bool>(4) {
+        store.check_fence(&mut c).await?;
+    }
     Ok(WriteOutcome {
         written: written as u64,
         skipped: (sent - written) as u64,

@@ -27,7 +27,16 @@ pub(super) async fn search(
     let sql = &store.ready().await?.search;
     let mut c = store.pool.get().await?;
     let k = k.min(i64::MAX as usize) as i64;
-    let rows = c.query(&sql.nearest, &[&VecParam(query), &k]).await?;
+    let rows = c
+        .query(
+            &sql.nearest,
+            &[&VecParam(query), &k, &store.options.model_id],
+        )
+        .await?;
+    if rows.is_empty() {
+        // No embedded row, or fenced: the query's model is no longer the column's.
+        store.check_fence(&mut c).await?;
+    }
     rows.iter()
         .map(|r| {
             let json: String = r.get(2);

@@ -24,6 +24,9 @@ pub(super) struct Names {
     pub(super) usage: String,
     pub(super) meta: String,
     pub(super) migrations: String,
+    /// The model migration row (`vecsync migrate`): the fence every claim, write and
+    /// search checks.
+    pub(super) vectorizer: String,
     /// `NOTIFY` channel (raw; quoted where used as an identifier).
     pub(super) channel: String,
     /// Quoted `table` / `schema.table`.
@@ -34,7 +37,8 @@ pub(super) struct Names {
     pub(super) render: String,
     /// `(filter)` or `true`.
     pub(super) filter: String,
-    /// The source restricted to the filter, to be aliased: `(SELECT * FROM t WHERE f)`.
+    /// The source restricted to the filter, to be aliased: `(SELECT id, … FROM t WHERE f)`
+    /// with the columns the config names.
     /// Keeps the operator's bare column names from meeting vecsync's own columns.
     pub(super) src: String,
     /// `'title', s."title", …`: the arguments of `jsonb_build_object` for search hits.
@@ -57,8 +61,20 @@ impl Names {
             Some(f) => format!("({f})"),
             None => "true".into(),
         };
+        // Only the columns vecsync reads, not `*`: a role granted SELECT on those columns
+        // alone (docs/postgres.md, "Privileges") may read the source this way.
+        let mut columns: Vec<String> = Vec::new();
+        for (_, c) in crate::store::required_columns(source, template) {
+            let c = quote_ident(c);
+            if !columns.contains(&c) {
+                columns.push(c);
+            }
+        }
         let src = match &source.filter {
-            Some(_) => format!("(SELECT * FROM {table} WHERE {filter})"),
+            Some(_) => format!(
+                "(SELECT {} FROM {table} WHERE {filter})",
+                columns.join(", ")
+            ),
             None => table.clone(),
         };
         let display_fields = source
@@ -75,6 +91,7 @@ impl Names {
             usage: format!("{qs}.usage"),
             meta: format!("{qs}.meta"),
             migrations: format!("{qs}.migrations"),
+            vectorizer: format!("{qs}.vectorizer"),
             qs,
             channel: format!("{schema}_work"),
             table,
@@ -97,6 +114,7 @@ impl Names {
             ("usage", self.usage.clone()),
             ("meta", self.meta.clone()),
             ("migrations", self.migrations.clone()),
+            ("vectorizer", self.vectorizer.clone()),
             ("channel", sql_string_literal(&self.channel)),
             ("table", self.table.clone()),
             ("id", self.id.clone()),

@@ -11,7 +11,7 @@
 //!   which also finds changes made behind vecsync's back (triggers off, restored dumps).
 //!
 //! `status` audits instead when it cannot trust the queue: no audit for the current model
-//! since `init` (`meta.queue_complete_for`, see migration 3), or the triggers are missing,
+//! since `init` (`meta.queue_complete_for`, see migration 4), or the triggers are missing,
 //! disabled or stale.
 
 use anyhow::Result;
@@ -177,7 +177,7 @@ fn count_audited(st: &mut Status, rows: &[tokio_postgres::Row]) -> u64 {
 
 /// Records that a full audit ran now; `complete`: it left every row needing work queued for
 /// the current model. Returns the time recorded, None when it could not be recorded (a
-/// role without UPDATE on meta, a schema before migration 3): the audit's counts stand.
+/// role without UPDATE on meta, a schema before migration 4): the audit's counts stand.
 pub(super) async fn record_audit(store: &PostgresStore, complete: bool) -> Option<String> {
     let result = async {
         let sql = &store.ready().await?.status;

@@ -9,12 +9,13 @@
 //! connection (SQLite has a single writer anyway).
 //!
 //! One file per concern: [`setup`] (checks and vecsync's tables), [`queue`] (enqueue,
-//! claim, complete), [`status`], [`search`]; their SQL is in `sql/*.sql`
-//! ([`statements`]), and [`functions`] holds the SQL functions registered on the
-//! connection.
+//! claim, complete), [`status`], [`search`], [`migration`] (`vecsync migrate`); their SQL
+//! is in `sql/*.sql` ([`statements`]), and [`functions`] holds the SQL functions
+//! registered on the connection.
 
 pub mod doctor;
 mod functions;
+mod migration;
 mod queue;
 mod search;
 mod setup;
@@ -30,6 +31,7 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 
 pub use functions::{blob_to_vector, vector_to_blob};
+pub use migration::{read_record, SqliteMigrator};
 use statements::Statements;
 
 use super::*;
@@ -71,6 +73,17 @@ fn now() -> f64 {
 
 impl SqliteStore {
     pub fn open(path: &Path, source: &SourceConfig, options: StoreOptions) -> Result<SqliteStore> {
+        SqliteStore::open_in(path, source, options, "vecsync_")
+    }
+
+    /// A store whose bookkeeping tables start with `prefix` (`vecsync_next_`…: a model
+    /// migration's other vectorizer, see [`crate::store::migration`]).
+    pub fn open_in(
+        path: &Path,
+        source: &SourceConfig,
+        options: StoreOptions,
+        prefix: &str,
+    ) -> Result<SqliteStore> {
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open SQLite database {}", path.display()))?;
         conn.busy_timeout(Duration::from_secs(30))?;
@@ -81,7 +94,7 @@ impl SqliteStore {
         functions::register(&conn)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
-            sql: Arc::new(Statements::new(source)?),
+            sql: Arc::new(Statements::new_in(source, prefix)?),
             source: source.clone(),
             options,
         })
@@ -146,7 +159,7 @@ impl Store for SqliteStore {
     }
 
     async fn claim(&self, limit: usize, lease: Duration) -> Result<Vec<ClaimedRow>> {
-        self.with_conn(move |conn, sql, _| queue::claim(conn, sql, limit, lease))
+        self.with_conn(move |conn, sql, options| queue::claim(conn, sql, options, limit, lease))
             .await
     }
 
@@ -195,8 +208,10 @@ impl Store for SqliteStore {
     async fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>> {
         let query = query.to_vec();
         let display = self.source.display_columns.clone();
-        self.with_conn(move |conn, sql, _| search::search(conn, sql, &display, &query, k))
-            .await
+        self.with_conn(move |conn, sql, options| {
+            search::search(conn, sql, options, &display, &query, k)
+        })
+        .await
     }
 
     async fn record_usage(&self, model: &str, usage: &UsageTotals) -> Result<()> {

@@ -6,6 +6,7 @@ use anyhow::Result;
 use rusqlite::{named_params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::functions::vector_to_blob;
+use super::migration;
 use super::now;
 use super::statements::Statements;
 use crate::store::{ClaimedRow, Completion, Failure, RowId, StoreOptions, WriteOutcome};
@@ -58,10 +59,12 @@ pub(super) fn peek_needed(
 pub(super) fn claim(
     conn: &mut Connection,
     sql: &Statements,
+    options: &StoreOptions,
     limit: usize,
     lease: Duration,
 ) -> Result<Vec<ClaimedRow>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    migration::check(&tx, sql, options)?;
     let t = now();
     let ids: Vec<rusqlite::types::Value> = {
         let mut stmt = tx.prepare_cached(&sql.claim.lease)?;
@@ -108,6 +111,8 @@ pub(super) fn complete(
 ) -> Result<WriteOutcome> {
     let s = &sql.complete;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // A worker left over from before a model switch writes nothing.
+    migration::check(&tx, sql, options)?;
     let t = now();
     let mut out = WriteOutcome::default();
     {

@@ -5,17 +5,22 @@ use rusqlite::types::ValueRef;
 use rusqlite::{named_params, Connection};
 
 use super::functions::vector_to_blob;
+use super::migration;
 use super::statements::Statements;
-use crate::store::SearchHit;
+use crate::store::{SearchHit, StoreOptions};
 
 pub(super) fn search(
     conn: &mut Connection,
     sql: &Statements,
+    options: &StoreOptions,
     display: &[String],
     query: &[f32],
     k: usize,
 ) -> Result<Vec<SearchHit>> {
-    let mut stmt = conn.prepare_cached(&sql.search.nearest)?;
+    // The fence and the search read one snapshot: a switch cannot come between them.
+    let tx = conn.transaction()?;
+    migration::check(&tx, sql, options)?;
+    let mut stmt = tx.prepare_cached(&sql.search.nearest)?;
     let hits = stmt
         .query_map(
             named_params! {":query": vector_to_blob(query), ":k": k.min(i64::MAX as usize) as i64},
@@ -39,5 +44,7 @@ pub(super) fn search(
             },
         )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    drop(stmt);
+    tx.commit()?;
     Ok(hits)
 }

@@ -71,11 +71,12 @@ fn create_bookkeeping(conn: &Connection, sql: &Statements, id_type: &str) -> Res
         &sql.setup.bookkeeping,
         &[("id_type", id_type.to_string())],
     ))?;
+    conn.execute_batch(&sql.migration.bookkeeping)?;
     Ok(())
 }
 
 /// [`crate::store::Store::init`]: vecsync's tables, for an existing source table.
-pub(super) fn init(conn: &mut Connection, sql: &Statements, source: &SourceConfig) -> Result<()> {
+pub(super) fn init(conn: &Connection, sql: &Statements, source: &SourceConfig) -> Result<()> {
     check_table_exists(conn, sql, source)?;
     let cols = columns(conn, sql, source)?;
     let id_type = cols
@@ -88,6 +89,7 @@ pub(super) fn init(conn: &mut Connection, sql: &Statements, source: &SourceConfi
 
 pub(super) fn uninstall(conn: &mut Connection, sql: &Statements) -> Result<()> {
     conn.execute_batch(&sql.setup.uninstall)?;
+    conn.execute_batch(&sql.migration.uninstall)?;
     Ok(())
 }
 

@@ -1,6 +1,10 @@
 //! The store's SQL: the `.sql` files in `sql/`, with the config's identifiers substituted
 //! once when the store opens. Values are always bound parameters.
 //!
+//! The files name vecsync's tables `vecsync_queue`, `vecsync_state`… A model migration's
+//! other vectorizer (`crate::store::migration`) gets the same SQL with its own prefix
+//! (`vecsync_next_queue`…), applied to the file text before any placeholder is filled.
+//!
 //! A file holds one concern's statements. Each statement starts at a `-- name: NAME`
 //! line; the comment lines after it say what it does and which parameters it takes.
 //! Placeholders in braces (`{table}`, `{id}`, `{render}`…) stand for identifiers (quoted
@@ -20,6 +24,7 @@ pub(super) struct Statements {
     pub complete: Complete,
     pub status: StatusSql,
     pub search: Search,
+    pub migration: super::migration::Sql,
 }
 
 pub(super) struct Setup {
@@ -73,8 +78,25 @@ pub(super) struct Search {
     pub nearest: String,
 }
 
+/// vecsync's tables in one namespace, without the `vecsync_` prefix.
+pub(super) const TABLES: [&str; 4] = ["queue", "state", "usage", "vectorizer"];
+
+/// `sql` with vecsync's table names (`vecsync_queue`… and the indexes named after them)
+/// moved to the namespace `prefix` (`vecsync_` is the live one).
+fn in_namespace(sql: &str, prefix: &str) -> String {
+    TABLES.iter().fold(sql.to_string(), |sql, t| {
+        sql.replace(&format!("vecsync_{t}"), &format!("{prefix}{t}"))
+    })
+}
+
 impl Statements {
+    /// The live vectorizer's statements.
     pub fn new(source: &SourceConfig) -> Result<Statements> {
+        Statements::new_in(source, "vecsync_")
+    }
+
+    /// The statements of the vectorizer whose tables start with `prefix`.
+    pub fn new_in(source: &SourceConfig, prefix: &str) -> Result<Statements> {
         let template =
             Template::parse(&source.template).map_err(|e| config_error!("source.template: {e}"))?;
         let render = template.to_sql(
@@ -104,10 +126,14 @@ impl Statements {
             ("filter", filter),
             ("display_columns", display_columns),
         ];
-        let needs_work = fill(&strip_comments(include_str!("sql/needs_work.sql")), &vars);
+        let needs_work = fill(
+            &strip_comments(&in_namespace(include_str!("sql/needs_work.sql"), prefix)),
+            &vars,
+        );
         vars.push(("needs_work", needs_work));
+        let load = |name, text| File::load(name, &in_namespace(text, prefix), &vars);
 
-        let mut f = File::load("setup.sql", include_str!("sql/setup.sql"), &vars);
+        let mut f = load("setup.sql", include_str!("sql/setup.sql"));
         let setup = Setup {
             table_exists: f.take("table_exists"),
             columns: f.take("columns"),
@@ -117,19 +143,19 @@ impl Statements {
             bookkeeping: f.take("bookkeeping"),
             uninstall: f.take("uninstall"),
         };
-        let mut f = File::load("enqueue.sql", include_str!("sql/enqueue.sql"), &vars);
+        let mut f = load("enqueue.sql", include_str!("sql/enqueue.sql"));
         let enqueue = Enqueue {
             needed: f.take("needed"),
             peek: f.take("peek"),
             peek_fresh: f.take("peek_fresh"),
         };
-        let mut f = File::load("claim.sql", include_str!("sql/claim.sql"), &vars);
+        let mut f = load("claim.sql", include_str!("sql/claim.sql"));
         let claim = Claim {
             lease: f.take("lease"),
             fetch: f.take("fetch"),
             forget: f.take("forget"),
         };
-        let mut f = File::load("complete.sql", include_str!("sql/complete.sql"), &vars);
+        let mut f = load("complete.sql", include_str!("sql/complete.sql"));
         let complete = Complete {
             write: f.take("write"),
             record_state: f.take("record_state"),
@@ -142,7 +168,7 @@ impl Statements {
             retry_failed: f.take("retry_failed"),
             reconcile_forget: f.take("reconcile_forget"),
         };
-        let mut f = File::load("status.sql", include_str!("sql/status.sql"), &vars);
+        let mut f = load("status.sql", include_str!("sql/status.sql"));
         let status = StatusSql {
             table_counts: f.take("table_counts"),
             queue_counts: f.take("queue_counts"),
@@ -153,10 +179,12 @@ impl Statements {
             record_usage: f.take("record_usage"),
             now_utc: f.take("now_utc"),
         };
-        let mut f = File::load("search.sql", include_str!("sql/search.sql"), &vars);
+        let mut f = load("search.sql", include_str!("sql/search.sql"));
         let search = Search {
             nearest: f.take("nearest"),
         };
+        let mut f = load("migration.sql", include_str!("sql/migration.sql"));
+        let migration = super::migration::Sql::take(|name| f.take(name));
         Ok(Statements {
             setup,
             enqueue,
@@ -164,6 +192,7 @@ impl Statements {
             complete,
             status,
             search,
+            migration,
         })
     }
 }
@@ -250,6 +279,21 @@ pub(super) fn fill(sql: &str, vars: &[(&str, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespaces_rename_tables_only() {
+        let s = Statements::new_in(&SourceConfig::default(), "vecsync_next_").unwrap();
+        assert!(s
+            .setup
+            .bookkeeping
+            .contains("vecsync_next_queue_claim ON vecsync_next_queue"));
+        assert!(
+            s.complete.write.contains("vecsync_md5("),
+            "functions keep their names"
+        );
+        assert!(!s.status.table_counts.contains("vecsync_state "));
+        assert!(s.migration.fence.contains("vecsync_next_vectorizer"));
+    }
 
     #[test]
     fn fill_is_one_pass() {

@@ -4,7 +4,7 @@
 -- for none); $7 text: MD5 of the trigger DDL that was installed
 -- `init` runs this only when something was not current (triggers missing, disabled or for
 -- another config, a migration pending): changes may have gone unqueued, so `status` may
--- no longer trust the queue until the next audit (queue_complete_for, migration 3).
+-- no longer trust the queue until the next audit (queue_complete_for, migration 4).
 INSERT INTO {meta} (source_table, source_oid, id_column, embedding_column, template, filter,
                     triggers_hash)
 VALUES ($1, $2, $3, $4, $5, $6, $7)

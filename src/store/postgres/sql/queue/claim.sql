@@ -1,17 +1,21 @@
 -- Claim: lease the oldest claimable queue rows and return their text. One statement, so
 -- one short transaction; no transaction stays open while the model runs.
 --   picked:    the oldest pending rows whose lease is empty or expired, locked; rows other
---              workers are claiming right now are skipped (FOR UPDATE SKIP LOCKED);
+--              workers are claiming right now are skipped (FOR UPDATE SKIP LOCKED); none
+--              when the schema's vectorizer row names another model than $3 (the fence:
+--              a model migration switched since this process started);
 --   rendered:  each picked row's text, rendered from the source row (a row that was deleted
 --              or no longer passes the filter has no source row: present = false);
 --   forgotten: queue rows whose source row is gone are deleted;
 --   claimed:   the rest are leased and count an attempt.
 -- $1 bigint: at most this many rows
 -- $2 float8: lease in seconds
+-- $3 text:   the model id of this process
 -- Returns (row_id text, text text) per claimed row.
 WITH picked AS (
     SELECT row_id FROM {queue}
     WHERE status = 'pending' AND (locked_until IS NULL OR locked_until < now())
+      AND NOT EXISTS (SELECT 1 FROM {vectorizer} WHERE model <> $3)
     ORDER BY enqueued_at
     LIMIT $1
     FOR UPDATE SKIP LOCKED

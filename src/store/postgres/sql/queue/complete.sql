@@ -2,6 +2,9 @@
 -- one round trip and one transaction (data-modifying CTEs).
 --   writing:           marks this transaction's updates of the source table as vecsync's
 --                      own: the UPDATE trigger's WHEN clause skips them (create.sql);
+--   fence:             false when the schema's vectorizer row names another model than $4
+--                      (a model migration switched since this process started): then
+--                      nothing at all is written or recorded;
 --   incoming:          the vectors, with the hash of the text each was made from;
 --   written:           the guarded write: a vector is written only where the row's current
 --                      text still hashes to what was embedded (not for changed or deleted rows);
@@ -25,12 +28,15 @@
 -- $6 text[]:   why each failed
 -- $7 bool[]:   whether each failure is permanent
 -- $8 int:      max attempts
--- Returns one row of bigints: (written, vectors sent, now failed, retrying).
+-- Returns one row: (written, vectors sent, now failed, retrying: bigint; fenced: bool).
 WITH writing AS (
     SELECT set_config('vecsync.writing', {schema_name}, true)
+), fence AS (
+    SELECT NOT EXISTS (SELECT 1 FROM {vectorizer} WHERE model <> $4) AS ok
 ), incoming AS (
     SELECT x.id::{id_type} AS id, x.vec, x.hash
     FROM writing, unnest($1::text[], $2::{vector}[], $3::text[]) AS x(id, vec, hash)
+    WHERE (SELECT ok FROM fence)
 ), written AS (
     UPDATE {table} AS s SET {embedding} = incoming.vec
     FROM incoming
@@ -61,6 +67,7 @@ WITH writing AS (
 ), failures AS (
     SELECT x.id::{id_type} AS id, x.reason, x.permanent
     FROM unnest($5::text[], $6::text[], $7::bool[]) AS x(id, reason, permanent)
+    WHERE (SELECT ok FROM fence)
 ), failures_recorded AS (
     UPDATE {queue} AS q SET
         status = CASE WHEN f.permanent OR q.attempts >= $8 THEN 'failed' ELSE 'pending' END,
@@ -77,4 +84,5 @@ WITH writing AS (
 SELECT (SELECT count(*) FROM written),
        (SELECT count(*) FROM incoming),
        (SELECT count(*) FROM failures_recorded WHERE status = 'failed'),
-       (SELECT count(*) FROM failures_recorded WHERE status = 'pending')
+       (SELECT count(*) FROM failures_recorded WHERE status = 'pending'),
+       NOT (SELECT ok FROM fence)

@@ -1,4 +1,4 @@
--- Migration 3: what `status` needs to trust the queue instead of hashing every row.
+-- Migration 4: what `status` needs to trust the queue instead of hashing every row.
 --   audited_at:         when the last full audit ran (`status --audit`, `reconcile`, and
 --                       the scan `work` starts with);
 --   queue_complete_for: the model for which that audit left every row needing work in the
