@@ -601,7 +601,9 @@ mod checks {
         for w in workers {
             written += w.await.unwrap();
         }
-        assert_eq!(written, 200);
+        // At least once each: a worker's start-up scan can requeue a row another worker
+        // completes meanwhile (it is then embedded again).
+        assert!(written >= 200, "{written}");
         let s = assert_status_is_exact(db, store.as_ref(), "drained").await;
         assert_eq!(counts(&s), (200, 200, 0, 0, 0));
     }
