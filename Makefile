@@ -30,6 +30,7 @@ build:
 bench: model
 	scripts/bench-local-model.sh
 	$(CARGO) bench --bench write_path
+	$(CARGO) bench --bench status
 	$(CARGO) bench --bench openai_backfill
 	$(CARGO) bench --bench serve
 	$(CARGO) bench --bench sync_latency

@@ -11,8 +11,7 @@
 //! - (c) the ceiling: `UPDATE … FROM unnest($ids, $vecs)` in 2,000-row batches over 2
 //!   connections, no queue, no guard, vectors computed beforehand.
 //!
-//! Then (b) at 384 dimensions, and `status()` on a table of `VECSYNC_BENCH_STATUS_ROWS`
-//! rows (default 1,000,000; 0 skips it).
+//! Then (b) at 384 dimensions. (`status` on a large table: `benches/status.rs`.)
 //!
 //! `cargo bench --bench write_path` (env `VECSYNC_BENCH_ROWS`, default 100,000).
 
@@ -159,7 +158,6 @@ async fn main() {
         return;
     }
     let rows = env_usize("VECSYNC_BENCH_ROWS", 100_000);
-    let status_rows = env_usize("VECSYNC_BENCH_STATUS_ROWS", 1_000_000);
     let server = server_url();
     let admin = connect(&server).await;
     // Databases of earlier runs that died (their process is gone).
@@ -285,71 +283,6 @@ async fn main() {
         b / a
     );
     drop(postings);
-
-    if status_rows > 0 {
-        eprintln!("status(): loading {status_rows} rows (384-d) and embedding them…");
-        create_table(&client, "jobs_m", 384).await;
-        let mut id = 0usize;
-        while id < status_rows {
-            // Generate in slices to bound memory; ids continue across slices.
-            let n = (status_rows - id).min(200_000);
-            let mut part = vecsync::demo::generate(n, vecsync::demo::DEFAULT_SEED + id as u64);
-            for (i, p) in part.iter_mut().enumerate() {
-                p.id = (id + i + 1) as i64;
-            }
-            load(&client, "jobs_m", &part).await;
-            id += n;
-        }
-        let (written, secs, _) = vecsync_path(&url, "jobs_m", 384, 2).await;
-        eprintln!(
-            "embedded {written} rows in {secs:.1} s ({:.0} rows/s)",
-            written as f64 / secs
-        );
-        for t in ["jobs_m", "vecsync_jobs_m.state", "vecsync_jobs_m.queue"] {
-            client
-                .batch_execute(&format!("VACUUM ANALYZE {t}"))
-                .await
-                .unwrap();
-        }
-        // A few stale and missing rows so every category is exercised.
-        client
-            .batch_execute(
-                "UPDATE jobs_m SET title = title || ' (updated)' WHERE id % 100 = 0;
-                 ALTER TABLE jobs_m DISABLE TRIGGER USER;
-                 UPDATE jobs_m SET embedding = NULL WHERE id % 1000 = 1;
-                 ALTER TABLE jobs_m ENABLE TRIGGER USER;",
-            )
-            .await
-            .unwrap();
-        let config = config_for(&url, "jobs_m", "vecsync_jobs_m", 384);
-        let store = PostgresStore::connect(
-            &config.database_url,
-            &config.schema,
-            &config.source,
-            StoreOptions::from_config(&config),
-        )
-        .await
-        .unwrap();
-        let mut times = Vec::new();
-        let mut last = None;
-        for _ in 0..3 {
-            let t = Instant::now();
-            last = Some(store.status().await.unwrap());
-            times.push(t.elapsed().as_secs_f64());
-        }
-        let st = last.unwrap();
-        times.sort_by(f64::total_cmp);
-        println!(
-            "status() on {} rows: median {:.2} s (runs: {:?}); embedded {}, stale {}, missing {}, queue pending {}",
-            st.total,
-            times[1],
-            times.iter().map(|t| format!("{t:.2}")).collect::<Vec<_>>(),
-            st.embedded,
-            st.stale,
-            st.missing,
-            st.queue.pending
-        );
-    }
 
     drop(client);
     let _ = admin

@@ -105,6 +105,10 @@ enum Command {
     Status {
         #[arg(long)]
         json: bool,
+        /// Hash every row's text against its state (finds changes made while the triggers
+        /// were off); records when it ran
+        #[arg(long)]
+        audit: bool,
     },
     /// Semantic search over the embedded rows
     Search {
@@ -354,9 +358,14 @@ async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Work { concurrency } => work(resolved, concurrency).await?,
-        Command::Status { json } => {
+        Command::Status { json, audit } => {
             let store = store::open(&config).await?;
-            let status = store.status().await?.redacted();
+            let status = if audit {
+                store.audit().await?
+            } else {
+                store.status().await?
+            }
+            .redacted();
             let migration = crate::migrate::status::status(&resolved, &status).await?;
             if json {
                 let mut v = serde_json::to_value(&status)?;
@@ -410,7 +419,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Reconcile { fix, json } => {
             let store = store::open(&config).await?;
-            let status = store.status().await?;
+            let status = store.audit().await?;
             let requeued = if fix {
                 Some(store.reconcile().await?)
             } else {
@@ -687,6 +696,12 @@ fn print_status(s: &Status) -> Result<()> {
             s.usage.tokens,
             s.usage.cost
         );
+    }
+    let last = s.last_audit.as_deref().unwrap_or("never");
+    if s.audited {
+        println!("audit:     every row's text checked now ({last})");
+    } else {
+        println!("audit:     last full audit {last} (`vecsync status --audit` runs one)");
     }
     let d = &s.drift;
     if d.done_without_vector + d.vector_without_state + d.unqueued > 0 {

@@ -81,7 +81,7 @@ pub(super) async fn process_queue(
         tracing::error!("process-embedding-queue: {e:#}");
         ApiError::internal(format!("{e:#}"))
     })?;
-    let remaining = match state.store().status().await {
+    let remaining = match state.fresh_status().await {
         Ok(s) => Some(s.queue.pending),
         Err(e) => {
             tracing::warn!("process-embedding-queue: status after the run: {e:#}");
@@ -106,7 +106,7 @@ pub(super) async fn process_queue(
 
 /// `GET /api/status`: `vecsync status --json`, plus `embedder` and `worker`.
 pub(super) async fn status(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let status = state.store().status().await.map_err(|e| {
+    let status = state.status().await.map_err(|e| {
         state.metrics().record_status(None);
         ApiError::unavailable("status", &e)
     })?;
@@ -177,7 +177,7 @@ pub(super) async fn healthz() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
-/// `GET /readyz`: the database answers a status query and the model is loaded.
+/// `GET /readyz`: the database answers a ping (no table is read) and the model is loaded.
 pub(super) async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
     let embedder = state.embedder();
     let model = embedder.model_id().to_string();
@@ -186,8 +186,8 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Result<Response, Ap
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the model is not loaded").probe(),
         );
     }
-    let status = match tokio::time::timeout(CHECK_TIMEOUT, state.store().status()).await {
-        Ok(Ok(status)) => status,
+    match tokio::time::timeout(CHECK_TIMEOUT, state.store().ping()).await {
+        Ok(Ok(())) => {}
         Ok(Err(e)) => {
             state.metrics().record_status(None);
             return Err(ApiError::unavailable("database", &e).probe());
@@ -200,14 +200,14 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Result<Response, Ap
             )
             .probe());
         }
-    };
-    state.metrics().record_status(Some(&status));
+    }
     Ok(Json(json!({ "status": "ready", "database": "ok", "model": model })).into_response())
 }
 
-/// `GET /metrics`: status gauges and usage counters are refreshed on each scrape.
+/// `GET /metrics`: status gauges (from the shared status) and usage counters are refreshed
+/// on each scrape.
 pub(super) async fn metrics(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(CHECK_TIMEOUT, state.store().status()).await {
+    match tokio::time::timeout(CHECK_TIMEOUT, state.status()).await {
         Ok(Ok(status)) => state.metrics().record_status(Some(&status)),
         Ok(Err(e)) => {
             tracing::warn!("metrics: status query failed: {e:#}");

@@ -8,8 +8,9 @@
 //! - the pipeline's [`Event`]s (rows embedded, batch and embed latency);
 //! - [`MeteredStore`], which sees every failure the pipeline hands to the store and
 //!   labels it `empty`, `permanent` or `transient`;
-//! - `store.status()` and `embedder.usage()`, read again on each scrape (gauges, and
-//!   counters set to the embedder's own running totals).
+//! - the server's shared status (at most 2 s old) and `embedder.usage()`, read on each
+//!   scrape (gauges, and counters set to the embedder's own running totals);
+//!   `vecsync_status_queries_total` counts the status queries the database answered.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +63,7 @@ pub struct Metrics {
     drift_unqueued: Gauge,
     database_up: Gauge,
     status_errors: Counter,
+    status_queries: Counter,
 
     tokens: Counter,
     provider_requests: Counter,
@@ -171,6 +173,10 @@ impl Metrics {
                 "The configured embedder (value always 1)"
             );
             describe_counter!(
+                "vecsync_status_queries_total",
+                "Status queries sent to the database (the routes share one, refreshed at most every 2 s)"
+            );
+            describe_counter!(
                 "vecsync_cron_runs_total",
                 "POST /api/process-embedding-queue runs"
             );
@@ -229,6 +235,7 @@ impl Metrics {
                 drift_unqueued: gauge!("vecsync_drift_rows", "kind" => "unqueued"),
                 database_up: gauge!("vecsync_database_up"),
                 status_errors: counter!("vecsync_status_errors_total"),
+                status_queries: counter!("vecsync_status_queries_total"),
                 tokens: counter!("vecsync_embedder_tokens_total"),
                 provider_requests: counter!("vecsync_embedder_requests_total"),
                 rate_limited: counter!("vecsync_embedder_rate_limited_total"),
@@ -382,7 +389,16 @@ impl Store for MeteredStore {
     }
 
     async fn status(&self) -> Result<Status> {
+        self.metrics.status_queries.increment(1);
         self.inner.status().await
+    }
+
+    async fn audit(&self) -> Result<Status> {
+        self.inner.audit().await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.inner.ping().await
     }
 
     async fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>> {

@@ -4,12 +4,12 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /` | live status page (polls `/api/status` every 2 s) |
-//! | `GET /api/status` | `vecsync status --json`, plus `embedder` and `worker` keys |
+//! | `GET /api/status` | `vecsync status --json` (shared, at most 2 s old), plus `embedder` and `worker` keys |
 //! | `GET /api/search?q=…&k=10` | search hits as JSON |
 //! | `POST /api/process-embedding-queue?limit=50` | the cron route: one bounded pipeline run |
 //! | `POST /v1/embeddings` | OpenAI-compatible embeddings from the configured embedder |
 //! | `GET /metrics` | Prometheus text |
-//! | `GET /healthz`, `GET /readyz` | liveness, readiness (database reachable, model loaded) |
+//! | `GET /healthz`, `GET /readyz` | liveness, readiness (database answers a ping, model loaded) |
 //! | `GET /login`, `POST /login` | the browser login on a public bind (a session cookie) |
 //!
 //! Access (see [`auth`]): on a loopback bind the routes that cost work (the cron route,
@@ -25,6 +25,7 @@ mod auth;
 mod embeddings;
 mod error;
 mod metrics;
+mod status_cache;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -98,6 +99,7 @@ struct Inner {
     shutdown: CancellationToken,
     work: bool,
     worker: Mutex<WorkerState>,
+    status: status_cache::StatusCache,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -145,6 +147,7 @@ impl AppState {
                 shutdown: CancellationToken::new(),
                 work: options.work,
                 worker: Mutex::new(WorkerState::default()),
+                status: status_cache::StatusCache::default(),
             }),
         }
     }
@@ -161,6 +164,16 @@ impl AppState {
     /// The store as handlers see it (failures are counted in the metrics).
     pub fn store(&self) -> Arc<dyn Store> {
         self.inner.store.clone()
+    }
+
+    /// The status the routes share (at most [`status_cache::MAX_AGE`] old).
+    async fn status(&self) -> Result<store::Status> {
+        self.inner.status.get(self.inner.store.as_ref()).await
+    }
+
+    /// A new status, shared from now on.
+    async fn fresh_status(&self) -> Result<store::Status> {
+        self.inner.status.refresh(self.inner.store.as_ref()).await
     }
 
     pub fn embedder(&self) -> Arc<dyn Embedder> {

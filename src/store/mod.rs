@@ -168,6 +168,15 @@ pub struct Status {
     pub eta_seconds: Option<f64>,
     /// Provider usage recorded by every run so far (all models).
     pub usage: UsageTotals,
+    /// Whether these counts come from a full audit (every row's text hashed and compared
+    /// with its state). Otherwise they come from the queue and one pass over the table,
+    /// exact as long as every change went through vecsync's triggers since the last audit;
+    /// then `drift.done_without_vector` and `drift.vector_without_state` are 0 (only an
+    /// audit can see them).
+    pub audited: bool,
+    /// When the last full audit ran (`status --audit`, `reconcile`, or the scan `work`
+    /// starts with), RFC 3339 UTC; None if never.
+    pub last_audit: Option<String>,
 }
 
 /// Provider usage, as recorded by runs ([`Store::record_usage`]).
@@ -260,10 +269,19 @@ pub trait Store: Send + Sync {
     /// Requeues failed rows; returns how many.
     async fn retry_failed(&self) -> Result<u64>;
 
-    /// Exact counts, from one pass over the rows passing the filter: it renders and
-    /// hashes the text of every row that has a vector, so it costs O(rows): seconds on a
-    /// table of a million rows. Fine for a command or a slow poll, not for a tight loop.
+    /// Exact counts. PostgreSQL: no row's text is read, one pass over the table that costs
+    /// about a filtered `count(*)` (see [`Status::audited`] for what this trusts); falls
+    /// back to [`Store::audit`] when it cannot trust the queue (never audited for the
+    /// current model, or the triggers are not current). SQLite: always the audit.
     async fn status(&self) -> Result<Status>;
+
+    /// The full audit: every row's text rendered, hashed and compared with its state,
+    /// finding changes made behind vecsync's back (e.g. while its triggers were off).
+    /// Records when it ran. Costs a pass over the table that renders every row.
+    async fn audit(&self) -> Result<Status>;
+
+    /// Whether the database answers (`/readyz`): one trivial round trip, no table read.
+    async fn ping(&self) -> Result<()>;
 
     /// Top `k` rows passing the filter by cosine similarity, among every row that has a
     /// vector, stale ones included (text changed since, awaiting their new vector): the

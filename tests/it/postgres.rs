@@ -169,6 +169,8 @@ async fn backfill_then_triggers_keep_the_table_fresh() {
             .await;
         assert_eq!(queued(&db).await, 0);
         let st = s.status().await.unwrap();
+        assert_eq!(st.drift.unqueued, 1);
+        let st = s.audit().await.unwrap();
         assert_eq!(st.drift.done_without_vector, 1);
         assert_eq!(st.drift.unqueued, 1);
 
@@ -1536,6 +1538,45 @@ async fn a_deadlock_with_vecsync_never_fails_an_application_write() {
         s.enqueue_needed().await.unwrap();
         drain(&s, &e).await;
         assert_eq!(s.status().await.unwrap().embedded, 10);
+    })
+    .await;
+}
+
+/// `status` counts cheaply only while it can trust the queue: after an audit (the scan
+/// `work` starts with, `reconcile`, `status --audit`) that ran with the triggers current.
+/// Changes made while the triggers were off are found, and stay found until reconciled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_trusts_the_queue_only_after_an_audit_with_the_triggers_on() {
+    bounded(async {
+        let db = pg_db(20, DIMS).await;
+        let s = store(&db).await;
+        let e = embedder(&db);
+        let st = s.status().await.unwrap();
+        assert!(st.audited, "never audited: status audits");
+        assert_eq!((st.missing, st.drift.unqueued), (20, 20));
+        s.enqueue_needed().await.unwrap();
+        assert_eq!(drain(&s, &e).await, 20);
+        let st = s.status().await.unwrap();
+        assert!(!st.audited && st.last_audit.is_some(), "{st:?}");
+        assert_eq!(st.embedded, 20);
+
+        // Triggers off: status says so and audits; a change made meanwhile is found…
+        db.exec("ALTER TABLE jobs DISABLE TRIGGER USER").await;
+        let st = s.status().await.unwrap();
+        assert!(st.audited && !st.drift.triggers.is_empty(), "{st:?}");
+        db.exec("UPDATE jobs SET title = 'Behind the back' WHERE id = 3")
+            .await;
+        db.exec("ALTER TABLE jobs ENABLE TRIGGER USER").await;
+        // …also once the triggers are back, until reconcile queues it.
+        let st = s.status().await.unwrap();
+        assert!(st.audited && st.drift.triggers.is_empty(), "{st:?}");
+        assert_eq!((st.embedded, st.stale, st.drift.unqueued), (19, 1, 1));
+        assert_eq!(s.reconcile().await.unwrap(), 1);
+        let st = s.status().await.unwrap();
+        assert!(!st.audited, "{st:?}");
+        assert_eq!((st.embedded, st.stale, st.drift.unqueued), (19, 1, 0));
+        assert_eq!(drain(&s, &e).await, 1);
+        assert_eq!(s.status().await.unwrap().embedded, 20);
     })
     .await;
 }

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use vecsync::config::Config;
 use vecsync::embed::Embedder;
 use vecsync::pipeline::{self, Mode, RunOptions, Summary};
-use vecsync::store::{ClaimedRow, Completion, Failure, FailureKind, Store, WriteOutcome};
+use vecsync::store::{ClaimedRow, Completion, Failure, FailureKind, Status, Store, WriteOutcome};
 use vecsync::template::text_hash;
 
 /// How long a condition may take to become true before a check fails.
@@ -98,6 +98,31 @@ async fn has_vector_of_current_text(db: &dyn TestDb, store: &dyn Store, id: &str
     let v = fake_embedder(&db.config()).vector(&current_text(db, id).await);
     let hits = store.search(&v, 1).await.unwrap();
     hits.first().is_some_and(|h| h.id == id && h.score > 0.9999)
+}
+
+/// `status` (cheap where the store can be) and the full audit agree on every count; returns
+/// the cheap one. With PostgreSQL it must really be the cheap one (the queue is trusted
+/// after the suite's backfills); SQLite always audits.
+async fn assert_status_is_exact(db: &dyn TestDb, store: &dyn Store, step: &str) -> Status {
+    let cheap = store.status().await.unwrap();
+    let audit = store.audit().await.unwrap();
+    let counts = |s: &Status| {
+        (
+            (s.total, s.embedded, s.stale, s.missing, s.failed),
+            s.queue.clone(),
+            s.drift.unqueued,
+        )
+    };
+    assert_eq!(counts(&cheap), counts(&audit), "{step}: status vs audit");
+    assert!(audit.audited && audit.last_audit.is_some(), "{step}");
+    let sqlite = db.config().database_url.starts_with("sqlite:");
+    assert_eq!(cheap.audited, sqlite, "{step}: cheap status used");
+    cheap
+}
+
+/// (total, embedded, stale, missing, failed).
+fn counts(s: &Status) -> (u64, u64, u64, u64, u64) {
+    (s.total, s.embedded, s.stale, s.missing, s.failed)
 }
 
 /// The row's text rendered by the suite's (default) template.
@@ -192,6 +217,8 @@ macro_rules! conformance {
                 }
                 status {
                     usage_totals_add_up(3),
+                    status_stays_exact_through_every_change(30),
+                    status_stays_exact_with_concurrent_workers(200),
                 }
                 search {
                     search_ranks_by_cosine_with_display_fields(40),
@@ -842,7 +869,12 @@ mod checks {
             db.exec("UPDATE jobs SET embedding = NULL WHERE id <= 12")
                 .await;
             let store = open(db).await;
+            // The cheap status sees the missing vectors and that nothing will embed them…
             let s = store.status().await.unwrap();
+            assert_eq!((s.embedded, s.missing), (38, 12));
+            assert_eq!(s.drift.unqueued, 12);
+            // …and the audit also why: state says they were embedded.
+            let s = store.audit().await.unwrap();
             assert_eq!((s.embedded, s.missing), (38, 12));
             assert_eq!(s.drift.done_without_vector, 12);
             assert_eq!(s.drift.unqueued, 12);
@@ -886,6 +918,100 @@ mod checks {
             }
             let u = store.status().await.unwrap().usage;
             assert_eq!((u.requests, u.tokens, u.cost), (3, 1234, 0.75));
+        }
+        pub async fn status_stays_exact_through_every_change(db: &dyn TestDb) {
+            let sqlite = db.config().database_url.starts_with("sqlite:");
+            backfill(db).await;
+            let store = open(db).await;
+            let s = assert_status_is_exact(db, store.as_ref(), "backfilled").await;
+            assert_eq!(counts(&s), (30, 30, 0, 0, 0));
+            assert!(s.last_audit.is_some(), "the backfill's scan is an audit");
+
+            db.exec(
+                "INSERT INTO jobs (id, title, company, location, employment_type, description)
+                 VALUES (1001, 'New role', 'Acme', 'Remote', 'Full-time', 'Fresh'),
+                        (1002, 'Other role', 'Acme', 'Remote', 'Full-time', 'Fresh too')",
+            )
+            .await;
+            let s = assert_status_is_exact(db, store.as_ref(), "inserted").await;
+            assert_eq!(counts(&s), (32, 30, 0, 2, 0));
+
+            db.exec("UPDATE jobs SET title = 'Changed title' WHERE id = 5")
+                .await;
+            db.exec("UPDATE jobs SET employment_type = 'Contract' WHERE id = 6")
+                .await;
+            let s = assert_status_is_exact(db, store.as_ref(), "updated").await;
+            assert_eq!(counts(&s), (32, 29, 1, 2, 0));
+
+            db.exec("DELETE FROM jobs WHERE id IN (6, 1001)").await;
+            let s = assert_status_is_exact(db, store.as_ref(), "deleted").await;
+            assert_eq!(counts(&s), (30, 28, 1, 1, 0));
+
+            // Row 7 renders to no text: a permanent failure that keeps its old vector.
+            db.exec(
+                "UPDATE jobs SET title = '', company = '', location = '', description = ''
+                 WHERE id = 7",
+            )
+            .await;
+            let summary = backfill(db).await;
+            assert_eq!((summary.written, summary.failed), (2, 1));
+            let s = assert_status_is_exact(db, store.as_ref(), "failed").await;
+            assert_eq!(counts(&s), (30, 29, 1, 0, 1));
+
+            assert_eq!(store.retry_failed().await.unwrap(), 1);
+            let s = assert_status_is_exact(db, store.as_ref(), "retried").await;
+            assert_eq!((s.queue.pending, s.failed), (1, 0));
+
+            let truncate = if sqlite {
+                "DELETE FROM jobs"
+            } else {
+                "TRUNCATE jobs"
+            };
+            db.exec(truncate).await;
+            let s = assert_status_is_exact(db, store.as_ref(), "truncated").await;
+            assert_eq!(counts(&s), (0, 0, 0, 0, 0));
+            if !sqlite {
+                // The TRUNCATE trigger forgot the queue (SQLite, without triggers yet, forgets
+                // a deleted row's queue row at its next claim).
+                assert_eq!(s.queue, Default::default());
+            }
+        }
+
+        pub async fn status_stays_exact_with_concurrent_workers(db: &dyn TestDb) {
+            let config = db.config();
+            let store = open(db).await;
+            store.prepare(DIMS).await.unwrap();
+            store.enqueue_needed().await.unwrap();
+            let s = assert_status_is_exact(db, store.as_ref(), "queued").await;
+            assert_eq!((s.total, s.missing, s.queue.pending), (200, 200, 200));
+            // Three workers (separate stores, like processes) drain the queue while status is
+            // read: in every status, each row is either embedded or queued (one snapshot).
+            let workers: Vec<_> = (0..3)
+                .map(|_| {
+                    let config = config.clone();
+                    tokio::spawn(async move {
+                        let store = vecsync::store::open(&config).await.unwrap();
+                        backfill_with(store, fake_embedder(&config), &config)
+                            .await
+                            .unwrap()
+                            .written
+                    })
+                })
+                .collect();
+            while !workers.iter().all(|w| w.is_finished()) {
+                let s = store.status().await.unwrap();
+                let q = &s.queue;
+                assert_eq!(s.embedded + q.pending + q.leased + q.failed, 200, "{s:?}");
+            }
+            let mut written = 0;
+            for w in workers {
+                written += w.await.unwrap();
+            }
+            // At least once each: a worker's start-up scan can requeue a row another worker
+            // completes meanwhile (it is then embedded again).
+            assert!(written >= 200, "{written}");
+            let s = assert_status_is_exact(db, store.as_ref(), "drained").await;
+            assert_eq!(counts(&s), (200, 200, 0, 0, 0));
         }
     }
 

@@ -44,7 +44,6 @@ pub(super) struct Table {
 /// What the statements need to know about the source table.
 #[derive(Debug, Clone)]
 pub(super) struct Shape {
-    pub(super) oid: u32,
     /// `format_type` of the id column (`bigint`, `uuid`, `character varying(64)`…).
     pub(super) id_type: String,
     /// The schema pgvector is installed in, quoted: its type, operators and operator
@@ -102,7 +101,6 @@ impl PostgresStore {
         self.check_unique_id(c, table.oid).await?;
         self.check_filter(c, table).await?;
         Ok(Shape {
-            oid: table.oid,
             id_type: id.display_type.clone(),
             pgvector: table.pgvector.clone(),
         })

@@ -11,10 +11,11 @@ use crate::config_error;
 use crate::template::sql_string_literal;
 
 /// Versioned migrations, applied in order, once each, by `init`.
-const MIGRATIONS: [(i32, &str); 3] = [
+const MIGRATIONS: [(i32, &str); 4] = [
     (1, include_str!("migrations/001_queue_state_meta.sql")),
     (2, include_str!("migrations/002_usage.sql")),
     (3, include_str!("migrations/003_vectorizer.sql")),
+    (4, include_str!("migrations/004_audit.sql")),
 ];
 /// Version of the objects `init` installs.
 pub(super) const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -258,6 +259,6 @@ mod tests {
         for (i, (version, _)) in MIGRATIONS.iter().enumerate() {
             assert_eq!(*version, i as i32 + 1);
         }
-        assert_eq!(SCHEMA_VERSION, 3);
+        assert_eq!(SCHEMA_VERSION, 4);
     }
 }

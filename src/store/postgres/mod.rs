@@ -235,6 +235,20 @@ impl PostgresStore {
         Ok(table.oid)
     }
 
+    /// [`Store::status`] or [`Store::audit`]. The table is checked against the config
+    /// first (catalog lookups only): the cheap count reads no template column, so a column
+    /// renamed under a running vecsync would otherwise go unnoticed.
+    async fn status_or_audit(&self, audit: bool) -> Result<Status> {
+        {
+            let mut c = self.pool.get().await?;
+            let (table, _) = self.validate(&mut c).await?;
+            // Never a coverage of the rows row-level security let through.
+            self.refuse_hidden_rows(&mut c, table.oid, false).await?;
+        }
+        let r = status::status(self, audit).await;
+        self.denied(Command::Status, r).await
+    }
+
     /// Whether `init` would change nothing (then it is skipped, so that a role without
     /// CREATE privileges can run `backfill` and `work` on an installation made by another).
     async fn install_is_current(&self, oid: u32) -> Result<bool> {
@@ -314,14 +328,17 @@ impl Store for PostgresStore {
     }
 
     async fn status(&self) -> Result<Status> {
-        // Never a coverage of the rows row-level security let through.
-        let oid = self.ready().await?.shape.oid;
-        {
-            let mut c = self.pool.get().await?;
-            self.refuse_hidden_rows(&mut c, oid, false).await?;
-        }
-        let r = status::status(self).await;
-        self.denied(Command::Status, r).await
+        self.status_or_audit(false).await
+    }
+
+    async fn audit(&self) -> Result<Status> {
+        self.status_or_audit(true).await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let mut c = self.pool.get().await?;
+        c.query_one("SELECT 1", &[]).await?;
+        Ok(())
     }
 
     async fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>> {
@@ -362,7 +379,6 @@ mod tests {
             let spec = ConnectSpec::parse("database_url", "postgres://u@127.0.0.1/db").unwrap();
             let store = PostgresStore::new(spec, "vecsync", &source, options).unwrap();
             let shape = Shape {
-                oid: 1,
                 id_type: "bigint".into(),
                 pgvector: "\"extensions\"".into(),
             };

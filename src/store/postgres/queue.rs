@@ -56,8 +56,11 @@ impl Statements {
 }
 
 /// Walks the table by id in chunks of [`ENQUEUE_CHUNK`] (one statement each), queueing
-/// rows that need work; wakes workers when any were added.
+/// rows that need work; wakes workers when any were added. This hashes every row, so it
+/// is recorded as an audit; one that ran with the triggers current leaves the queue
+/// complete (every row needing work queued), which `status` then trusts.
 pub(super) async fn enqueue_needed(store: &PostgresStore) -> Result<u64> {
+    let triggers_current = super::status::triggers_current(store).await?;
     let sql = &store.ready().await?.queue;
     let model = &store.options.model_id;
     let mut c = store.pool.get().await?;
@@ -82,6 +85,7 @@ pub(super) async fn enqueue_needed(store: &PostgresStore) -> Result<u64> {
         }
     }
     drop(c);
+    super::status::record_audit(store, triggers_current).await;
     if added > 0 {
         store.notify().await?;
     }

@@ -1,5 +1,18 @@
-//! `status`: exact counts from one snapshot. Five read-only statements from `sql/status/`,
-//! pipelined in one repeatable-read transaction.
+//! `status`: exact counts from one snapshot (one repeatable-read transaction, statements
+//! from `sql/status/` pipelined).
+//!
+//! Two ways to count the rows, with the same answer while every change goes through
+//! vecsync's triggers:
+//! - **cheap** (`rows.sql`, `queued.sql`): one pass over the table reading only whether
+//!   each row's embedding is NULL (the cost of a filtered `count(*)`), plus the queue. A
+//!   row with a vector that is not queued is embedded: the triggers queue every row whose
+//!   text changes, and the last audit left every other row needing work queued;
+//! - **audit** (`categories.sql`): every row's text rendered and hashed against its state,
+//!   which also finds changes made behind vecsync's back (triggers off, restored dumps).
+//!
+//! `status` audits instead when it cannot trust the queue: no audit for the current model
+//! since `init` (`meta.queue_complete_for`, see migration 4), or the triggers are missing,
+//! disabled or stale.
 
 use anyhow::Result;
 
@@ -11,79 +24,94 @@ use crate::store::{FailedRow, QueueCounts, Status, UsageTotals};
 
 /// The status statements for one store.
 pub(super) struct Statements {
+    rows: String,
+    queued: String,
     categories: String,
     queue: String,
     failures: String,
     per_minute: String,
     usage: String,
     triggers: String,
+    audit_mark: String,
+    pub(super) record_audit: String,
 }
 
 impl Statements {
     pub(super) fn new(vars: &Vars) -> Statements {
         Statements {
+            rows: vars.fill(include_str!("sql/status/rows.sql")),
+            queued: vars.fill(include_str!("sql/status/queued.sql")),
             categories: vars.fill(include_str!("sql/status/categories.sql")),
             queue: vars.fill(include_str!("sql/status/queue.sql")),
             failures: vars.fill(include_str!("sql/status/failures.sql")),
             per_minute: vars.fill(include_str!("sql/status/per_minute.sql")),
             usage: vars.fill(include_str!("sql/status/usage.sql")),
             triggers: vars.fill(include_str!("sql/status/triggers.sql")),
+            audit_mark: vars.fill(include_str!("sql/status/audit_mark.sql")),
+            record_audit: vars.fill(include_str!("sql/status/record_audit.sql")),
         }
     }
 }
 
-pub(super) async fn status(store: &PostgresStore) -> Result<Status> {
+/// The status; a full audit when `audit` is set or the queue cannot be trusted (see the
+/// module doc). An audit is recorded (best effort: a read-only role cannot).
+pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status> {
     let ready = store.ready().await?;
     let sql = &ready.status;
+    let model_id = &store.options.model_id;
     let mut c = store.pool.get().await?;
     // One snapshot for all counts; the queries are pipelined.
     let tx = c.snapshot().await.pg()?;
-    let model: [&dyn Param; 1] = [&store.options.model_id];
     let schema: [&dyn Param; 1] = [&store.names.schema];
-    let (cat_rows, queue_row, failure_rows, minute_rows, usage_row, trigger_rows) =
+    let (queue_row, failure_rows, minute_rows, usage_row, trigger_rows, mark_rows) =
         futures::try_join!(
-            tx.query(&sql.categories, &model),
             tx.query_one(&sql.queue, &[]),
             tx.query(&sql.failures, &[]),
             tx.query(&sql.per_minute, &[]),
             tx.query_one(&sql.usage, &[]),
             tx.query(&sql.triggers, &schema),
+            tx.query(&sql.audit_mark, &[]),
         )
         .map_err(|e| tx.explain(e))?;
-    tx.commit().await.pg()?;
-
+    let (last_audit, complete_for): (Option<String>, Option<String>) = mark_rows
+        .first()
+        .map_or((None, None), |r| (r.get(0), r.get(1)));
     let mut st = Status {
-        model: store.options.model_id.clone(),
+        model: model_id.clone(),
         completions_per_minute: vec![0; 10],
         usage: UsageTotals {
             requests: usage_row.get::<_, i64>(0) as u64,
             tokens: usage_row.get::<_, i64>(1) as u64,
             cost: usage_row.get(2),
         },
+        last_audit,
         ..Status::default()
     };
-    for r in &cat_rows {
-        let (has_vector, has_state, current, queued, count): (bool, bool, bool, bool, i64) =
-            (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
-        let count = count as u64;
-        st.total += count;
-        if current {
-            st.embedded += count;
-        } else {
-            if !queued {
-                st.drift.unqueued += count;
-            }
-            if has_vector {
-                st.drift.vector_without_state += count;
-            }
-        }
-        if !has_vector {
-            st.missing += count;
-            if has_state {
-                st.drift.done_without_vector += count;
-            }
-        }
+    st.drift.triggers = trigger_drift(store, &ready.triggers_hash, trigger_rows.first());
+    st.audited = audit || !st.drift.triggers.is_empty() || complete_for.as_ref() != Some(model_id);
+    // Rows with a vector that need work but are not queued: the one thing the cheap
+    // count cannot see (it would count them embedded).
+    let mut hidden_stale = 0;
+    if st.audited {
+        let rows = tx
+            .query(&sql.categories, &[model_id])
+            .await
+            .map_err(|e| tx.explain(e))?;
+        hidden_stale = count_audited(&mut st, &rows);
+    } else {
+        let (rows, queued) =
+            futures::try_join!(tx.query_one(&sql.rows, &[]), tx.query_one(&sql.queued, &[]))
+                .map_err(|e| tx.explain(e))?;
+        let n = |r: &tokio_postgres::Row, i| r.get::<_, i64>(i) as u64;
+        st.total = n(&rows, 0);
+        st.missing = n(&rows, 1);
+        // Every row needing work is queued, so a row with a vector is embedded unless it
+        // is queued; a row without one that is not queued is drift.
+        st.embedded = st.total - st.missing - n(&queued, 0).min(st.total - st.missing);
+        st.drift.unqueued = st.missing.saturating_sub(n(&queued, 1));
     }
+    tx.commit().await.pg()?;
+
     st.queue = QueueCounts {
         pending: queue_row.get::<_, i64>(0) as u64,
         leased: queue_row.get::<_, i64>(1) as u64,
@@ -104,9 +132,76 @@ pub(super) async fn status(store: &PostgresStore) -> Result<Status> {
             st.completions_per_minute[9 - ago as usize] = count as u64;
         }
     }
-    st.drift.triggers = trigger_drift(store, &ready.triggers_hash, trigger_rows.first());
     st.derive();
+    if st.audited {
+        // The cheap count can be trusted from now on when no row with a vector needs work
+        // outside the queue, and the triggers keep it so.
+        let complete = hidden_stale == 0 && st.drift.triggers.is_empty();
+        st.last_audit = record_audit(store, complete).await.or(st.last_audit);
+    }
     Ok(st)
+}
+
+/// Adds `categories.sql`'s rows to the counts; returns how many rows have a vector that
+/// is not current and are not queued.
+fn count_audited(st: &mut Status, rows: &[tokio_postgres::Row]) -> u64 {
+    let mut hidden_stale = 0;
+    for r in rows {
+        let (has_vector, has_state, current, queued, count): (bool, bool, bool, bool, i64) =
+            (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+        let count = count as u64;
+        st.total += count;
+        if current && !queued {
+            st.embedded += count;
+        }
+        if !current {
+            if !queued {
+                st.drift.unqueued += count;
+                if has_vector {
+                    hidden_stale += count;
+                }
+            }
+            if has_vector {
+                st.drift.vector_without_state += count;
+            }
+        }
+        if !has_vector {
+            st.missing += count;
+            if has_state {
+                st.drift.done_without_vector += count;
+            }
+        }
+    }
+    hidden_stale
+}
+
+/// Records that a full audit ran now; `complete`: it left every row needing work queued for
+/// the current model. Returns the time recorded, None when it could not be recorded (a
+/// role without UPDATE on meta, a schema before migration 4): the audit's counts stand.
+pub(super) async fn record_audit(store: &PostgresStore, complete: bool) -> Option<String> {
+    let result = async {
+        let sql = &store.ready().await?.status;
+        let model = complete.then_some(&store.options.model_id);
+        let mut c = store.pool.get().await?;
+        c.execute(&sql.record_audit, &[&model]).await?;
+        let rows = c.query(&sql.audit_mark, &[]).await?;
+        anyhow::Ok(rows.first().and_then(|r| r.get(0)))
+    }
+    .await;
+    result.unwrap_or_else(|e| {
+        tracing::debug!("status: could not record the audit: {e:#}");
+        None
+    })
+}
+
+/// Whether vecsync's triggers on the table are installed, enabled and current.
+pub(super) async fn triggers_current(store: &PostgresStore) -> Result<bool> {
+    let ready = store.ready().await?;
+    let mut c = store.pool.get().await?;
+    let rows = c
+        .query(&ready.status.triggers, &[&store.names.schema])
+        .await?;
+    Ok(trigger_drift(store, &ready.triggers_hash, rows.first()).is_empty())
 }
 
 /// What is wrong with the installed triggers, from `sql/status/triggers.sql`'s row.

@@ -247,6 +247,16 @@ impl Store for SqliteStore {
         .await
     }
 
+    /// Every SQLite status is a full audit (no triggers yet queue the app's changes).
+    async fn audit(&self) -> Result<Status> {
+        self.status().await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.with_conn(|conn, _, _| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
     async fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>> {
         let query = query.to_vec();
         let display = self.source.display_columns.clone();

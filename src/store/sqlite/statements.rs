@@ -92,6 +92,7 @@ pub(super) struct StatusSql {
     pub completions_per_minute: String,
     pub usage_totals: String,
     pub record_usage: String,
+    pub now_utc: String,
 }
 
 pub(super) struct Search {
@@ -224,6 +225,7 @@ impl Statements {
             completions_per_minute: f.take("completions_per_minute"),
             usage_totals: f.take("usage_totals"),
             record_usage: f.take("record_usage"),
+            now_utc: f.take("now_utc"),
         };
         let mut f = load("search.sql", include_str!("sql/search.sql"));
         let search = Search {

@@ -1,4 +1,6 @@
-//! `status`: coverage, queue, failures, drift and provider usage.
+//! `status`: coverage, queue, failures, drift and provider usage. Always a full audit
+//! (see `sql/status.sql`): without triggers, only hashing every row sees the application's
+//! changes.
 
 use anyhow::Result;
 use rusqlite::{named_params, Connection};
@@ -14,6 +16,9 @@ pub(super) fn status(
 ) -> Result<Status> {
     let s = &sql.status;
     let t = now();
+    // One read transaction: every count from the same snapshot (a worker committing
+    // between two of these queries would otherwise be counted half).
+    let conn = conn.transaction()?;
     let (total, embedded, missing, vector_without_state, unqueued): (i64, i64, i64, i64, i64) =
         conn.query_row(
             &s.table_counts,
@@ -25,6 +30,7 @@ pub(super) fn status(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
     let done_without_vector: i64 = conn.query_row(&s.done_without_vector, [], |r| r.get(0))?;
+    let audited_at: String = conn.query_row(&s.now_utc, [], |r| r.get(0))?;
     let failures = conn
         .prepare_cached(&s.recent_failures)?
         .query_map([], |r| {
@@ -75,6 +81,8 @@ pub(super) fn status(
             triggers: Vec::new(),
         },
         completions_per_minute,
+        audited: true,
+        last_audit: Some(audited_at),
         ..Status::default()
     };
     status.derive();

@@ -1,4 +1,6 @@
--- Status: the counts `vecsync status` reports, and provider usage.
+-- Status: the counts `vecsync status` reports, and provider usage. SQLite has no triggers
+-- yet that queue the application's changes, so nothing but a full audit is exact: every
+-- status is one (`table_counts` hashes every row's text).
 --
 -- Placeholders: {table}, {id}, {emb} the quoted source table, id and embedding columns;
 -- {render} the template rendered for source row `s`; {filter} "(filter)" or "1";
@@ -7,13 +9,14 @@
 -- name: table_counts
 -- One pass over the rows passing the filter; renders and hashes the text of every row
 -- that has a vector. Parameters: :model.
--- Returns (total, embedded: vector of the current text and model, missing: no vector,
+-- Returns (total, embedded: vector of the current text and model, not queued (a queued
+-- row waits for work), missing: no vector,
 -- vector_without_state: a vector with no or other state, unqueued: needs work but not
 -- in the queue).
 SELECT
     count(*),
     coalesce(sum(s.{emb} IS NOT NULL AND st.text_hash = vecsync_md5({render})
-        AND st.model = :model), 0),
+        AND st.model = :model AND q.row_id IS NULL), 0),
     coalesce(sum(s.{emb} IS NULL), 0),
     coalesce(sum(s.{emb} IS NOT NULL AND (st.row_id IS NULL
         OR st.text_hash <> vecsync_md5({render}) OR st.model <> :model)), 0),
@@ -64,3 +67,7 @@ FROM vecsync_usage
 -- Parameters: :now, :model, :requests, :tokens, :cost (US dollars).
 INSERT INTO vecsync_usage (recorded_at, model, requests, tokens, cost)
 VALUES (:now, :model, :requests, :tokens, :cost)
+
+-- name: now_utc
+-- When this status (an audit) ran: RFC 3339 UTC.
+SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')

@@ -2,6 +2,9 @@
 -- $1 text: source.table; $2 oid: its oid; $3 text: source.id_column;
 -- $4 text: source.embedding_column; $5 text: source.template; $6 text: source.filter (NULL
 -- for none); $7 text: MD5 of the trigger DDL that was installed
+-- `init` runs this only when something was not current (triggers missing, disabled or for
+-- another config, a migration pending): changes may have gone unqueued, so `status` may
+-- no longer trust the queue until the next audit (queue_complete_for, migration 4).
 INSERT INTO {meta} (source_table, source_oid, id_column, embedding_column, template, filter,
                     triggers_hash)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -13,4 +16,5 @@ ON CONFLICT (singleton) DO UPDATE SET
     template = EXCLUDED.template,
     filter = EXCLUDED.filter,
     triggers_hash = EXCLUDED.triggers_hash,
+    queue_complete_for = NULL,
     updated_at = now()

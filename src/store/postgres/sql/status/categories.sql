@@ -1,7 +1,10 @@
--- Status: one pass over the source; every row falls in one category, counted. The MD5 of a
--- row's text is computed only for rows that have a vector and state for the current model.
+-- Status, full audit: one pass over the source; every row falls in one category, counted.
+-- The MD5 of a row's text is computed only for rows that have a vector and state for the
+-- current model.
 -- $1 text: the current model id
--- Returns (has_vector, has_state, current, queued, count) per category.
+-- Returns (has_vector, has_state, current, queued, count) per category; `current` means
+-- a vector for the row's current text and model (a queued row is still not "embedded":
+-- it waits for work).
 SELECT s.{embedding} IS NOT NULL AS has_vector,
        st.row_id IS NOT NULL AS has_state,
        (s.{embedding} IS NOT NULL AND st.row_id IS NOT NULL AND st.model = $1
