@@ -212,9 +212,10 @@ mod tests {
         ] {
             assert_eq!(kind(c), ErrorKind::Setup, "{c}");
         }
-        for c in [
-            "42601", "42804", "22P02", "23505", "XX000", "53400", "P0001",
-        ] {
+        for c in ["23505", "23502", "23514", "P0001"] {
+            assert_eq!(kind(c), ErrorKind::RowRejected, "{c}");
+        }
+        for c in ["42601", "42804", "22P02", "XX000", "53400"] {
             assert_eq!(kind(c), ErrorKind::Failed, "{c}");
         }
     }
