@@ -360,6 +360,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Work { concurrency } => work(resolved, concurrency).await?,
         Command::Status { json, audit } => {
             let store = store::open(&config).await?;
+            // Counts for vectors of a size the column cannot hold would be no truth at all:
+            // the same setup error as `backfill`.
+            if let Some(dimensions) = config.embedder.dimensions {
+                store.verify(dimensions).await?;
+            }
             let status = if audit {
                 store.audit().await?
             } else {

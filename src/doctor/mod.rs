@@ -126,8 +126,10 @@ impl Report {
 pub async fn run(config: &Config) -> Report {
     let mut findings = Vec::new();
     // The embedder is built first (without calling it) for the dimension the table's
-    // column must have; it is called last.
-    let embedder = embed::from_config(config);
+    // column must have; it is called last, once: a check reports, it does not retry.
+    let mut once = config.clone();
+    once.embedder.max_retries = 0;
+    let embedder = embed::from_config(&once);
     let dims = embedder.as_ref().ok().map(|e| e.dimensions());
     match config.store_kind() {
         Some(StoreKind::Postgres(url)) => {
@@ -161,7 +163,7 @@ pub async fn run(config: &Config) -> Report {
 }
 
 /// How long the provider gets to embed one short text (its own retries included).
-const PROVIDER_TIMEOUT: Duration = Duration::from_secs(60);
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Embeds one short text and checks the vector's size against the configured dimension.
 async fn provider(config: &Config, embedder: &dyn Embedder) -> Finding {

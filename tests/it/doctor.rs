@@ -928,3 +928,68 @@ async fn search_names_the_grant_the_model_fence_needs() {
     })
     .await
 }
+
+/// doctor asks the provider once: a server that answers 500 is reported at once, with no
+/// retry (doctor used to run the full retry schedule, half a minute and more).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_asks_a_failing_provider_once() {
+    bounded(async {
+        let mock = MockOpenAi::start(Knobs {
+            always: Some(crate::mock_openai::Fault::Status(500)),
+            ..Knobs::default()
+        })
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jobs.db");
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        vecsync::demo::populate_sqlite(&conn, 5, 7).unwrap();
+        std::fs::write(
+            dir.path().join("vecsync.toml"),
+            format!(
+                "database_url = \"sqlite://{}\"\n[embedder]\nprovider = \"openai\"\n\
+                 model = \"text-embedding-3-small\"\ndimensions = {DIMS}\nbase_url = \"{}\"\n\
+                 api_key_env = \"VECSYNC_TEST_DOCTOR_KEY\"\nmax_retries = 8\n",
+                file.display(),
+                mock.base_url()
+            ),
+        )
+        .unwrap();
+        let run = vecsync_env(
+            dir.path(),
+            &["doctor"],
+            &[("VECSYNC_TEST_DOCTOR_KEY", "sk-test-doctor")],
+        );
+        assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.line("FAIL", "provider").contains("500"),
+            "{}",
+            run.stdout
+        );
+        assert_eq!(mock.request_count(), 1, "one request, no retries");
+    })
+    .await;
+}
+
+/// A config whose vectors the column cannot hold: `status` says so like `backfill` does
+/// (one line naming source.embedding_column, exit 2) instead of counting every vector as
+/// stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_refuses_a_dimension_the_column_cannot_hold() {
+    bounded(async {
+        let db = pg_db(10, DIMS).await;
+        let dir = config_dir(&toml(&db.db.url, DIMS, "jobs"));
+        assert_ok(&vecsync(dir.path(), &["backfill"]));
+        std::fs::write(
+            dir.path().join("vecsync.toml"),
+            toml(&db.db.url, 2 * DIMS, "jobs"),
+        )
+        .unwrap();
+        for args in [&["status"][..], &["status", "--json"], &["backfill"]] {
+            assert_setup_error(
+                &vecsync(dir.path(), args),
+                &["source.embedding_column", "vector(16)", "32 dimensions"],
+            );
+        }
+    })
+    .await;
+}
