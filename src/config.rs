@@ -632,7 +632,7 @@ mod tests {
     #[test]
     fn config_error_macro_forms() {
         let d = 7;
-        let text = crate::config_error!("embedder.dimensions: got {d}: too many");
+        let text = crate::config_error!(setting = "embedder.dimensions", "got {d}: too many");
         let e = text.downcast_ref::<ConfigError>().unwrap();
         assert_eq!(
             e,

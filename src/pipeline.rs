@@ -351,7 +351,7 @@ async fn process(shared: &Shared, rows: Vec<ClaimedRow>) -> Result<()> {
                 EmbedError::Dimensions { expected, got } => wrong_dimensions(expected, got),
                 // A message that names its setting already says where to look.
                 e if e.to_string().starts_with("embedder.") => crate::config_error!("{e}"),
-                e => crate::config_error!("embedder: {e}"),
+                e => crate::config_error!(setting = "embedder", "{e}"),
             };
             return Err(stop(shared, rows, error).await);
         }

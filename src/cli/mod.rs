@@ -636,7 +636,10 @@ async fn search(
     json: bool,
 ) -> Result<()> {
     if query.trim().is_empty() {
-        return Err(crate::config_error!("search: the query is empty"));
+        return Err(crate::config_error!(
+            setting = "search",
+            "the query is empty"
+        ));
     }
     let vector = embed_texts(embedder, &[query.to_string()])
         .await?

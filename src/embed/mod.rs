@@ -130,7 +130,8 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn Embedder>> {
             e.dimensions.unwrap_or(384),
         ))),
         other => Err(crate::config_error!(
-            "embedder.provider: unknown provider {other:?}"
+            setting = "embedder.provider",
+            "unknown provider {other:?}"
         )),
     }
 }

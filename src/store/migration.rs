@@ -260,13 +260,15 @@ pub(crate) fn check_begin(record: Option<&Record>, next: &Model) -> Result<bool>
                 Ok(true)
             } else {
                 Err(crate::config_error!(
-                    "next_embedder.model: a migration to {:?} is in progress; finish it or run `vecsync migrate --abort` first",
+    setting = "next_embedder.model",
+    "a migration to {:?} is in progress; finish it or run `vecsync migrate --abort` first",
                     r.other_model.as_deref().unwrap_or_default()
                 ))
             }
         }
         Some(r) if r.phase == Phase::Switched => Err(crate::config_error!(
-            "migrate: {:?} was switched live and {:?} is kept for a rollback; run `vecsync migrate --finish` (or --rollback) first",
+    setting = "migrate",
+    "{:?} was switched live and {:?} is kept for a rollback; run `vecsync migrate --finish` (or --rollback) first",
             r.live_model,
             r.other_model.as_deref().unwrap_or_default()
         )),
@@ -284,12 +286,14 @@ pub(crate) fn check_add_column(
 ) -> Result<()> {
     if let Some(ty) = existing_type {
         return Err(crate::config_error!(
-            "migrate: table {table:?} already has a column {column:?} ({ty}) that vecsync did not add; rename or drop it"
+    setting = "migrate",
+    "table {table:?} already has a column {column:?} ({ty}) that vecsync did not add; rename or drop it"
         ));
     }
     if !add_column {
         return Err(crate::config_error!(
-            "migrate: this adds column {column:?} to table {table:?} ({ddl}); rerun with --add-column"
+            setting = "migrate",
+            "this adds column {column:?} to table {table:?} ({ddl}); rerun with --add-column"
         ));
     }
     Ok(())
@@ -299,7 +303,9 @@ pub(crate) fn check_add_column(
 pub(crate) fn in_progress(record: Option<Record>) -> Result<(Record, Slot)> {
     record
         .and_then(|r| r.phase.other_slot().map(|s| (r, s)))
-        .ok_or_else(|| crate::config_error!("migrate: no model migration is in progress"))
+        .ok_or_else(|| {
+            crate::config_error!(setting = "migrate", "no model migration is in progress")
+        })
 }
 
 /// Like [`in_progress`], and the migration must be in phase `from`.
@@ -307,7 +313,8 @@ pub(crate) fn in_phase(record: Option<Record>, from: Phase) -> Result<(Record, S
     let (record, slot) = in_progress(record)?;
     if record.phase != from {
         return Err(crate::config_error!(
-            "migrate: the migration is {}, not {} (another `vecsync migrate` ran meanwhile?); see `vecsync status`",
+    setting = "migrate",
+    "the migration is {}, not {} (another `vecsync migrate` ran meanwhile?); see `vecsync status`",
             record.phase.as_str(),
             from.as_str()
         ));
@@ -386,7 +393,10 @@ pub async fn open_other(config: &Config, slot: Slot, model_id: &str) -> Result<A
             )
             .await?,
         )),
-        None => Err(crate::config_error!("database_url: unsupported URL")),
+        None => Err(crate::config_error!(
+            setting = "database_url",
+            "unsupported URL"
+        )),
     }
 }
 
@@ -399,7 +409,10 @@ pub async fn open_migrator(config: &Config) -> Result<Box<dyn Migrator>> {
         Some(StoreKind::Postgres(url)) => Ok(Box::new(
             super::postgres::PgMigrator::connect(&url, config).await?,
         )),
-        None => Err(crate::config_error!("database_url: unsupported URL")),
+        None => Err(crate::config_error!(
+            setting = "database_url",
+            "unsupported URL"
+        )),
     }
 }
 
@@ -409,7 +422,10 @@ pub async fn read_record(config: &Config) -> Result<Option<Record>> {
     match config.store_kind() {
         Some(StoreKind::Sqlite(path)) => super::sqlite::read_record(&path),
         Some(StoreKind::Postgres(_)) => open_migrator(config).await?.record().await,
-        None => Err(crate::config_error!("database_url: unsupported URL")),
+        None => Err(crate::config_error!(
+            setting = "database_url",
+            "unsupported URL"
+        )),
     }
 }
 

@@ -391,7 +391,10 @@ pub async fn open(config: &Config) -> Result<Arc<dyn Store>> {
         Some(StoreKind::Postgres(url)) => Ok(Arc::new(
             postgres::PostgresStore::connect(&url, &config.schema, &config.source, options).await?,
         )),
-        None => Err(crate::config_error!("database_url: unsupported URL")),
+        None => Err(crate::config_error!(
+            setting = "database_url",
+            "unsupported URL"
+        )),
     }
 }
 

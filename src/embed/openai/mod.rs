@@ -138,17 +138,19 @@ impl OpenAiEmbedder {
     pub fn new(config: &EmbedderConfig) -> anyhow::Result<OpenAiEmbedder> {
         let model = config.model.trim().to_string();
         if model.is_empty() {
-            return Err(config_error!("embedder.model: is empty"));
+            return Err(config_error!(setting = "embedder.model", "is empty"));
         }
         let mut url = reqwest::Url::parse(config.base_url.trim()).map_err(|e| {
             config_error!(
-                "embedder.base_url: {:?} is not a URL ({e})",
+                setting = "embedder.base_url",
+                "{:?} is not a URL ({e})",
                 crate::config::redact_url(&config.base_url)
             )
         })?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
             return Err(config_error!(
-                "embedder.base_url: expected http://… or https://…, got {:?}",
+                setting = "embedder.base_url",
+                "expected http://… or https://…, got {:?}",
                 crate::config::redact_url(&config.base_url)
             ));
         }
@@ -165,7 +167,10 @@ impl OpenAiEmbedder {
         let azure = config.azure_api_version.is_some();
         if let Some(v) = &config.azure_api_version {
             if v.trim().is_empty() {
-                return Err(config_error!("embedder.azure_api_version: is empty"));
+                return Err(config_error!(
+                    setting = "embedder.azure_api_version",
+                    "is empty"
+                ));
             }
             url.query_pairs_mut().append_pair("api-version", v.trim());
         }
@@ -188,30 +193,41 @@ impl OpenAiEmbedder {
         };
         if key.is_none() && !loopback {
             return Err(if key_env.is_empty() {
-                config_error!("embedder.api_key_env: is empty; name the environment variable that holds the API key")
+                config_error!(
+                    setting = "embedder.api_key_env",
+                    "is empty; name the environment variable that holds the API key"
+                )
             } else {
-                config_error!("embedder.api_key_env: environment variable {key_env} is not set")
+                config_error!(
+                    setting = "embedder.api_key_env",
+                    "environment variable {key_env} is not set"
+                )
             });
         }
 
         let known = known_dimensions(&model);
         let dims = match (config.dimensions, known) {
-            (Some(0), _) => return Err(config_error!("embedder.dimensions: must be at least 1")),
+            (Some(0), _) => return Err(config_error!(
+    setting = "embedder.dimensions",
+    "must be at least 1")),
             (Some(d), Some(native)) if d > native => {
                 return Err(config_error!(
-                    "embedder.dimensions: {model} has at most {native} dimensions, got {d}"
+    setting = "embedder.dimensions",
+    "{model} has at most {native} dimensions, got {d}"
                 ))
             }
             (Some(d), Some(native)) if model == "text-embedding-ada-002" && d != native => {
                 return Err(config_error!(
-                    "embedder.dimensions: text-embedding-ada-002 always has 1536 dimensions, got {d}"
+    setting = "embedder.dimensions",
+    "text-embedding-ada-002 always has 1536 dimensions, got {d}"
                 ))
             }
             (Some(d), _) => d,
             (None, Some(native)) => native,
             (None, None) => {
                 return Err(config_error!(
-                    "embedder.dimensions: required for model {model:?} (only OpenAI's text-embedding-3-small, text-embedding-3-large and text-embedding-ada-002 are known)"
+    setting = "embedder.dimensions",
+    "required for model {model:?} (only OpenAI's text-embedding-3-small, text-embedding-3-large and text-embedding-ada-002 are known)"
                 ))
             }
         };
@@ -221,28 +237,33 @@ impl OpenAiEmbedder {
 
         if config.max_inputs_per_request == 0 {
             return Err(config_error!(
-                "embedder.max_inputs_per_request: must be at least 1"
+                setting = "embedder.max_inputs_per_request",
+                "must be at least 1"
             ));
         }
         if config.max_tokens_per_request == 0 {
             return Err(config_error!(
-                "embedder.max_tokens_per_request: must be at least 1"
+                setting = "embedder.max_tokens_per_request",
+                "must be at least 1"
             ));
         }
         if config.max_concurrency == 0 {
             return Err(config_error!(
-                "embedder.max_concurrency: must be at least 1"
+                setting = "embedder.max_concurrency",
+                "must be at least 1"
             ));
         }
         if config.timeout_seconds == 0 {
             return Err(config_error!(
-                "embedder.timeout_seconds: must be at least 1"
+                setting = "embedder.timeout_seconds",
+                "must be at least 1"
             ));
         }
         if let Some(p) = config.price_per_million_tokens {
             if !(p.is_finite() && p >= 0.0) {
                 return Err(config_error!(
-                    "embedder.price_per_million_tokens: must be a non-negative number"
+                    setting = "embedder.price_per_million_tokens",
+                    "must be a non-negative number"
                 ));
             }
         }
@@ -257,8 +278,12 @@ impl OpenAiEmbedder {
         }
         for (name, value) in &config.headers {
             crate::redact::register(value);
-            let n = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| config_error!("embedder.headers: {name:?} is not a header name"))?;
+            let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                config_error!(
+                    setting = "embedder.headers",
+                    "{name:?} is not a header name"
+                )
+            })?;
             let mut v = HeaderValue::from_str(value)
                 .map_err(|_| config_error!("embedder.headers.{name}: not a valid header value"))?;
             v.set_sensitive(true);
@@ -271,7 +296,10 @@ impl OpenAiEmbedder {
                 (reqwest::header::AUTHORIZATION, format!("Bearer {}", k.0))
             };
             let mut v = HeaderValue::from_str(&value).map_err(|_| {
-                config_error!("embedder.api_key_env: {key_env} holds characters that cannot be sent in a header")
+                config_error!(
+                    setting = "embedder.api_key_env",
+                    "{key_env} holds characters that cannot be sent in a header"
+                )
             })?;
             v.set_sensitive(true);
             headers.insert(name, v);

@@ -92,7 +92,8 @@ impl PostgresStore {
             .expect("checked above");
         if emb.typname != "vector" {
             return Err(config_error!(
-                "source.embedding_column: column {:?} of table {:?} is {}, not a pgvector vector column",
+                setting = "source.embedding_column",
+                "column {:?} of table {:?} is {}, not a pgvector vector column",
                 emb.name,
                 self.source.table,
                 emb.display_type
@@ -113,7 +114,8 @@ impl PostgresStore {
             .expect("validated");
         if emb.typmod > 0 && emb.typmod as usize != dimensions {
             return Err(config_error!(
-                "source.embedding_column: column {:?} of table {:?} is vector({}) but the model makes {dimensions} dimensions",
+    setting = "source.embedding_column",
+    "column {:?} of table {:?} is vector({}) but the model makes {dimensions} dimensions",
                 emb.name,
                 self.source.table,
                 emb.typmod
@@ -139,7 +141,8 @@ impl PostgresStore {
             .await?;
         let Some(row) = row.first() else {
             return Err(config_error!(
-                "source.table: table {table:?} does not exist in this database"
+                setting = "source.table",
+                "table {table:?} does not exist in this database"
             ));
         };
         let oid: u32 = row.get(0);
@@ -149,12 +152,14 @@ impl PostgresStore {
         if namespace == self.names.schema {
             // E.g. a role named like the schema: "$user" on the search_path finds it first.
             return Err(config_error!(
-                "source.table: {table:?} resolves to a table in vecsync's own schema {namespace:?}; write it with its schema, e.g. \"public.{table}\""
+    setting = "source.table",
+    "{table:?} resolves to a table in vecsync's own schema {namespace:?}; write it with its schema, e.g. \"public.{table}\""
             ));
         }
         if kind != "r" && kind != "p" {
             return Err(config_error!(
-                "source.table: {table:?} is not a table (vecsync needs a table it can add triggers to)"
+                setting = "source.table",
+                "{table:?} is not a table (vecsync needs a table it can add triggers to)"
             ));
         }
         let rows = c
@@ -227,10 +232,12 @@ impl PostgresStore {
             // PostgreSQL refuses a unique constraint on a partitioned table that does not
             // include the partition key: "add a PRIMARY KEY" would be a fix it forbids.
             Some(key) => config_error!(
-                "source.id_column: table {table:?} is partitioned by {key}, and PostgreSQL allows a unique constraint on a partitioned table only if it includes the partition key, so column {id:?} cannot be unique on its own; vecsync needs a unique id: partition the table by it (PARTITION BY RANGE ({id}) or HASH ({id}), with a PRIMARY KEY ({id})), or set source.table to one partition"
+    setting = "source.id_column",
+    "table {table:?} is partitioned by {key}, and PostgreSQL allows a unique constraint on a partitioned table only if it includes the partition key, so column {id:?} cannot be unique on its own; vecsync needs a unique id: partition the table by it (PARTITION BY RANGE ({id}) or HASH ({id}), with a PRIMARY KEY ({id})), or set source.table to one partition"
             ),
             None => config_error!(
-                "source.id_column: column {id:?} of table {table:?} is not unique; it needs a PRIMARY KEY or UNIQUE constraint"
+    setting = "source.id_column",
+    "column {id:?} of table {table:?} is not unique; it needs a PRIMARY KEY or UNIQUE constraint"
             ),
         })
     }
@@ -245,7 +252,8 @@ impl PostgresStore {
         let probe = vars.fill(include_str!("sql/catalog/filter_probe.sql"));
         if let Err(e) = c.client.batch_execute(&probe).await {
             return Err(config_error!(
-                "source.filter: {filter:?} does not work on table {:?}: {}{}",
+                setting = "source.filter",
+                "{filter:?} does not work on table {:?}: {}{}",
                 self.source.table,
                 describe(&e),
                 drift_note(table, "source.filter")
@@ -260,7 +268,8 @@ impl PostgresStore {
             .pg()?;
         if let Err(e) = tx.batch_execute(&probe).await {
             return Err(config_error!(
-                "source.filter: {filter:?} does not work in vecsync's triggers, which run with search_path = pg_catalog: {}; name functions, types and operators of other schemas with their schema (e.g. public.f(x), OPERATOR(extensions.=))",
+    setting = "source.filter",
+    "{filter:?} does not work in vecsync's triggers, which run with search_path = pg_catalog: {}; name functions, types and operators of other schemas with their schema (e.g. public.f(x), OPERATOR(extensions.=))",
                 describe(&e)
             ));
         }

@@ -280,7 +280,7 @@ fn record_from_row(r: &tokio_postgres::Row) -> Result<Record> {
 fn other_model(record: &Record) -> Result<Model> {
     record
         .other()
-        .ok_or_else(|| config_error!("migrate: no model migration is in progress"))
+        .ok_or_else(|| config_error!(setting = "migrate", "no model migration is in progress"))
 }
 
 #[async_trait]
@@ -559,7 +559,8 @@ impl PgMigrator {
             .get(0);
         if let Some(object) = foreign {
             return Err(config_error!(
-                "schema: {schema:?} holds {object}, which vecsync did not create; not dropping it"
+                setting = "schema",
+                "{schema:?} holds {object}, which vecsync did not create; not dropping it"
             ));
         }
         self.drop_triggers(&tx, &schema).await?;

@@ -135,7 +135,7 @@ impl PostgresStore {
             .pool
             .connect_with_backoff(Duration::from_secs(3))
             .await
-            .map_err(|e| config_error!("database_url: {e:#}"))?;
+            .map_err(|e| config_error!(setting = "database_url", "{e:#}"))?;
         store.pool.keep(client);
         Ok(store)
     }
@@ -151,21 +151,26 @@ impl PostgresStore {
         let lower = schema.to_ascii_lowercase();
         if lower == "public" || lower == "information_schema" || lower.starts_with("pg_") {
             return Err(config_error!(
-                "schema: {schema:?} is not vecsync's own schema; `vecsync uninstall` drops the whole schema, so choose a dedicated one (e.g. \"vecsync\")"
+    setting = "schema",
+    "{schema:?} is not vecsync's own schema; `vecsync uninstall` drops the whole schema, so choose a dedicated one (e.g. \"vecsync\")"
             ));
         }
         if let Some((table_schema, _)) = source.table.split_once('.') {
             if table_schema == schema {
                 return Err(config_error!(
-                    "schema: {schema:?} is the schema of source.table {:?}; vecsync needs a schema of its own",
+    setting = "schema",
+    "{schema:?} is the schema of source.table {:?}; vecsync needs a schema of its own",
                     source.table
                 ));
             }
         }
-        let template =
-            Template::parse(&source.template).map_err(|e| config_error!("source.template: {e}"))?;
+        let template = Template::parse(&source.template)
+            .map_err(|e| config_error!(setting = "source.template", "{e}"))?;
         if source.filter.as_deref().is_some_and(|f| f.contains(FN_TAG)) {
-            return Err(config_error!("source.filter: must not contain {FN_TAG}"));
+            return Err(config_error!(
+                setting = "source.filter",
+                "must not contain {FN_TAG}"
+            ));
         }
         let direct = match &options.listen_url {
             Some(url) => Some(ConnectSpec::parse("listen_url", url)?),

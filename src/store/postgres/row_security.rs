@@ -57,7 +57,7 @@ impl PostgresStore {
         }
         let who = Who::read(c, oid).await?;
         let (message, fix) = hidden_rows(&who, writes);
-        Err(config_error!("source.table: {message}: {fix}"))
+        Err(config_error!(setting = "source.table", "{message}: {fix}"))
     }
 }
 

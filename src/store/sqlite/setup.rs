@@ -35,7 +35,8 @@ pub(super) fn check_table_exists(
         Ok(())
     } else {
         Err(config_error!(
-            "source.table: table {:?} does not exist in this database",
+            setting = "source.table",
+            "table {:?} does not exist in this database",
             source.table
         ))
     }
@@ -157,8 +158,8 @@ fn check_source(
     check_table_exists(conn, sql, source)?;
     let cols = columns(conn, sql, source)?;
     let find = |name: &str| cols.iter().find(|(n, _)| n.eq_ignore_ascii_case(name));
-    let template =
-        Template::parse(&source.template).map_err(|e| config_error!("source.template: {e}"))?;
+    let template = Template::parse(&source.template)
+        .map_err(|e| config_error!(setting = "source.template", "{e}"))?;
     for (setting, column) in crate::store::required_columns(source, &template) {
         if find(column).is_none() {
             return Err(config_error!(
@@ -171,13 +172,15 @@ fn check_source(
     let emb_type = emb_type.to_ascii_uppercase();
     if !(emb_type.is_empty() || emb_type == "BLOB") {
         return Err(config_error!(
-            "source.embedding_column: column {:?} is declared {emb_type}; vecsync stores vectors as BLOB (little-endian f32)",
+    setting = "source.embedding_column",
+    "column {:?} is declared {emb_type}; vecsync stores vectors as BLOB (little-endian f32)",
             source.embedding_column
         ));
     }
     if let Some(f) = &source.filter {
-        conn.prepare(&sql.setup.filter_probe)
-            .map_err(|e| config_error!("source.filter: {f:?} is not valid here: {e}"))?;
+        conn.prepare(&sql.setup.filter_probe).map_err(|e| {
+            config_error!(setting = "source.filter", "{f:?} is not valid here: {e}")
+        })?;
     }
     Ok(cols)
 }
@@ -207,7 +210,8 @@ pub(super) fn verify(
         .optional()?;
     if let Some((id, len)) = bad {
         return Err(config_error!(
-            "source.embedding_column: row {id} holds a {}-dimension vector but the model makes {dimensions}",
+            setting = "source.embedding_column",
+            "row {id} holds a {}-dimension vector but the model makes {dimensions}",
             len / 4
         ));
     }

@@ -118,8 +118,8 @@ impl Statements {
 
     /// The statements of the vectorizer whose tables start with `prefix`.
     pub fn new_in(source: &SourceConfig, prefix: &str) -> Result<Statements> {
-        let template =
-            Template::parse(&source.template).map_err(|e| config_error!("source.template: {e}"))?;
+        let template = Template::parse(&source.template)
+            .map_err(|e| config_error!(setting = "source.template", "{e}"))?;
         let render = template.to_sql(
             |c| format!("coalesce(CAST(s.{} AS TEXT), '')", quote_ident(c)),
             sql_string_literal,
