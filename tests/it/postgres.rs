@@ -1580,3 +1580,42 @@ async fn status_trusts_the_queue_only_after_an_audit_with_the_triggers_on() {
     })
     .await;
 }
+
+/// The id column retyped after `init` (bigint to text): the application's writes go on;
+/// status and init say what drifted, once, naming source.id_column; uninstall + init
+/// rebuild vecsync's bookkeeping for the new type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retyped_id_column_is_reported_not_retried() {
+    bounded(async {
+        let db = pg_db(10, DIMS).await;
+        let s = store(&db).await;
+        let e = embedder(&db);
+        s.enqueue_needed().await.unwrap();
+        drain(&s, &e).await;
+        db.exec("ALTER TABLE jobs ALTER COLUMN id TYPE text").await;
+        db.exec("UPDATE jobs SET title = title || ' (edited)' WHERE id = '3'")
+            .await;
+        let fresh = store_with(&db.config()).await;
+        for err in [
+            fresh.status().await.unwrap_err(),
+            fresh.init().await.unwrap_err(),
+        ] {
+            let msg = err
+                .downcast_ref::<ConfigError>()
+                .unwrap_or_else(|| panic!("not a setup error: {err:#}"))
+                .to_string();
+            assert!(
+                msg.starts_with("source.id_column: column \"id\" of table \"jobs\" is text now")
+                    && msg.contains("made for bigint ids"),
+                "{msg}"
+            );
+        }
+        fresh.uninstall().await.unwrap();
+        let rebuilt = store(&db).await;
+        rebuilt.enqueue_needed().await.unwrap();
+        drain(&rebuilt, &e).await;
+        let st = rebuilt.status().await.unwrap();
+        assert_eq!((st.total, st.embedded), (10, 10), "{st:?}");
+    })
+    .await;
+}

@@ -100,11 +100,39 @@ impl PostgresStore {
             ));
         }
         self.check_unique_id(c, table.oid).await?;
+        if table.installed {
+            self.check_queue_id_type(c, id).await?;
+        }
         self.check_filter(c, table).await?;
         Ok(Shape {
             id_type: id.display_type.clone(),
             pgvector: table.pgvector.clone(),
         })
+    }
+
+    /// The id column still has the type vecsync's queue was made for: a column retyped
+    /// after `init` (uuid to text, int to bigint) would make every statement that joins
+    /// the queue fail (`operator does not exist: text = uuid`), so it is drift, said once.
+    async fn check_queue_id_type(&self, c: &mut Conn, id: &Column) -> Result<()> {
+        let queued = c
+            .query(
+                include_str!("sql/catalog/queue_id_type.sql"),
+                &[&self.names.queue],
+            )
+            .await?;
+        let Some(queued) = queued.first().map(|r| r.get::<_, String>(0)) else {
+            return Ok(());
+        };
+        if queued == id.display_type {
+            return Ok(());
+        }
+        Err(config_error!(
+            setting = "source.id_column",
+            "column {:?} of table {:?} is {} now, but vecsync's queue was made for {queued} ids when `vecsync init` ran; application writes go on. Run `vecsync uninstall`, then `vecsync init` (as the table's owner): vecsync's bookkeeping is rebuilt for the new type and every row is checked again",
+            id.name,
+            self.source.table,
+            id.display_type
+        ))
     }
 
     /// The embedding column holds vectors of the model's dimension (or of any dimension).
