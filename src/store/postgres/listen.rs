@@ -142,6 +142,26 @@ async fn set_up(store: &PostgresStore, poll: Duration) -> Result<State> {
         anyhow::Error::new(PgError::connect(e))
             .context(format!("cannot LISTEN on {}", spec.redacted))
     })?;
+    if listen.direct.is_none() {
+        // A URL port that is not the server's own: a pooler or proxy is in between. In
+        // transaction mode a LISTEN would stay on a server connection that other clients
+        // are handed next (they would get vecsync's notifications, and vecsync none), and
+        // the probe below can pass anyway. Unless told it is safe (listen_url), poll.
+        let url_port = spec.pg.get_ports().first().copied().unwrap_or(5432);
+        // Unnamed (query_typed): a pooled session must not keep a prepared statement.
+        let server_port: Option<i32> = client
+            .query_typed("SELECT inet_server_port()", &[])
+            .await
+            .pg()?
+            .first()
+            .and_then(|r| r.get(0));
+        if let Some(server_port) = server_port.filter(|p| *p != i32::from(url_port)) {
+            return polling(format!(
+                "database_url {} reaches the server (port {server_port}) through port {url_port}: a pooler or proxy, maybe in transaction mode, where LISTEN is not safe (if it is a direct or session-mode connection, set listen_url to the same URL)",
+                pool_spec.redacted
+            ));
+        }
+    }
     client
         .batch_execute(&format!("LISTEN {}", quote_ident(&store.names.channel)))
         .await
