@@ -335,14 +335,28 @@ pub async fn serve(config: Config, bind: &str, work: bool) -> Result<()> {
         shutdown.clone(),
         "vecsync serve: stopping (finishing the batches in flight)…",
     ));
+    // The model this process runs with: a switch made by `vecsync migrate` meanwhile
+    // leaves it on the old model, whose searches the fence
+    // refuses and whose status would count every vector as stale. It stops instead, with
+    // a one-line error, to be started again on the model now live.
+    let running = state.embedder().model_id().to_string();
+    let switched = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let upkeep = tokio::spawn({
         let state = state.clone();
         let shutdown = shutdown.clone();
+        let switched = switched.clone();
         async move {
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
                     _ = tokio::time::sleep(Duration::from_secs(10)) => state.metrics().upkeep(),
+                }
+                if let Ok(Some(now)) = crate::store::migration::read_record(&state.config()).await {
+                    if now.live_model != running {
+                        switched.store(true, std::sync::atomic::Ordering::SeqCst);
+                        shutdown.cancel();
+                        return;
+                    }
                 }
             }
         }
@@ -359,6 +373,12 @@ pub async fn serve(config: Config, bind: &str, work: bool) -> Result<()> {
     }
     let _ = upkeep.await;
     server.context("HTTP server")?;
+    if switched.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(crate::config_error!(
+            setting = "embedder",
+            "`vecsync migrate` switched models while serve ran: serve stopped so as not to answer with the old model; start it again (a supervisor restarting it on exit keeps it up across a switch)"
+        ));
+    }
     eprintln!("vecsync serve: stopped");
     Ok(())
 }

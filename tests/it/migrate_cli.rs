@@ -443,3 +443,43 @@ async fn migrate_survives_kill_9_on_postgres() {
         1
     );
 }
+
+/// A `serve` started before a switch runs the old model: it stops by itself, with one
+/// line and exit 2, rather than answering searches with the fence's error and a status
+/// that counts every vector as stale.
+#[test]
+fn serve_stops_when_migrate_switches_models() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path(), 20);
+    write_config(dir.path(), &format!("{A}{B}"));
+    ok(&vecsync(dir.path(), &["backfill"]));
+    let mut serve = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    ok(&vecsync(dir.path(), &["migrate", "--add-column"]));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = serve.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = serve.kill();
+            panic!("serve still runs the old model after the switch");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut serve.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("switched models while serve ran"),
+        "{stderr}"
+    );
+}
