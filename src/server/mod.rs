@@ -351,7 +351,7 @@ pub async fn serve(config: Config, bind: &str, work: bool) -> Result<()> {
                     _ = shutdown.cancelled() => return,
                     _ = tokio::time::sleep(Duration::from_secs(10)) => state.metrics().upkeep(),
                 }
-                if let Ok(Some(now)) = crate::store::migration::read_record(&state.config()).await {
+                if let Ok(Some(now)) = crate::store::migration::read_record(state.config()).await {
                     if now.live_model != running {
                         switched.store(true, std::sync::atomic::Ordering::SeqCst);
                         shutdown.cancel();
