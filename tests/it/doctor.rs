@@ -993,3 +993,38 @@ async fn status_refuses_a_dimension_the_column_cannot_hold() {
     })
     .await;
 }
+
+/// pgvector in `extensions` (Supabase): writing vectors and searching name its type and
+/// operator with that schema, so a role without USAGE on it is told so up front, by the
+/// command and by doctor, not by a "permission denied" in the middle of a backfill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_on_pgvectors_schema_is_named() {
+    bounded(async {
+        let s = supabase_shaped().await;
+        s.fix().await;
+        s.admin
+            .batch_execute(&format!("REVOKE USAGE ON SCHEMA extensions FROM {}", s.app))
+            .await
+            .unwrap();
+        let run = vecsync(s.dir.path(), &["doctor"]);
+        let work = run.line("FAIL", "privileges.backfill/work");
+        assert!(work.contains("USAGE on schema extensions"), "{work}");
+        assert!(run
+            .line("FAIL", "privileges.search")
+            .contains("USAGE on schema extensions"));
+        assert_setup_error(
+            &vecsync(s.dir.path(), &["backfill"]),
+            &[
+                "USAGE on schema extensions",
+                "GRANT USAGE ON SCHEMA extensions",
+            ],
+        );
+        s.admin
+            .batch_execute(&format!("GRANT USAGE ON SCHEMA extensions TO {}", s.app))
+            .await
+            .unwrap();
+        assert_ok(&vecsync(s.dir.path(), &["backfill"]));
+        drop(s.db);
+    })
+    .await;
+}

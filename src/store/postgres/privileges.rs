@@ -202,6 +202,8 @@ pub(super) struct Who {
     pub(super) table_name: String,
     pub(super) role: String,
     pub(super) database: String,
+    /// The schema pgvector is installed in (`extensions` on Supabase), if it is.
+    pub(super) pgvector_schema: Option<String>,
 }
 
 impl Who {
@@ -214,6 +216,7 @@ impl Who {
             table_name: row.get(1),
             role: row.get(2),
             database: row.get(3),
+            pgvector_schema: row.get(4),
         })
     }
 
@@ -300,6 +303,12 @@ impl PostgresStore {
             needs.push(schema(Kind::Schema, &who.table_schema, "USAGE"));
             needs.extend(read.iter().map(|c| column(c, "SELECT")));
         };
+        // Writing vectors and searching name pgvector's type and operator with its schema.
+        let uses_pgvector = |needs: &mut Vec<Need>| {
+            if let Some(s) = &who.pgvector_schema {
+                needs.push(schema(Kind::Schema, s, "USAGE"));
+            }
+        };
         let hash = self
             .has_key_columns(cols)
             .ok()
@@ -352,6 +361,7 @@ impl PostgresStore {
             }
             Command::Work => {
                 reads_table(&mut needs);
+                uses_pgvector(&mut needs);
                 if exists(&self.source.embedding_column) {
                     needs.push(column(&self.source.embedding_column, "UPDATE"));
                 }
@@ -376,6 +386,7 @@ impl PostgresStore {
             // The search statement reads `vectorizer` (the model fence, docs/migration.md).
             Command::Search => {
                 reads_table(&mut needs);
+                uses_pgvector(&mut needs);
                 needs.push(schema(Kind::Schema, &n.schema, "USAGE"));
                 needs.push(ours("vectorizer", "SELECT"));
             }
@@ -603,6 +614,7 @@ mod tests {
     fn missing_privileges_are_grouped_with_their_grants() {
         let who = Who {
             table_schema: "public".into(),
+            pgvector_schema: None,
             table_name: "jobs".into(),
             role: "App".into(),
             database: "app".into(),
