@@ -14,6 +14,10 @@
 //! `cargo bench --bench migrate_switch` (PostgreSQL from `scripts/start-postgres.sh` or
 //! `VECSYNC_TEST_DATABASE_URL`).
 
+#[path = "support/common.rs"]
+mod support;
+use support::server_url;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,23 +26,6 @@ use tokio_util::sync::CancellationToken;
 use vecsync::config::{Config, EmbedderConfig};
 use vecsync::migrate::{resolve, Event, Migration, Vectorizer};
 use vecsync::store::migration::ModelSwitched;
-
-fn server_url() -> String {
-    if let Ok(url) = std::env::var("VECSYNC_TEST_DATABASE_URL") {
-        if !url.is_empty() {
-            return url;
-        }
-    }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/start-postgres.sh");
-    let out = std::process::Command::new("bash")
-        .arg(script)
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .expect("run scripts/start-postgres.sh");
-    assert!(out.status.success(), "start-postgres.sh failed");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 fn fake(model: &str, dims: usize) -> EmbedderConfig {
     EmbedderConfig {

@@ -23,7 +23,7 @@
 
 #[path = "support/common.rs"]
 mod support;
-use support::{connect, env_usize, server_url, with_db};
+use support::{bench_database, connect, env_usize};
 
 use std::time::Instant;
 
@@ -133,31 +133,8 @@ async fn main() {
     }
     let rows = env_usize("VECSYNC_BENCH_TRIGGER_ROWS", 20_000);
     let rounds = env_usize("VECSYNC_BENCH_TRIGGER_ROUNDS", 5);
-    let server = server_url();
-    let admin = connect(&server).await;
-    // Databases of earlier runs that died (their process is gone).
-    for row in admin
-        .query(
-            "SELECT datname::text FROM pg_database WHERE datname LIKE 'vecsync\\_bench\\_%'",
-            &[],
-        )
-        .await
-        .unwrap()
-    {
-        let name: String = row.get(0);
-        let pid = name.rsplit('_').next().unwrap_or_default();
-        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await;
-        }
-    }
-    let db = format!("vecsync_bench_triggers_{}", std::process::id());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .await
-        .unwrap();
-    let url = with_db(&server, &db);
+    let bench_db = bench_database("triggers").await;
+    let url = bench_db.url.clone();
     let client = connect(&url).await;
     for table in TABLES {
         create_table(&client, table, rows).await;
@@ -255,8 +232,5 @@ async fn main() {
         );
     }
     drop(client);
-    admin
-        .batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"))
-        .await
-        .unwrap();
+    bench_db.drop_now().await;
 }

@@ -17,7 +17,7 @@
 
 #[path = "support/common.rs"]
 mod support;
-use support::{connect, env_usize, server_url, with_db};
+use support::{bench_database, connect, env_usize};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -158,31 +158,8 @@ async fn main() {
         return;
     }
     let rows = env_usize("VECSYNC_BENCH_ROWS", 100_000);
-    let server = server_url();
-    let admin = connect(&server).await;
-    // Databases of earlier runs that died (their process is gone).
-    for row in admin
-        .query(
-            "SELECT datname::text FROM pg_database WHERE datname LIKE 'vecsync\\_bench\\_%'",
-            &[],
-        )
-        .await
-        .unwrap()
-    {
-        let name: String = row.get(0);
-        let pid = name.rsplit('_').next().unwrap_or_default();
-        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await;
-        }
-    }
-    let db = format!("vecsync_bench_{}", std::process::id());
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .await
-        .unwrap();
-    let url = with_db(&server, &db);
+    let bench_db = bench_database("write").await;
+    let url = bench_db.url.clone();
     let client = connect(&url).await;
     let template = Template::parse(&Config::default().source.template).unwrap();
 
@@ -285,7 +262,5 @@ async fn main() {
     drop(postings);
 
     drop(client);
-    let _ = admin
-        .batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"))
-        .await;
+    bench_db.drop_now().await;
 }

@@ -46,3 +46,53 @@ pub fn with_db(url: &str, db: &str) -> String {
     u.set_path(&format!("/{db}"));
     u.to_string()
 }
+
+/// A bench's own database on the test server.
+pub struct BenchDb {
+    pub url: String,
+    name: String,
+    server: String,
+}
+
+impl BenchDb {
+    /// Drops the database (call it once the bench's clients are gone).
+    pub async fn drop_now(self) {
+        let _ = connect(&self.server)
+            .await
+            .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
+            .await;
+    }
+}
+
+/// A fresh database `vecsync_bench_<label>_<pid>` on the test server, after dropping those
+/// of earlier runs whose process is gone.
+pub async fn bench_database(label: &str) -> BenchDb {
+    let server = server_url();
+    let admin = connect(&server).await;
+    for row in admin
+        .query(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE 'vecsync\\_bench\\_%'",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        let name: String = row.get(0);
+        let pid = name.rsplit('_').next().unwrap_or_default();
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+        }
+    }
+    let db = format!("vecsync_bench_{label}_{}", std::process::id());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .await
+        .unwrap();
+    BenchDb {
+        url: with_db(&server, &db),
+        name: db,
+        server,
+    }
+}

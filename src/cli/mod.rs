@@ -705,11 +705,11 @@ fn print_status(s: &Status) -> Result<()> {
             s.usage.cost
         );
     }
-    let last = s.last_audit.as_deref().unwrap_or("never");
     if s.audited {
-        println!("audit:     every row's text checked now ({last})");
+        outln!("audit:     every row's text checked by this status");
     } else {
-        println!("audit:     last full audit {last} (`vecsync status --audit` runs one)");
+        let last = s.last_audit.as_deref().unwrap_or("never");
+        outln!("audit:     last full audit {last} (`vecsync status --audit` runs one)");
     }
     let d = &s.drift;
     if d.done_without_vector + d.vector_without_state + d.unqueued > 0 {
