@@ -1028,3 +1028,30 @@ async fn usage_on_pgvectors_schema_is_named() {
     })
     .await;
 }
+
+/// A role without USAGE on the table's schema cannot see the table at all: doctor says
+/// which GRANT opens it (one finding, a fix that works as printed), not "a check could
+/// not run".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_usage_on_the_tables_schema_is_one_finding_with_its_grant() {
+    bounded(async {
+        let db = pg_db(5, DIMS).await;
+        db.client
+            .batch_execute("CREATE SCHEMA \"App\"; ALTER TABLE jobs SET SCHEMA \"App\"")
+            .await
+            .unwrap();
+        let roles = Roles::create(&db.client, &["reader"]).await;
+        let reader = &roles.names[0];
+        let dir = config_dir(&toml(&url_as(&db.db.url, reader), DIMS, "App.jobs"));
+        let run = vecsync(dir.path(), &["doctor"]);
+        let line = run.line("FAIL", "source.table");
+        let grant = format!("GRANT USAGE ON SCHEMA \"App\" TO {reader}");
+        assert!(line.contains(&grant), "{line}");
+        assert!(!run.stdout.contains("could not run"), "{}", run.stdout);
+        db.client.batch_execute(&grant).await.unwrap();
+        let run = vecsync(dir.path(), &["doctor"]);
+        assert!(!run.stdout.contains("cannot read table"), "{}", run.stdout);
+        drop(db);
+    })
+    .await;
+}

@@ -158,8 +158,30 @@ async fn checks(
     ));
     out.push(pgvector(c).await?);
 
+    // Read first: a failed inspection aborts doctor's one transaction.
+    let role: String = c.query_one("SELECT current_user::text", &[]).await?.get(0);
     let table = match store.inspect(c).await {
         Ok(found) => found,
+        Err(e) if is_permission_denied(&e) => {
+            // Nothing about the table can be read: say which grant opens it.
+            let schema = store.source.table.split_once('.').map(|(s, _)| s);
+            out.push(Finding::fail(
+                "source.table",
+                format!(
+                    "role {role:?} cannot read table {:?}: {e:#}",
+                    store.source.table
+                ),
+                match schema {
+                    Some(schema) => format!(
+                        "GRANT USAGE ON SCHEMA {} TO {}; then run vecsync doctor again for the grants on the table",
+                        ident(schema),
+                        ident(&role)
+                    ),
+                    None => "grant the role USAGE on the table's schema and SELECT on the table; then run vecsync doctor again".to_string(),
+                },
+            ));
+            return Ok(());
+        }
         Err(e) => {
             out.push(setting_finding("source.table", e)?);
             return Ok(());
@@ -178,6 +200,17 @@ async fn checks(
 }
 
 /// A config error as a failed finding (with a generic fix); other errors are returned.
+/// A permission error (SQLSTATE 42501) anywhere in `e`'s chain.
+fn is_permission_denied(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<super::errors::PgError>()
+            .map(|p| &p.error)
+            .or_else(|| c.downcast_ref::<tokio_postgres::Error>())
+            .and_then(|e| e.code())
+            .is_some_and(|code| *code == tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+    })
+}
+
 fn setting_finding(check: &str, e: anyhow::Error) -> Result<Finding> {
     match e.downcast_ref::<ConfigError>() {
         Some(ConfigError { setting, message }) => {
