@@ -18,22 +18,20 @@
 //! `cargo bench --bench status`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio_postgres::Client;
 use vecsync::config::Config;
 use vecsync::embed::fake::FakeEmbedder;
 use vecsync::store::postgres::PostgresStore;
-use vecsync::store::{Completion, Store, StoreOptions};
-use vecsync::template::text_hash;
+use vecsync::store::{Store, StoreOptions};
 
 #[path = "support/common.rs"]
 mod support;
-use support::{connect, env_usize, server_url, with_db};
+use support::{claim_loops, connect, env_usize, server_url, with_db};
 
 const DIMS: usize = 384;
 const CLAIM: usize = 2000;
-const LEASE: Duration = Duration::from_secs(600);
 
 /// `rows` demo postings in `jobs`, without vectors, generated in slices to bound memory.
 async fn load(client: &Client, rows: usize) {
@@ -75,37 +73,7 @@ async fn load(client: &Client, rows: usize) {
 /// Embeds every row through vecsync's own claim → complete, two loops at once.
 async fn embed_all(store: Arc<PostgresStore>, embedder: Arc<FakeEmbedder>) -> u64 {
     store.enqueue_needed().await.unwrap();
-    let mut tasks = Vec::new();
-    for _ in 0..2 {
-        let (store, embedder) = (store.clone(), embedder.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut written = 0;
-            loop {
-                let rows = store.claim(CLAIM, LEASE).await.unwrap();
-                if rows.is_empty() {
-                    return written;
-                }
-                let e = embedder.clone();
-                let done = tokio::task::spawn_blocking(move || {
-                    rows.iter()
-                        .map(|r| Completion {
-                            id: r.id.clone(),
-                            text_hash: text_hash(&r.text),
-                            vector: Arc::new(e.vector(&r.text)),
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .await
-                .unwrap();
-                written += store.complete(&done, &[]).await.unwrap().written;
-            }
-        }));
-    }
-    let mut written = 0;
-    for t in tasks {
-        written += t.await.unwrap();
-    }
-    written
+    claim_loops(store, embedder, 2, CLAIM).await
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -17,21 +17,20 @@
 
 #[path = "support/common.rs"]
 mod support;
-use support::{bench_database, connect, env_usize};
+use support::{bench_database, claim_loops, connect, env_usize};
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::StreamExt;
 use tokio_postgres::Client;
 use vecsync::config::Config;
 use vecsync::embed::fake::FakeEmbedder;
 use vecsync::store::postgres::PostgresStore;
-use vecsync::store::{Completion, Store, StoreOptions};
-use vecsync::template::{text_hash, Template};
+use vecsync::store::{Store, StoreOptions};
+use vecsync::template::Template;
 
 const CLAIM: usize = 1000;
-const LEASE: Duration = Duration::from_secs(600);
 
 async fn create_table(client: &Client, name: &str, dims: usize) {
     client
@@ -117,37 +116,7 @@ async fn vecsync_path(url: &str, table: &str, dims: usize, batches: usize) -> (u
     let started = Instant::now();
     store.enqueue_needed().await.unwrap();
     let enqueue = started.elapsed().as_secs_f64();
-    let mut tasks = Vec::new();
-    for _ in 0..batches {
-        let store = store.clone();
-        let embedder = embedder.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut written = 0u64;
-            loop {
-                let rows = store.claim(CLAIM, LEASE).await.unwrap();
-                if rows.is_empty() {
-                    return written;
-                }
-                let e = embedder.clone();
-                let done = tokio::task::spawn_blocking(move || {
-                    rows.iter()
-                        .map(|r| Completion {
-                            id: r.id.clone(),
-                            text_hash: text_hash(&r.text),
-                            vector: Arc::new(e.vector(&r.text)),
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .await
-                .unwrap();
-                written += store.complete(&done, &[]).await.unwrap().written;
-            }
-        }));
-    }
-    let mut written = 0;
-    for t in tasks {
-        written += t.await.unwrap();
-    }
+    let written = claim_loops(store, embedder, batches, CLAIM).await;
     (written, started.elapsed().as_secs_f64(), enqueue)
 }
 

@@ -96,3 +96,49 @@ pub async fn bench_database(label: &str) -> BenchDb {
         server,
     }
 }
+
+/// vecsync's own write path: `loops` claim → embed → complete loops at once, each claiming
+/// `claim` rows (leased for 10 min), until the queue is empty; returns the rows written.
+pub async fn claim_loops(
+    store: std::sync::Arc<vecsync::store::postgres::PostgresStore>,
+    embedder: std::sync::Arc<vecsync::embed::fake::FakeEmbedder>,
+    loops: usize,
+    claim: usize,
+) -> u64 {
+    use std::sync::Arc;
+    use vecsync::store::{Completion, Store};
+    let mut tasks = Vec::new();
+    for _ in 0..loops {
+        let (store, embedder) = (store.clone(), embedder.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut written = 0;
+            loop {
+                let rows = store
+                    .claim(claim, std::time::Duration::from_secs(600))
+                    .await
+                    .unwrap();
+                if rows.is_empty() {
+                    return written;
+                }
+                let e = embedder.clone();
+                let done = tokio::task::spawn_blocking(move || {
+                    rows.iter()
+                        .map(|r| Completion {
+                            id: r.id.clone(),
+                            text_hash: vecsync::template::text_hash(&r.text),
+                            vector: Arc::new(e.vector(&r.text)),
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .await
+                .unwrap();
+                written += store.complete(&done, &[]).await.unwrap().written;
+            }
+        }));
+    }
+    let mut written = 0;
+    for t in tasks {
+        written += t.await.unwrap();
+    }
+    written
+}
