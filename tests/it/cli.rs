@@ -34,6 +34,35 @@ pub(crate) fn ok(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
+/// Starts `vecsync <args>` in `dir` `times` times and SIGKILLs it after
+/// `min_ms + (0..spread_ms)` ms each time (a xorshift sequence from `seed`: the same moments
+/// on every run).
+pub(crate) fn kill_9_repeatedly(
+    dir: &Path,
+    args: &[&str],
+    times: usize,
+    mut seed: u64,
+    min_ms: u64,
+    spread_ms: u64,
+) {
+    for _ in 0..times {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .current_dir(dir)
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(min_ms + seed % spread_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+}
+
 pub(crate) fn json(out: &Output) -> serde_json::Value {
     serde_json::from_str(&ok(out)).expect("JSON output")
 }
@@ -347,22 +376,7 @@ fn sqlite_backfill_survives_kill_9() {
         dir.path(),
         "database_url = \"sqlite://jobs.db\"\n[embedder]\nprovider = \"fake\"\ndimensions = 384\n[worker]\nclaim_size = 50\nlease_seconds = 1\n",
     );
-    let mut seed = 0x9e3779b97f4a7c15u64;
-    for _ in 0..10 {
-        let mut child = Command::new(BIN)
-            .arg("backfill")
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        std::thread::sleep(Duration::from_millis(50 + seed % 250));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-    }
+    kill_9_repeatedly(dir.path(), &["backfill"], 10, 0x9e3779b97f4a7c15, 50, 250);
     let conn = rusqlite::Connection::open(&db).unwrap();
     // Rows leased by the killed runs come back when their lease runs out: make it run out
     // now (times are Unix seconds) instead of waiting.

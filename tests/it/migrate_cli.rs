@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::cli::{assert_setup_error, json, ok, vecsync, BIN};
+use crate::cli::{assert_setup_error, json, kill_9_repeatedly, ok, vecsync, BIN};
 
 const A: &str = "[embedder]\nprovider = \"fake\"\nmodel = \"fake-a\"\ndimensions = 8\n";
 const B: &str = "[next_embedder]\nprovider = \"fake\"\nmodel = \"fake-b\"\ndimensions = 12\n";
@@ -208,23 +208,14 @@ fn migrate_survives_kill_9() {
         ),
     );
     ok(&vecsync(dir.path(), &["backfill"]));
-    let mut seed = 0x9e3779b97f4a7c15u64;
-    for _ in 0..8 {
-        let mut child = Command::new(BIN)
-            .args(["migrate", "--add-column"])
-            .current_dir(dir.path())
-            .env_remove("DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        std::thread::sleep(Duration::from_millis(20 + seed % 300));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-    }
+    kill_9_repeatedly(
+        dir.path(),
+        &["migrate", "--add-column"],
+        8,
+        0x9e3779b97f4a7c15,
+        20,
+        300,
+    );
     let conn = rusqlite::Connection::open(dir.path().join("jobs.db")).unwrap();
     let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -358,23 +349,14 @@ async fn migrate_survives_kill_9_on_postgres() {
     .unwrap();
     ok(&vecsync(dir.path(), &["backfill"]));
     ok(&vecsync(dir.path(), &["index"]));
-    let mut seed = 0x2545f4914f6cdd1du64;
-    for _ in 0..8 {
-        let mut child = Command::new(BIN)
-            .args(["migrate", "--add-column"])
-            .current_dir(dir.path())
-            .env_remove("DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        std::thread::sleep(Duration::from_millis(50 + seed % 600));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-    }
+    kill_9_repeatedly(
+        dir.path(),
+        &["migrate", "--add-column"],
+        8,
+        0x2545f4914f6cdd1d,
+        50,
+        600,
+    );
     // A killed client's statement may still run on the server: wait until its sessions
     // are gone, then let their leases run out now (in whichever schema holds the next
     // model).
