@@ -5,6 +5,7 @@
 use anyhow::Result;
 
 use super::errors::PgResultExt;
+use super::pool::Tx;
 use super::PostgresStore;
 use crate::config::quote_ident;
 use crate::config_error;
@@ -228,22 +229,7 @@ pub(super) async fn uninstall(store: &PostgresStore) -> Result<()> {
                 foreign.unwrap_or_else(|| "objects".into())
             ));
         }
-        let triggers = tx
-            .query(
-                include_str!("sql/install/triggers_to_drop.sql"),
-                &[&n.schema],
-            )
-            .await
-            .pg()?;
-        for t in &triggers {
-            let (name, table): (String, String) = (t.get(0), t.get(1));
-            tx.batch_execute(&format!(
-                "DROP TRIGGER IF EXISTS {} ON {table}",
-                quote_ident(&name)
-            ))
-            .await
-            .pg()?;
-        }
+        drop_triggers(&tx, &n.schema).await?;
         tx.batch_execute(&format!("DROP SCHEMA {} CASCADE", n.qs))
             .await
             .pg()?;
@@ -251,6 +237,24 @@ pub(super) async fn uninstall(store: &PostgresStore) -> Result<()> {
     }
     store.pool.reset();
     store.listen.forget().await;
+    Ok(())
+}
+
+/// Drops the triggers (on the source table) that call functions in `schema`.
+pub(super) async fn drop_triggers(tx: &Tx<'_>, schema: &str) -> Result<()> {
+    let triggers = tx
+        .query(include_str!("sql/install/triggers_to_drop.sql"), &[&schema])
+        .await
+        .pg()?;
+    for t in &triggers {
+        let (name, table): (String, String) = (t.get(0), t.get(1));
+        tx.batch_execute(&format!(
+            "DROP TRIGGER IF EXISTS {} ON {table}",
+            quote_ident(&name)
+        ))
+        .await
+        .pg()?;
+    }
     Ok(())
 }
 

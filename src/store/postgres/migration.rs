@@ -160,24 +160,6 @@ impl PgMigrator {
         })
     }
 
-    /// Drops the triggers calling functions in `schema` (they are on the source table).
-    async fn drop_triggers(&self, tx: &Tx<'_>, schema: &str) -> Result<()> {
-        let triggers = tx
-            .query(include_str!("sql/install/triggers_to_drop.sql"), &[&schema])
-            .await
-            .pg()?;
-        for t in &triggers {
-            let (name, table): (String, String) = (t.get(0), t.get(1));
-            tx.batch_execute(&format!(
-                "DROP TRIGGER IF EXISTS {} ON {table}",
-                quote_ident(&name)
-            ))
-            .await
-            .pg()?;
-        }
-        Ok(())
-    }
-
     /// Installs `slot`'s trigger functions and triggers (their bodies name the slot's
     /// schema, and the triggers' names and WHEN clauses too), and records them in the
     /// slot's meta row (so that `init` finds them up to date).
@@ -514,8 +496,7 @@ impl PgMigrator {
         self.rename_index(&tx, oid, &self.column(other_slot), &self.column(Slot::Live))
             .await?;
         for slot in [Slot::Live, after_slot] {
-            self.drop_triggers(&tx, &slot_schema(&self.config, slot)?)
-                .await?;
+            super::install::drop_triggers(&tx, &slot_schema(&self.config, slot)?).await?;
         }
         for slot in [Slot::Live, after_slot] {
             self.install_triggers(&tx, slot, oid).await?;
@@ -563,7 +544,7 @@ impl PgMigrator {
                 "{schema:?} holds {object}, which vecsync did not create; not dropping it"
             ));
         }
-        self.drop_triggers(&tx, &schema).await?;
+        super::install::drop_triggers(&tx, &schema).await?;
         tx.batch_execute(
             &self
                 .live
