@@ -336,10 +336,12 @@ pub async fn serve(config: Config, bind: &str, work: bool) -> Result<()> {
         "vecsync serve: stopping (finishing the batches in flight)…",
     ));
     // The model this process runs with: a switch made by `vecsync migrate` meanwhile
-    // leaves it on the old model, whose searches the fence
-    // refuses and whose status would count every vector as stale. It stops instead, with
-    // a one-line error, to be started again on the model now live.
+    // leaves it on the old model, whose searches the fence refuses and whose status would
+    // count every vector as stale. It stops instead, with a one-line error, to be started
+    // again on the model now live. The migration record is read through one connection,
+    // opened here, not one per check.
     let running = state.embedder().model_id().to_string();
+    let migrator = crate::store::migration::open_migrator(state.config()).await?;
     let switched = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let upkeep = tokio::spawn({
         let state = state.clone();
@@ -351,7 +353,7 @@ pub async fn serve(config: Config, bind: &str, work: bool) -> Result<()> {
                     _ = shutdown.cancelled() => return,
                     _ = tokio::time::sleep(Duration::from_secs(10)) => state.metrics().upkeep(),
                 }
-                if let Ok(Some(now)) = crate::store::migration::read_record(state.config()).await {
+                if let Ok(Some(now)) = migrator.record().await {
                     if now.live_model != running {
                         switched.store(true, std::sync::atomic::Ordering::SeqCst);
                         shutdown.cancel();
