@@ -183,8 +183,8 @@ impl Migration {
         match resolved.record.as_ref().map(|r| r.phase) {
             Some(Phase::Switched) => {
                 return Err(config_error!(
-    setting = "migrate",
-    "{:?} is already live; run `vecsync migrate --finish` to drop the previous vectors, or `--rollback`",
+                    setting = "migrate",
+                    "{:?} is already live; run `vecsync migrate --finish` to drop the previous vectors, or `--rollback`",
                     resolved.config.embedder.model_id()
                 ))
             }
@@ -192,14 +192,14 @@ impl Migration {
             None | Some(Phase::Finished) => {
                 let Some(next) = &resolved.config.next_embedder else {
                     return Err(config_error!(
-    setting = "next_embedder",
-    "add a [next_embedder] table (same keys as [embedder]) naming the model to migrate to"
+                        setting = "next_embedder",
+                        "add a [next_embedder] table (same keys as [embedder]) naming the model to migrate to"
                     ));
                 };
                 if next.model_id() == resolved.config.embedder.model_id() {
                     return Err(config_error!(
-    setting = "next_embedder.model",
-    "{:?} is already the live model; nothing to migrate",
+                        setting = "next_embedder.model",
+                        "{:?} is already the live model; nothing to migrate",
                         next.model_id()
                     ));
                 }
@@ -292,8 +292,8 @@ impl Migration {
                 let since = *stalled.get_or_insert_with(Instant::now);
                 if since.elapsed() > lease + STALL_MARGIN {
                     return Err(config_error!(
-    setting = "migrate",
-    "{} rows of {} stay leased by another worker; run `vecsync migrate` again when it is done",
+                        setting = "migrate",
+                        "{} rows of {} stay leased by another worker; run `vecsync migrate` again when it is done",
                         uncovered.pending,
                         other.label()
                     ));
@@ -324,8 +324,8 @@ impl Migration {
             Err(e) => format!("{e:#}"),
         };
         config_error!(
-    setting = "migrate",
-    "{} rows have a live vector but none from {} ({examples}); fix them and run the command again (it retries them), or `vecsync migrate --abort`",
+            setting = "migrate",
+            "{} rows have a live vector but none from {} ({examples}); fix them and run the command again (it retries them), or `vecsync migrate --abort`",
             uncovered.rows,
             other.label()
         )

@@ -56,8 +56,8 @@ impl Migration {
             (None, Some(next)) if !in_progress => (next.clone(), "next_embedder"),
             _ => {
                 return Err(config_error!(
-    setting = "next_embedder",
-    "add a [next_embedder] table (same keys as [embedder]) naming the model to migrate to"
+                    setting = "next_embedder",
+                    "add a [next_embedder] table (same keys as [embedder]) naming the model to migrate to"
                 ))
             }
         };

@@ -71,12 +71,12 @@ pub fn resolve_with(mut config: Config, record: Option<Record>) -> Result<Resolv
     let Some((live_table, live_embedder)) = named(live) else {
         return Err(match record.phase {
             Phase::Building => config_error!(
-    setting = "embedder.model",
-    "{live:?} is the live model of table {table:?} until `vecsync migrate` switches, but the config names {names}; keep {live:?} in [embedder]"
+                setting = "embedder.model",
+                "{live:?} is the live model of table {table:?} until `vecsync migrate` switches, but the config names {names}; keep {live:?} in [embedder]"
             ),
             _ => config_error!(
-    setting = "embedder.model",
-    "`vecsync migrate` switched table {table:?} to {live:?}, but the config names {names}; put {live:?} in [embedder]"
+                setting = "embedder.model",
+                "`vecsync migrate` switched table {table:?} to {live:?}, but the config names {names}; put {live:?} in [embedder]"
             ),
         });
     };

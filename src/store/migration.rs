@@ -260,15 +260,15 @@ pub(crate) fn check_begin(record: Option<&Record>, next: &Model) -> Result<bool>
                 Ok(true)
             } else {
                 Err(crate::config_error!(
-    setting = "next_embedder.model",
-    "a migration to {:?} is in progress; finish it or run `vecsync migrate --abort` first",
+                    setting = "next_embedder.model",
+                    "a migration to {:?} is in progress; finish it or run `vecsync migrate --abort` first",
                     r.other_model.as_deref().unwrap_or_default()
                 ))
             }
         }
         Some(r) if r.phase == Phase::Switched => Err(crate::config_error!(
-    setting = "migrate",
-    "{:?} was switched live and {:?} is kept for a rollback; run `vecsync migrate --finish` (or --rollback) first",
+            setting = "migrate",
+            "{:?} was switched live and {:?} is kept for a rollback; run `vecsync migrate --finish` (or --rollback) first",
             r.live_model,
             r.other_model.as_deref().unwrap_or_default()
         )),
@@ -286,8 +286,8 @@ pub(crate) fn check_add_column(
 ) -> Result<()> {
     if let Some(ty) = existing_type {
         return Err(crate::config_error!(
-    setting = "migrate",
-    "table {table:?} already has a column {column:?} ({ty}) that vecsync did not add; rename or drop it"
+            setting = "migrate",
+            "table {table:?} already has a column {column:?} ({ty}) that vecsync did not add; rename or drop it"
         ));
     }
     if !add_column {
@@ -313,8 +313,8 @@ pub(crate) fn in_phase(record: Option<Record>, from: Phase) -> Result<(Record, S
     let (record, slot) = in_progress(record)?;
     if record.phase != from {
         return Err(crate::config_error!(
-    setting = "migrate",
-    "the migration is {}, not {} (another `vecsync migrate` ran meanwhile?); see `vecsync status`",
+            setting = "migrate",
+            "the migration is {}, not {} (another `vecsync migrate` ran meanwhile?); see `vecsync status`",
             record.phase.as_str(),
             from.as_str()
         ));

@@ -208,26 +208,26 @@ impl OpenAiEmbedder {
         let known = known_dimensions(&model);
         let dims = match (config.dimensions, known) {
             (Some(0), _) => return Err(config_error!(
-    setting = "embedder.dimensions",
-    "must be at least 1")),
+                setting = "embedder.dimensions",
+                "must be at least 1")),
             (Some(d), Some(native)) if d > native => {
                 return Err(config_error!(
-    setting = "embedder.dimensions",
-    "{model} has at most {native} dimensions, got {d}"
+                    setting = "embedder.dimensions",
+                    "{model} has at most {native} dimensions, got {d}"
                 ))
             }
             (Some(d), Some(native)) if model == "text-embedding-ada-002" && d != native => {
                 return Err(config_error!(
-    setting = "embedder.dimensions",
-    "text-embedding-ada-002 always has 1536 dimensions, got {d}"
+                    setting = "embedder.dimensions",
+                    "text-embedding-ada-002 always has 1536 dimensions, got {d}"
                 ))
             }
             (Some(d), _) => d,
             (None, Some(native)) => native,
             (None, None) => {
                 return Err(config_error!(
-    setting = "embedder.dimensions",
-    "required for model {model:?} (only OpenAI's text-embedding-3-small, text-embedding-3-large and text-embedding-ada-002 are known)"
+                    setting = "embedder.dimensions",
+                    "required for model {model:?} (only OpenAI's text-embedding-3-small, text-embedding-3-large and text-embedding-ada-002 are known)"
                 ))
             }
         };

@@ -142,8 +142,8 @@ impl PostgresStore {
             .expect("validated");
         if emb.typmod > 0 && emb.typmod as usize != dimensions {
             return Err(config_error!(
-    setting = "source.embedding_column",
-    "column {:?} of table {:?} is vector({}) but the model makes {dimensions} dimensions",
+                setting = "source.embedding_column",
+                "column {:?} of table {:?} is vector({}) but the model makes {dimensions} dimensions",
                 emb.name,
                 self.source.table,
                 emb.typmod
@@ -180,8 +180,8 @@ impl PostgresStore {
         if namespace == self.names.schema {
             // E.g. a role named like the schema: "$user" on the search_path finds it first.
             return Err(config_error!(
-    setting = "source.table",
-    "{table:?} resolves to a table in vecsync's own schema {namespace:?}; write it with its schema, e.g. \"public.{table}\""
+                setting = "source.table",
+                "{table:?} resolves to a table in vecsync's own schema {namespace:?}; write it with its schema, e.g. \"public.{table}\""
             ));
         }
         if kind != "r" && kind != "p" {
@@ -260,12 +260,12 @@ impl PostgresStore {
             // PostgreSQL refuses a unique constraint on a partitioned table that does not
             // include the partition key: "add a PRIMARY KEY" would be a fix it forbids.
             Some(key) => config_error!(
-    setting = "source.id_column",
-    "table {table:?} is partitioned by {key}, and PostgreSQL allows a unique constraint on a partitioned table only if it includes the partition key, so column {id:?} cannot be unique on its own; vecsync needs a unique id: partition the table by it (PARTITION BY RANGE ({id}) or HASH ({id}), with a PRIMARY KEY ({id})), or set source.table to one partition"
+                setting = "source.id_column",
+                "table {table:?} is partitioned by {key}, and PostgreSQL allows a unique constraint on a partitioned table only if it includes the partition key, so column {id:?} cannot be unique on its own; vecsync needs a unique id: partition the table by it (PARTITION BY RANGE ({id}) or HASH ({id}), with a PRIMARY KEY ({id})), or set source.table to one partition"
             ),
             None => config_error!(
-    setting = "source.id_column",
-    "column {id:?} of table {table:?} is not unique; it needs a PRIMARY KEY or UNIQUE constraint"
+                setting = "source.id_column",
+                "column {id:?} of table {table:?} is not unique; it needs a PRIMARY KEY or UNIQUE constraint"
             ),
         })
     }
@@ -296,8 +296,8 @@ impl PostgresStore {
             .pg()?;
         if let Err(e) = tx.batch_execute(&probe).await {
             return Err(config_error!(
-    setting = "source.filter",
-    "{filter:?} does not work in vecsync's triggers, which run with search_path = pg_catalog: {}; name functions, types and operators of other schemas with their schema (e.g. public.f(x), OPERATOR(extensions.=))",
+                setting = "source.filter",
+                "{filter:?} does not work in vecsync's triggers, which run with search_path = pg_catalog: {}; name functions, types and operators of other schemas with their schema (e.g. public.f(x), OPERATOR(extensions.=))",
                 describe(&e)
             ));
         }

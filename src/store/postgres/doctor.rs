@@ -253,8 +253,9 @@ fn pooler(
     let polls = format!(
         "`vecsync work` cannot LISTEN through it and polls every {poll_seconds} s, so a change waits up to {poll_seconds} s before it is embedded"
     );
-    let fix =
-        "set listen_url (env DIRECT_URL) to the direct connection (port 5432) for changes at once";
+    let fix = |direct: &str| {
+        format!("set listen_url (env DIRECT_URL) to a direct or session-mode connection ({direct}) for changes at once")
+    };
     if let Some(hint) = spec.pooler_hint {
         return if listen_url {
             Finding::ok(
@@ -265,15 +266,17 @@ fn pooler(
             Finding::warn(
                 "pooler",
                 format!("transaction-mode pooler ({hint}): vecsync works through it, but {polls}"),
-                fix,
+                fix("on Supabase: the direct connection or the session pooler, port 5432"),
             )
         };
     }
     match server_port {
+        // `work` never LISTENs through such a port (a transaction pooler would hand its
+        // LISTEN to other clients): src/store/postgres/listen.rs.
         Some(server) if server != i32::from(port) && !listen_url => Finding::warn(
             "pooler",
-            format!("a pooler or proxy forwards port {port} to the server's port {server}: in session mode nothing changes; in transaction mode (pgbouncer pool_mode=transaction) {polls}"),
-            format!("if it pools per transaction, {fix}"),
+            format!("a pooler or proxy forwards port {port} to the server's port {server} (in transaction mode a LISTEN through it would reach other clients): vecsync works through it, but {polls}"),
+            fix(&format!("the server's own port {server}, or this URL if it is a session-mode pooler")),
         ),
         Some(server) if server != i32::from(port) => Finding::ok(
             "pooler",

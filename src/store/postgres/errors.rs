@@ -113,9 +113,10 @@ impl<T> PgResultExt<T> for std::result::Result<T, tokio_postgres::Error> {
 pub(super) fn pg_error(e: tokio_postgres::Error) -> anyhow::Error {
     if e.code() == Some(&SqlState::UNDEFINED_COLUMN) {
         return crate::config_error!(
-    setting = "source",
-    "the table no longer matches the config ({}); application writes go on and rows keep their vectors until the config is fixed and `vecsync init` is run",
-            describe(&e)
+            setting = "source",
+            "the table no longer matches the config ({}); application writes go on and rows keep their vectors until the config is fixed and `vecsync init` is run",
+            // `s` is the statements' alias of the source table, not a name the user knows.
+            describe(&e).replace("column s.", "column ")
         );
     }
     anyhow::Error::new(PgError::statement(e))

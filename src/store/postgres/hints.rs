@@ -32,8 +32,8 @@ impl PostgresStore {
                 String::new()
             };
             return Err(config_error!(
-    setting = "index",
-    "pgvector's HNSW index takes at most {HNSW_MAX_DIMENSIONS} dimensions and column {column:?} of table {table:?} is vector({}); set embedder.dimensions to {HNSW_MAX_DIMENSIONS} or fewer (then `vecsync backfill` re-embeds every row){halfvec}",
+                setting = "index",
+                "pgvector's HNSW index takes at most {HNSW_MAX_DIMENSIONS} dimensions and column {column:?} of table {table:?} is vector({}); set embedder.dimensions to {HNSW_MAX_DIMENSIONS} or fewer (then `vecsync backfill` re-embeds every row){halfvec}",
                 emb.typmod
             ));
         }
@@ -61,8 +61,8 @@ impl PostgresStore {
                 ),
             };
             return Err(config_error!(
-    setting = "index",
-    "column {column:?} of table {table:?} is a vector without a dimension, and an HNSW index needs one: {fix}"
+                setting = "index",
+                "column {column:?} of table {table:?} is a vector without a dimension, and an HNSW index needs one: {fix}"
             ));
         }
         Ok(())
@@ -80,8 +80,8 @@ pub(super) fn search_error(error: anyhow::Error) -> anyhow::Error {
     });
     match sizes {
         Some(message) => config_error!(
-    setting = "search",
-    "the embedding column holds vectors of another size than the query ({message}): rows embedded with an earlier model or embedder.dimensions; run `vecsync backfill` to re-embed them (`vecsync status` counts them as stale)"
+            setting = "search",
+            "the embedding column holds vectors of another size than the query ({message}): rows embedded with an earlier model or embedder.dimensions; run `vecsync backfill` to re-embed them (`vecsync status` counts them as stale)"
         ),
         None => error,
     }

@@ -102,8 +102,8 @@ pub(super) async fn install(store: &PostgresStore) -> Result<()> {
         .get(0);
     if let Some(object) = foreign {
         return Err(config_error!(
-    setting = "schema",
-    "{:?} already holds {object}, which vecsync did not create; choose a schema of vecsync's own",
+            setting = "schema",
+            "{:?} already holds {object}, which vecsync did not create; choose a schema of vecsync's own",
             n.schema
         ));
     }
@@ -120,8 +120,8 @@ pub(super) async fn install(store: &PostgresStore) -> Result<()> {
         .get(0);
     if current > SCHEMA_VERSION {
         return Err(config_error!(
-    setting = "schema",
-    "{:?} was set up by a newer vecsync (version {current}, this one knows {SCHEMA_VERSION}); upgrade vecsync",
+            setting = "schema",
+            "{:?} was set up by a newer vecsync (version {current}, this one knows {SCHEMA_VERSION}); upgrade vecsync",
             n.schema
         ));
     }
@@ -151,8 +151,8 @@ pub(super) async fn install(store: &PostgresStore) -> Result<()> {
             (row.get(0), row.get(1), row.get(2));
         if old_oid != oid && table != store.source.table {
             return Err(config_error!(
-    setting = "schema",
-    "{:?} is installed for table {table:?}, not {:?}; run `vecsync uninstall` with the settings it was installed with, or choose another schema",
+                setting = "schema",
+                "{:?} is installed for table {table:?}, not {:?}; run `vecsync uninstall` with the settings it was installed with, or choose another schema",
                 n.schema,
                 store.source.table
             ));

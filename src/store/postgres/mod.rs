@@ -151,15 +151,15 @@ impl PostgresStore {
         let lower = schema.to_ascii_lowercase();
         if lower == "public" || lower == "information_schema" || lower.starts_with("pg_") {
             return Err(config_error!(
-    setting = "schema",
-    "{schema:?} is not vecsync's own schema; `vecsync uninstall` drops the whole schema, so choose a dedicated one (e.g. \"vecsync\")"
+                setting = "schema",
+                "{schema:?} is not vecsync's own schema; `vecsync uninstall` drops the whole schema, so choose a dedicated one (e.g. \"vecsync\")"
             ));
         }
         if let Some((table_schema, _)) = source.table.split_once('.') {
             if table_schema == schema {
                 return Err(config_error!(
-    setting = "schema",
-    "{schema:?} is the schema of source.table {:?}; vecsync needs a schema of its own",
+                    setting = "schema",
+                    "{schema:?} is the schema of source.table {:?}; vecsync needs a schema of its own",
                     source.table
                 ));
             }

@@ -176,8 +176,8 @@ fn explain(schema: &str, e: tokio_postgres::Error) -> anyhow::Error {
             .is_some_and(|db| db.message().contains(&format!("\"{schema}.")));
     if missing {
         config_error!(
-    setting = "schema",
-    "vecsync is not set up in this database (schema {schema:?} is missing); run `vecsync init`"
+            setting = "schema",
+            "vecsync is not set up in this database (schema {schema:?} is missing); run `vecsync init`"
         )
     } else {
         pg_error(e)

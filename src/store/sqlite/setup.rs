@@ -172,8 +172,8 @@ fn check_source(
     let emb_type = emb_type.to_ascii_uppercase();
     if !(emb_type.is_empty() || emb_type == "BLOB") {
         return Err(config_error!(
-    setting = "source.embedding_column",
-    "column {:?} is declared {emb_type}; vecsync stores vectors as BLOB (little-endian f32)",
+            setting = "source.embedding_column",
+            "column {:?} is declared {emb_type}; vecsync stores vectors as BLOB (little-endian f32)",
             source.embedding_column
         ));
     }
