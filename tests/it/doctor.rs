@@ -233,7 +233,9 @@ async fn supabase_shaped() -> Supabase {
              GRANT SELECT, INSERT, UPDATE ON public.jobs TO {writer};
              GRANT USAGE ON SCHEMA vecsync TO {app};
              GRANT SELECT, INSERT, UPDATE, DELETE ON vecsync.queue, vecsync.state TO {app};
+             GRANT SELECT, INSERT, DELETE ON vecsync.row_counts, vecsync.completions TO {app};
              GRANT SELECT ON vecsync.meta, vecsync.migrations, vecsync.vectorizer TO {app};
+             GRANT UPDATE (audited_at, queue_complete_for) ON vecsync.meta TO {app};
              GRANT SELECT, INSERT ON vecsync.usage TO {app};
              ALTER TABLE public.jobs ENABLE ROW LEVEL SECURITY;"
         ))
@@ -877,7 +879,9 @@ async fn the_documented_column_grants_are_enough() {
                         UPDATE (embedding) ON public.jobs TO {worker};
                  GRANT USAGE ON SCHEMA vecsync TO {worker};
                  GRANT SELECT, INSERT, UPDATE, DELETE ON vecsync.queue, vecsync.state TO {worker};
+                 GRANT SELECT, INSERT, DELETE ON vecsync.row_counts, vecsync.completions TO {worker};
                  GRANT SELECT ON vecsync.meta, vecsync.migrations, vecsync.vectorizer TO {worker};
+                 GRANT UPDATE (audited_at, queue_complete_for) ON vecsync.meta TO {worker};
                  GRANT SELECT, INSERT ON vecsync.usage TO {worker};"
             ))
             .await
@@ -887,8 +891,69 @@ async fn the_documented_column_grants_are_enough() {
         let status = vecsync(dir.path(), &["status", "--json"]);
         assert_ok(&status);
         assert_eq!(status.json()["coverage"], 1.0);
+        assert_eq!(status.json()["audited"], false, "the backfill's audit was recorded");
         let search = vecsync(dir.path(), &["search", "nurse", "-k", "2"]);
         assert_ok(&search);
+        drop(db);
+    })
+    .await;
+}
+
+/// Upgrading a schema of the previous version (4, before `row_counts`) asks for no new
+/// GRANT: a worker with the grants documented then runs `backfill` and `status` after the
+/// owner's `init`, which gives it what it holds on the queue on `row_counts` too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upgrade_keeps_what_the_roles_could_do() {
+    bounded(async {
+        let db = pg_db(ROWS, DIMS).await;
+        let admin = &db.client;
+        let owner = config(&toml(&db.db.url, DIMS, "public.jobs"));
+        store::open(&owner).await.unwrap().init().await.unwrap();
+        // Back to version 4, as the previous vecsync left it.
+        admin
+            .batch_execute(
+                "DROP TABLE vecsync.row_counts, vecsync.completions;
+                 ALTER TABLE vecsync.queue DROP COLUMN has_vector;
+                 DELETE FROM vecsync.migrations WHERE version = 5",
+            )
+            .await
+            .unwrap();
+        let roles = Roles::create(admin, &["worker", "reader"]).await;
+        let (worker, reader) = (&roles.names[0], &roles.names[1]);
+        admin
+            .batch_execute(&format!(
+                "GRANT SELECT, UPDATE (embedding) ON public.jobs TO {worker};
+                 GRANT SELECT ON public.jobs TO {reader};
+                 GRANT USAGE ON SCHEMA vecsync TO {worker}, {reader};
+                 GRANT SELECT, INSERT, UPDATE, DELETE ON vecsync.queue, vecsync.state TO {worker};
+                 GRANT SELECT ON vecsync.queue, vecsync.state, vecsync.usage, vecsync.vectorizer,
+                                 vecsync.meta TO {reader};
+                 GRANT SELECT ON vecsync.meta, vecsync.migrations, vecsync.vectorizer TO {worker};
+                 GRANT SELECT, INSERT ON vecsync.usage TO {worker};"
+            ))
+            .await
+            .unwrap();
+        store::open(&owner).await.unwrap().init().await.unwrap();
+        let dir = config_dir(&toml(&url_as(&db.db.url, worker), DIMS, "public.jobs"));
+        assert_ok(&vecsync(dir.path(), &["backfill"]));
+        let dir = config_dir(&toml(&url_as(&db.db.url, reader), DIMS, "public.jobs"));
+        let status = vecsync(dir.path(), &["status", "--json"]);
+        assert_ok(&status);
+        assert_eq!(status.json()["coverage"], 1.0);
+        assert_eq!(status.json()["audited"], false, "the backfill recounted");
+        // The reader got SELECT only.
+        let can_delete: bool = admin
+            .query_one(
+                &format!(
+                    "SELECT has_table_privilege('{reader}', 'vecsync.row_counts', 'DELETE')
+                         OR has_table_privilege('{reader}', 'vecsync.completions', 'DELETE')"
+                ),
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert!(!can_delete);
         drop(db);
     })
     .await;

@@ -22,6 +22,7 @@ mod pooler;
 mod postgres;
 mod reliability;
 mod server;
+mod status_counts;
 mod store_conformance;
 mod store_errors;
 mod supabase;

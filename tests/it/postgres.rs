@@ -160,19 +160,30 @@ async fn backfill_then_triggers_keep_the_table_fresh() {
         assert!(is_queued(&db, 1002).await);
         assert_eq!(drain(&s, &e).await, 1);
 
-        // Same value written again, an unrelated column, the embedding itself: nothing.
+        // Same value written again, an unrelated column: nothing.
         db.exec("UPDATE jobs SET title = 'Senior welder' WHERE id = 1002")
             .await;
         db.exec("UPDATE jobs SET employment_type = 'Part-time', salary = '$30/h' WHERE id = 1002")
             .await;
+        assert_eq!(queued(&db).await, 0);
+        // A vector the application clears: queued again, missing (not embedded).
         db.exec("UPDATE jobs SET embedding = NULL WHERE id = 1001")
             .await;
-        assert_eq!(queued(&db).await, 0);
+        assert!(is_queued(&db, 1001).await);
         let st = s.status().await.unwrap();
-        assert_eq!(st.drift.unqueued, 1);
+        assert_eq!((st.missing, st.drift.unqueued), (1, 0));
         let st = s.audit().await.unwrap();
-        assert_eq!(st.drift.done_without_vector, 1);
-        assert_eq!(st.drift.unqueued, 1);
+        assert_eq!((st.missing, st.drift.done_without_vector), (1, 1));
+        assert_eq!(drain(&s, &e).await, 1);
+        // A vector cleared behind vecsync's back (triggers off) is the audit's to find.
+        db.exec(
+            "BEGIN; SET LOCAL session_replication_role = replica;
+             UPDATE jobs SET embedding = NULL WHERE id = 1001; COMMIT",
+        )
+        .await;
+        assert_eq!(queued(&db).await, 0);
+        let st = s.audit().await.unwrap();
+        assert_eq!((st.drift.done_without_vector, st.drift.unqueued), (1, 1));
 
         // DELETE removes queue and state rows.
         db.exec("UPDATE jobs SET description = 'changed' WHERE id = 5")

@@ -12,11 +12,12 @@ use crate::config_error;
 use crate::template::sql_string_literal;
 
 /// Versioned migrations, applied in order, once each, by `init`.
-const MIGRATIONS: [(i32, &str); 4] = [
+const MIGRATIONS: [(i32, &str); 5] = [
     (1, include_str!("migrations/001_queue_state_meta.sql")),
     (2, include_str!("migrations/002_usage.sql")),
     (3, include_str!("migrations/003_vectorizer.sql")),
     (4, include_str!("migrations/004_audit.sql")),
+    (5, include_str!("migrations/005_counts.sql")),
 ];
 /// Version of the objects `init` installs.
 pub(super) const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -8,8 +8,11 @@
 //! - `<schema>.state`: per embedded row, the MD5 of the text that was embedded and the model;
 //! - `<schema>.meta`: the source table (and settings) this schema was installed for;
 //! - `<schema>.migrations`: versions applied;
+//! - `<schema>.row_counts`: the number of rows that pass the filter, as append-only
+//!   changes (`status` sums them instead of counting the table);
 //! - triggers on the source table that queue new rows and rows whose template columns
-//!   changed (or that started to pass the filter), and forget deleted rows, then
+//!   changed (or that started to pass the filter, or whose vector the application set or
+//!   cleared), count rows in and out of the filter, and forget deleted rows, then
 //!   `NOTIFY <schema>_work` so that `vecsync work` wakes up at once.
 //!
 //! The template is rendered by the database ([`Template::to_sql`]): the same expression
@@ -64,7 +67,7 @@ mod statements;
 mod status;
 mod tls;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use async_trait::async_trait;
@@ -103,6 +106,8 @@ pub struct PostgresStore {
     template: Template,
     /// The table's shape and the statements built from it, on first use.
     ready: OnceCell<Ready>,
+    /// When this process last folded `row_counts` (see [`PostgresStore::fold_due`]).
+    last_fold: std::sync::Mutex<Option<Instant>>,
 }
 
 /// What the queue, status and search need once the table has been checked against the
@@ -184,6 +189,7 @@ impl PostgresStore {
             options,
             template,
             ready: OnceCell::new(),
+            last_fold: std::sync::Mutex::new(None),
         })
     }
 
@@ -197,6 +203,18 @@ impl PostgresStore {
                 Ok(self.build(shape))
             })
             .await
+    }
+
+    /// Whether a worker of this process should fold `row_counts` now: at most every 10 s.
+    /// The triggers add a row to it per application statement, and `status`, which also
+    /// folds, may not run for days.
+    fn fold_due(&self) -> bool {
+        let mut last = self.last_fold.lock().unwrap();
+        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(10)) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
     }
 
     fn build(&self, shape: Shape) -> Ready {

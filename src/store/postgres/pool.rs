@@ -230,11 +230,20 @@ impl Conn {
 
     /// Starts a read-only transaction that sees one snapshot (`REPEATABLE READ`).
     pub(super) async fn snapshot(&mut self) -> Result<Tx<'_>, tokio_postgres::Error> {
+        self.repeatable_read(true).await
+    }
+
+    /// Starts a `REPEATABLE READ` transaction: one snapshot, and a write to a row changed
+    /// since that snapshot fails (serialization failure) instead of applying to a newer one.
+    pub(super) async fn repeatable_read(
+        &mut self,
+        read_only: bool,
+    ) -> Result<Tx<'_>, tokio_postgres::Error> {
         let tx = self
             .client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
+            .read_only(read_only)
             .start()
             .await?;
         Ok(Tx {

@@ -13,8 +13,8 @@
 //! |---|---|---|
 //! | init | USAGE on its schema, TRIGGER | CREATE on the database; USAGE and CREATE on the schema if it exists, ownership of vecsync's functions to replace them, INSERT and UPDATE on meta, INSERT on migrations |
 //! | uninstall | ownership | ownership of the schema |
-//! | backfill, work | USAGE on its schema, SELECT on the id, embedding, template and filter columns, UPDATE (embedding) | USAGE; SELECT, INSERT, UPDATE, DELETE on queue and state; SELECT on meta, migrations and vectorizer; INSERT on usage |
-//! | status | SELECT on the id, embedding, template and filter columns | USAGE; SELECT on queue, state, usage and vectorizer |
+//! | backfill, work | USAGE on its schema, SELECT on the id, embedding, template and filter columns, UPDATE (embedding) | USAGE; SELECT, INSERT, UPDATE, DELETE on queue and state; SELECT, INSERT, DELETE on row_counts and completions; SELECT on meta and UPDATE of its audited_at and queue_complete_for; SELECT on migrations and vectorizer; INSERT on usage |
+//! | status | SELECT on the id, embedding, template and filter columns | USAGE; SELECT on queue, state, row_counts, completions, meta, usage and vectorizer |
 //! | search | SELECT on the id, embedding, display and filter columns | USAGE; SELECT on vectorizer |
 
 use anyhow::Result;
@@ -371,7 +371,23 @@ impl PostgresStore {
                         needs.push(ours(t, p));
                     }
                 }
+                // Workers fold the row counts (the audit they start with recounts them), log
+                // written batches and prune the log.
+                for t in ["row_counts", "completions"] {
+                    for p in ["SELECT", "INSERT", "DELETE"] {
+                        needs.push(ours(t, p));
+                    }
+                }
                 needs.push(ours("meta", "SELECT"));
+                // The audit `work` starts with is recorded there; without it, `status`
+                // never trusts the queue and audits every time.
+                for c in ["audited_at", "queue_complete_for"] {
+                    needs.push(Need {
+                        kind: Kind::Column,
+                        column: Some(c.to_string()),
+                        ..ours("meta", "UPDATE")
+                    });
+                }
                 needs.push(ours("migrations", "SELECT"));
                 needs.push(ours("usage", "INSERT"));
                 needs.push(ours("vectorizer", "SELECT"));
@@ -379,7 +395,16 @@ impl PostgresStore {
             Command::Status => {
                 reads_table(&mut needs);
                 needs.push(schema(Kind::Schema, &n.schema, "USAGE"));
-                for t in ["queue", "state", "usage", "vectorizer"] {
+                let tables = [
+                    "queue",
+                    "state",
+                    "row_counts",
+                    "completions",
+                    "meta",
+                    "usage",
+                    "vectorizer",
+                ];
+                for t in tables {
                     needs.push(ours(t, "SELECT"));
                 }
             }

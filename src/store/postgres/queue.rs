@@ -146,6 +146,10 @@ pub(super) async fn claim(
         // Nothing to do, or fenced: a worker left over from before a model switch stops.
         store.check_fence(&mut c).await?;
     }
+    drop(c);
+    if store.fold_due() {
+        super::status::fold(store).await;
+    }
     Ok(rows
         .iter()
         .map(|r| ClaimedRow {

@@ -1,29 +1,36 @@
 //! `status`: exact counts from one snapshot (one repeatable-read transaction, statements
 //! from `sql/status/` pipelined).
 //!
-//! Two ways to count the rows, with the same answer while every change goes through
+//! Three ways to count the rows, with the same answer while every change goes through
 //! vecsync's triggers:
-//! - **cheap** (`rows.sql`, `queued.sql`): one pass over the table reading only whether
-//!   each row's embedding is NULL (the cost of a filtered `count(*)`), plus the queue. A
-//!   row with a vector that is not queued is embedded: the triggers queue every row whose
-//!   text changes, and the last audit left every other row needing work queued;
+//! - **counted** (`row_counts.sql`, `queued_vectors.sql`): reads no row of the table. The
+//!   total is the sum of `row_counts`, which the triggers change per statement and a
+//!   recount sets; the rows missing a vector and the stale ones are the queued rows
+//!   without and with one (`queue.has_vector`). Costs O(backlog + rows of row_counts);
+//! - **one pass** (`rows.sql`, `queued.sql`), before the first recount: one pass over the
+//!   table reading only whether each row's embedding is NULL (the cost of a filtered
+//!   `count(*)`), plus the queue;
 //! - **audit** (`categories.sql`): every row's text rendered and hashed against its state,
 //!   which also finds changes made behind vecsync's back (triggers off, restored dumps).
 //!
-//! `status` audits instead when it cannot trust the queue: no audit for the current model
-//! since `init` (`meta.queue_complete_for`, see migration 4), or the triggers are missing,
-//! disabled or stale.
+//! Both cheap ways rely on the queue holding every row that needs work: a row with a vector
+//! that is not queued is embedded. `status` audits instead when it cannot trust that: no
+//! audit for the current model since `init` (`meta.queue_complete_for`, see migration 4),
+//! the triggers are missing, disabled or stale, or one of them could not do its work
+//! (`row_counts.broken`, migration 5). An audit that leaves the queue complete recounts.
 
 use anyhow::Result;
 
 use super::errors::PgResultExt;
-use super::pool::Param;
+use super::pool::{Conn, Param};
 use super::statements::Vars;
 use super::PostgresStore;
 use crate::store::{FailedRow, QueueCounts, Status, UsageTotals};
 
 /// The status statements for one store.
 pub(super) struct Statements {
+    row_counts: String,
+    queued_vectors: String,
     rows: String,
     queued: String,
     categories: String,
@@ -34,11 +41,26 @@ pub(super) struct Statements {
     triggers: String,
     audit_mark: String,
     pub(super) record_audit: String,
+    sync_has_vector: String,
+    recount: String,
+    fold_lock: String,
+    fold: String,
+    prune_completions: String,
 }
+
+/// `status` folds `row_counts` when it sums more rows than this.
+const FOLD_AFTER: i64 = 100;
 
 impl Statements {
     pub(super) fn new(vars: &Vars) -> Statements {
         Statements {
+            row_counts: vars.fill(include_str!("sql/status/row_counts.sql")),
+            queued_vectors: vars.fill(include_str!("sql/status/queued_vectors.sql")),
+            sync_has_vector: vars.fill(include_str!("sql/status/sync_has_vector.sql")),
+            recount: vars.fill(include_str!("sql/status/recount.sql")),
+            fold_lock: vars.fill(include_str!("sql/status/fold_lock.sql")),
+            fold: vars.fill(include_str!("sql/status/fold.sql")),
+            prune_completions: vars.fill(include_str!("sql/status/prune_completions.sql")),
             rows: vars.fill(include_str!("sql/status/rows.sql")),
             queued: vars.fill(include_str!("sql/status/queued.sql")),
             categories: vars.fill(include_str!("sql/status/categories.sql")),
@@ -89,15 +111,40 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
     };
     st.drift.triggers = trigger_drift(store, &ready.triggers_hash, trigger_rows.first());
     st.audited = audit || !st.drift.triggers.is_empty() || complete_for.as_ref() != Some(model_id);
-    // Rows with a vector that need work but are not queued: the one thing the cheap
-    // count cannot see (it would count them embedded).
-    let mut hidden_stale = 0;
+    // (sum, whether it is a count) of `row_counts`, and how many rows it summed.
+    let mut counted = None;
+    if !st.audited {
+        let r = tx
+            .query_one(&sql.row_counts, &[])
+            .await
+            .map_err(|e| tx.explain(e))?;
+        let (total, unkeyed, base, broken, rows): (i64, i64, bool, bool, i64) =
+            (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+        st.audited = broken;
+        counted = Some((base.then_some((total, unkeyed)), rows));
+    }
+    // Rows with an id that need work but are not queued: what the counted status cannot
+    // see (rows without one are counted apart).
+    let mut unqueued_with_id = 0;
     if st.audited {
         let rows = tx
             .query(&sql.categories, &[model_id])
             .await
             .map_err(|e| tx.explain(e))?;
-        hidden_stale = count_audited(&mut st, &rows);
+        unqueued_with_id = count_audited(&mut st, &rows);
+    } else if let Some((Some((total, unkeyed)), _)) = counted {
+        let q = tx
+            .query_one(&sql.queued_vectors, &[])
+            .await
+            .map_err(|e| tx.explain(e))?;
+        let (stale, missing) = (q.get::<_, i64>(0) as u64, q.get::<_, i64>(1) as u64);
+        // Rows without an id are never queued: counted missing and unqueued, as the audit
+        // counts them when they have no vector (the usual case).
+        let unkeyed = unkeyed.max(0) as u64;
+        st.total = total.max(0) as u64;
+        st.missing = missing + unkeyed;
+        st.embedded = st.total.saturating_sub(st.missing + stale);
+        st.drift.unqueued = unkeyed;
     } else {
         let (rows, queued) =
             futures::try_join!(tx.query_one(&sql.rows, &[]), tx.query_one(&sql.queued, &[]))
@@ -134,21 +181,24 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
     }
     st.derive();
     if st.audited {
-        // The cheap count can be trusted from now on when no row with a vector needs work
-        // outside the queue, and the triggers keep it so.
-        let complete = hidden_stale == 0 && st.drift.triggers.is_empty();
+        // The cheap counts can be trusted from now on when no row needs work outside the
+        // queue, and the triggers keep it so.
+        let complete = unqueued_with_id == 0 && st.drift.triggers.is_empty();
         st.last_audit = record_audit(store, complete).await.or(st.last_audit);
+    } else if counted.is_some_and(|(_, rows)| rows > FOLD_AFTER) {
+        fold(store).await;
     }
     Ok(st)
 }
 
-/// Adds `categories.sql`'s rows to the counts; returns how many rows have a vector that
-/// is not current and are not queued.
+/// Adds `categories.sql`'s rows to the counts; returns how many rows with an id need work
+/// but are not queued.
 fn count_audited(st: &mut Status, rows: &[tokio_postgres::Row]) -> u64 {
-    let mut hidden_stale = 0;
+    let mut unqueued_with_id = 0;
     for r in rows {
-        let (has_vector, has_state, current, queued, count): (bool, bool, bool, bool, i64) =
+        let (has_vector, has_state, current, queued, unkeyed): (bool, bool, bool, bool, bool) =
             (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+        let count: i64 = r.get(5);
         let count = count as u64;
         st.total += count;
         if current && !queued {
@@ -157,8 +207,8 @@ fn count_audited(st: &mut Status, rows: &[tokio_postgres::Row]) -> u64 {
         if !current {
             if !queued {
                 st.drift.unqueued += count;
-                if has_vector {
-                    hidden_stale += count;
+                if !unkeyed {
+                    unqueued_with_id += count;
                 }
             }
             if has_vector {
@@ -172,12 +222,13 @@ fn count_audited(st: &mut Status, rows: &[tokio_postgres::Row]) -> u64 {
             }
         }
     }
-    hidden_stale
+    unqueued_with_id
 }
 
 /// Records that a full audit ran now; `complete`: it left every row needing work queued for
-/// the current model. Returns the time recorded, None when it could not be recorded (a
-/// role without UPDATE on meta, a schema before migration 4): the audit's counts stand.
+/// the current model, and then the rows are recounted (`recount.sql`). Returns the time
+/// recorded, None when it could not be recorded (a role without UPDATE on meta, a schema
+/// before migration 4): the audit's counts stand.
 pub(super) async fn record_audit(store: &PostgresStore, complete: bool) -> Option<String> {
     let result = async {
         let sql = &store.ready().await?.status;
@@ -185,6 +236,12 @@ pub(super) async fn record_audit(store: &PostgresStore, complete: bool) -> Optio
         let mut c = store.pool.get().await?;
         c.execute(&sql.record_audit, &[&model]).await?;
         let rows = c.query(&sql.audit_mark, &[]).await?;
+        if complete {
+            if let Err(e) = recount(&mut c, sql).await {
+                // The next complete audit recounts; until then `status` makes one pass.
+                tracing::debug!("status: could not recount the rows: {e:#}");
+            }
+        }
         anyhow::Ok(rows.first().and_then(|r| r.get(0)))
     }
     .await;
@@ -192,6 +249,36 @@ pub(super) async fn record_audit(store: &PostgresStore, complete: bool) -> Optio
         tracing::debug!("status: could not record the audit: {e:#}");
         None
     })
+}
+
+/// Sets `queue.has_vector` where it is wrong, then replaces `row_counts` by a count (one
+/// snapshot: see `recount.sql`).
+async fn recount(c: &mut Conn, sql: &Statements) -> Result<()> {
+    c.execute(&sql.sync_has_vector, &[]).await?;
+    let tx = c.repeatable_read(false).await.pg()?;
+    tx.execute(&sql.recount, &[])
+        .await
+        .map_err(|e| tx.explain(e))?;
+    tx.commit().await.pg()?;
+    Ok(())
+}
+
+/// Folds `row_counts` (`fold.sql`) and prunes `completions`, best effort: a role without
+/// DELETE on them leaves the rows to the next worker or `status` that can.
+pub(super) async fn fold(store: &PostgresStore) {
+    let result = async {
+        let sql = &store.ready().await?.status;
+        let mut c = store.pool.get().await?;
+        let tx = c.transaction().await.pg()?;
+        tx.execute(&sql.fold_lock, &[]).await.pg()?;
+        tx.execute(&sql.fold, &[]).await.pg()?;
+        tx.execute(&sql.prune_completions, &[]).await.pg()?;
+        tx.commit().await.pg()
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::debug!("could not fold vecsync's row counts: {e:#}");
+    }
 }
 
 /// Whether vecsync's triggers on the table are installed, enabled and current.

@@ -8,7 +8,7 @@ SELECT coalesce(
      JOIN pg_namespace ns ON ns.oid = c.relnamespace
      WHERE ns.nspname = $1::text AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
        AND c.relname NOT IN ('queue', 'state', 'meta', 'migrations', 'usage',
-                             'vectorizer')
+                             'vectorizer', 'row_counts', 'completions')
      LIMIT 1),
     (SELECT format('function %I', p.proname)
      FROM pg_proc p

@@ -12,6 +12,7 @@
 --   written:           the guarded write: a vector is written only where the row's current
 --                      text still hashes to what was embedded (not for changed or deleted rows);
 --   state_upserted:    state for exactly the written rows;
+--   logged:            one row for the batch in `completions` (completions per minute);
 --   written_dequeued:  their queue rows are done;
 --   not_written:       the rest, and whether their source row still exists;
 --   requeued_changed:  a row whose text changed stays queued for its new text (lease and
@@ -51,6 +52,9 @@ WITH writing AS (
     SELECT id, hash, $4, now() FROM written
     ON CONFLICT (row_id) DO UPDATE SET text_hash = EXCLUDED.text_hash,
         model = EXCLUDED.model, embedded_at = EXCLUDED.embedded_at
+), logged AS (
+    INSERT INTO {completions} (rows)
+    SELECT count(*) FROM written HAVING count(*) > 0
 ), written_dequeued AS (
     DELETE FROM {queue} WHERE row_id = ANY(ARRAY(SELECT id FROM written))
 ), not_written AS (

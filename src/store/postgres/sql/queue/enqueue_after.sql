@@ -10,8 +10,8 @@ WITH chunk AS (
 ), bound AS (
     SELECT id AS hi FROM chunk ORDER BY id DESC LIMIT 1
 ), queued AS (
-    INSERT INTO {queue} (row_id)
-    SELECT s.{id}
+    INSERT INTO {queue} (row_id, has_vector)
+    SELECT s.{id}, s.{embedding} IS NOT NULL
     FROM {source} AS s LEFT JOIN {state} st ON st.row_id = s.{id}
     WHERE s.{id} > $3::text::{id_type} AND s.{id} <= (SELECT hi FROM bound)
       AND (s.{embedding} IS NULL OR st.row_id IS NULL
