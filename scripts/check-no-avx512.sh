@@ -33,7 +33,9 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 python3 - "$root/tests/data/reference_vectors.json" "$texts" >"$tmp/texts.txt" <<'EOF'
 import json, sys
-refs = [r for r in json.load(open(sys.argv[1])) if r["text"] and "\n" not in r["text"]]
+sys.stdout.reconfigure(newline="\n")
+# One text per line on vecsync's stdin: the one-line reference texts.
+refs = [r for r in json.load(open(sys.argv[1])) if r["text"] and not set("\r\n") & set(r["text"])]
 for r in refs[: int(sys.argv[2])]:
     print(r["text"])
 EOF
@@ -57,7 +59,7 @@ for quantize in none int8; do
         "$min_cosine" "$cpu ($quantize)" <<'EOF'
 import json, math, sys
 refs = {r["text"]: r["vector"] for r in json.load(open(sys.argv[1]))}
-texts = open(sys.argv[2]).read().splitlines()
+texts = open(sys.argv[2], newline="").read().split("\n")[:-1]  # as vecsync splits stdin
 vectors = [json.loads(line) for line in open(sys.argv[3])]
 assert len(vectors) == len(texts), f"{len(vectors)} vectors for {len(texts)} texts"
 def cos(a, b):
