@@ -12,11 +12,13 @@ mkdir -p test-output
 # Debian packages the tests drive: headless Chromium against the status page
 # (tests/it/browser.rs), pgbouncer in transaction mode in front of the test server
 # (tests/it/doctor.rs, tests/it/pooler.rs, and TLS for tests/it/tls.rs with a certificate
-# made by the openssl CLI; tests/it/common/pgbouncer.rs).
+# made by the openssl CLI; tests/it/common/pgbouncer.rs), and qemu-user to run the local
+# model as a CPU without AVX-512 (tests/it/local_model.rs).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v pgbouncer >/dev/null 2>&1 || [[ -x /usr/sbin/pgbouncer ]] || missing+=(pgbouncer)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v qemu-x86_64 >/dev/null 2>&1 || missing+=(qemu-user)
 if ((${#missing[@]})); then
     if [[ $(id -u) == 0 ]]; then
         # A fresh machine may have no package lists yet.

@@ -169,10 +169,10 @@ pub struct Status {
     /// Provider usage recorded by every run so far (all models).
     pub usage: UsageTotals,
     /// Whether these counts come from a full audit (every row's text hashed and compared
-    /// with its state). Otherwise they come from the queue and one pass over the table,
-    /// exact as long as every change went through vecsync's triggers since the last audit;
-    /// then `drift.done_without_vector` and `drift.vector_without_state` are 0 (only an
-    /// audit can see them).
+    /// with its state). Otherwise (PostgreSQL) they come from the counts the triggers keep
+    /// and the queue, exact as long as every change went through vecsync's triggers since
+    /// the last audit; then `drift.done_without_vector`, `drift.vector_without_state` and
+    /// `drift.unqueued` (but for rows without an id) are 0 (only an audit can see them).
     pub audited: bool,
     /// When the last full audit ran (`status --audit`, `reconcile`, or the scan `work`
     /// starts with), RFC 3339 UTC; None if never.
@@ -269,10 +269,12 @@ pub trait Store: Send + Sync {
     /// Requeues failed rows; returns how many.
     async fn retry_failed(&self) -> Result<u64>;
 
-    /// Exact counts. PostgreSQL: no row's text is read, one pass over the table that costs
-    /// about a filtered `count(*)` (see [`Status::audited`] for what this trusts); falls
-    /// back to [`Store::audit`] when it cannot trust the queue (never audited for the
-    /// current model, or the triggers are not current). SQLite: always the audit.
+    /// Exact counts. PostgreSQL: no row of the table is read; the counts the triggers keep
+    /// and the queue, O(backlog) (see [`Status::audited`] for what this trusts; one pass
+    /// over the table, the cost of a filtered `count(*)`, until the first audit recounts);
+    /// falls back to [`Store::audit`] when it cannot trust them (never audited for the
+    /// current model, the triggers not current, or one of them failed since the last
+    /// audit). SQLite: always the audit.
     async fn status(&self) -> Result<Status>;
 
     /// The full audit: every row's text rendered, hashed and compared with its state,

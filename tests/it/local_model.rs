@@ -343,3 +343,72 @@ fn missing_model_dir_says_how_to_fetch_it() {
     assert!(msg.contains("VECSYNC_MODEL_DIR"), "{msg}");
     assert!(!msg.contains('\n'), "{msg}");
 }
+
+/// On a CPU without AVX-512 (this suite's machines may have it; some users' do not), the
+/// binary runs and its vectors match the references, float32 and int8: vecsync, run by
+/// qemu-user as a Haswell (AVX2 and FMA, no AVX-512, no VNNI), embeds three reference texts
+/// through `vecsync embed`. onnxruntime picks its kernels from the CPU's features at run
+/// time, so only such a CPU exercises its AVX2 paths; an instruction the CPU lacks would
+/// end the process with SIGILL. Speed is not measured (emulation). scripts/test.sh
+/// installs qemu-user; without it this fails. scripts/check-no-avx512.sh does the same
+/// with the release binary and more texts.
+#[test]
+fn runs_on_a_cpu_without_avx512() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let refs: Vec<Reference> = references()
+        .into_iter()
+        .filter(|r| !r.text.is_empty() && !r.text.contains(['\n', '\r']))
+        .take(3)
+        .collect();
+    let stdin: String = refs.iter().map(|r| format!("{}\n", r.text)).collect();
+    let dir = tempfile::tempdir().unwrap();
+    for (quantize, min_cosine) in [("none", 0.9999), ("int8", 0.999)] {
+        let config = dir.path().join("vecsync.toml");
+        std::fs::write(
+            &config,
+            format!("[embedder]\nquantize = \"{quantize}\"\nthreads = 2\n"),
+        )
+        .unwrap();
+        let mut child = Command::new("qemu-x86_64")
+            .args(["-cpu", "Haswell", env!("CARGO_BIN_EXE_vecsync"), "--config"])
+            .arg(&config)
+            .arg("--model-dir")
+            .arg(model_dir())
+            .arg("embed")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run qemu-x86_64 (Debian: apt-get install qemu-user; scripts/test.sh does)");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = crate::common::output_within(child, std::time::Duration::from_secs(300));
+        // qemu warns about every virtualisation feature its emulator lacks: not ours.
+        let stderr: Vec<&str> = std::str::from_utf8(&out.stderr)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.contains("TCG doesn't support requested feature"))
+            .collect();
+        assert!(
+            out.status.success(),
+            "{quantize}: {} (132 = SIGILL: an instruction this CPU lacks)\n{}",
+            out.status,
+            stderr.join("\n")
+        );
+        let vectors: Vec<Vec<f32>> = std::str::from_utf8(&out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(vectors.len(), refs.len());
+        for (r, v) in refs.iter().zip(&vectors) {
+            let c = cosine(v, &r.vector);
+            assert!(c >= min_cosine, "{quantize}: cosine {c} for {:?}", r.text);
+        }
+    }
+}

@@ -61,9 +61,12 @@ impl Statements {
 /// complete (every row needing work queued), which `status` then trusts.
 pub(super) async fn enqueue_needed(store: &PostgresStore) -> Result<u64> {
     let triggers_current = super::status::triggers_current(store).await?;
-    let sql = &store.ready().await?.queue;
+    let ready = store.ready().await?;
+    let sql = &ready.queue;
     let model = &store.options.model_id;
     let mut c = store.pool.get().await?;
+    // Every change committed before this snapshot is seen by every chunk below.
+    let seen: String = c.query_one(&ready.status.snapshot, &[]).await?.get(0);
     let mut after: Option<String> = None;
     let mut added = 0u64;
     loop {
@@ -85,7 +88,7 @@ pub(super) async fn enqueue_needed(store: &PostgresStore) -> Result<u64> {
         }
     }
     drop(c);
-    super::status::record_audit(store, triggers_current).await;
+    super::status::record_audit(store, triggers_current.then_some(seen.as_str())).await;
     if added > 0 {
         store.notify().await?;
     }

@@ -43,6 +43,7 @@ pub(super) struct Statements {
     pub(super) record_audit: String,
     sync_has_vector: String,
     recount: String,
+    pub(super) snapshot: String,
     fold_lock: String,
     fold: String,
     prune_completions: String,
@@ -58,6 +59,7 @@ impl Statements {
             queued_vectors: vars.fill(include_str!("sql/status/queued_vectors.sql")),
             sync_has_vector: vars.fill(include_str!("sql/status/sync_has_vector.sql")),
             recount: vars.fill(include_str!("sql/status/recount.sql")),
+            snapshot: vars.fill(include_str!("sql/status/snapshot.sql")),
             fold_lock: vars.fill(include_str!("sql/status/fold_lock.sql")),
             fold: vars.fill(include_str!("sql/status/fold.sql")),
             prune_completions: vars.fill(include_str!("sql/status/prune_completions.sql")),
@@ -85,7 +87,7 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
     // One snapshot for all counts; the queries are pipelined.
     let tx = c.snapshot().await.pg()?;
     let schema: [&dyn Param; 1] = [&store.names.schema];
-    let (queue_row, failure_rows, minute_rows, usage_row, trigger_rows, mark_rows) =
+    let (queue_row, failure_rows, minute_rows, usage_row, trigger_rows, mark_rows, snapshot) =
         futures::try_join!(
             tx.query_one(&sql.queue, &[]),
             tx.query(&sql.failures, &[]),
@@ -93,8 +95,10 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
             tx.query_one(&sql.usage, &[]),
             tx.query(&sql.triggers, &schema),
             tx.query(&sql.audit_mark, &[]),
+            tx.query_one(&sql.snapshot, &[]),
         )
         .map_err(|e| tx.explain(e))?;
+    let snapshot: String = snapshot.get(0);
     let (last_audit, complete_for): (Option<String>, Option<String>) = mark_rows
         .first()
         .map_or((None, None), |r| (r.get(0), r.get(1)));
@@ -184,7 +188,8 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
         // The cheap counts can be trusted from now on when no row needs work outside the
         // queue, and the triggers keep it so.
         let complete = unqueued_with_id == 0 && st.drift.triggers.is_empty();
-        st.last_audit = record_audit(store, complete).await.or(st.last_audit);
+        let seen = complete.then_some(snapshot.as_str());
+        st.last_audit = record_audit(store, seen).await.or(st.last_audit);
     } else if counted.is_some_and(|(_, rows)| rows > FOLD_AFTER) {
         fold(store).await;
     }
@@ -225,19 +230,20 @@ fn count_audited(st: &mut Status, rows: &[tokio_postgres::Row]) -> u64 {
     unqueued_with_id
 }
 
-/// Records that a full audit ran now; `complete`: it left every row needing work queued for
-/// the current model, and then the rows are recounted (`recount.sql`). Returns the time
-/// recorded, None when it could not be recorded (a role without UPDATE on meta, a schema
-/// before migration 4): the audit's counts stand.
-pub(super) async fn record_audit(store: &PostgresStore, complete: bool) -> Option<String> {
+/// Records that a full audit ran now. `complete`: the audit, which saw the transactions of
+/// this snapshot (`snapshot.sql`), left every row needing work queued for the current
+/// model; then the rows are recounted (`recount.sql`). Returns the time recorded, None when
+/// it could not be recorded (a role without UPDATE on meta, a schema before migration 4):
+/// the audit's counts stand.
+pub(super) async fn record_audit(store: &PostgresStore, complete: Option<&str>) -> Option<String> {
     let result = async {
         let sql = &store.ready().await?.status;
-        let model = complete.then_some(&store.options.model_id);
+        let model = complete.map(|_| &store.options.model_id);
         let mut c = store.pool.get().await?;
         c.execute(&sql.record_audit, &[&model]).await?;
         let rows = c.query(&sql.audit_mark, &[]).await?;
-        if complete {
-            if let Err(e) = recount(&mut c, sql).await {
+        if let Some(snapshot) = complete {
+            if let Err(e) = recount(&mut c, sql, snapshot).await {
                 // The next complete audit recounts; until then `status` makes one pass.
                 tracing::debug!("status: could not recount the rows: {e:#}");
             }
@@ -252,11 +258,12 @@ pub(super) async fn record_audit(store: &PostgresStore, complete: bool) -> Optio
 }
 
 /// Sets `queue.has_vector` where it is wrong, then replaces `row_counts` by a count (one
-/// snapshot: see `recount.sql`).
-async fn recount(c: &mut Conn, sql: &Statements) -> Result<()> {
+/// snapshot: see `recount.sql`), keeping the broken marks `seen` (the audit's snapshot)
+/// does not cover.
+async fn recount(c: &mut Conn, sql: &Statements, seen: &str) -> Result<()> {
     c.execute(&sql.sync_has_vector, &[]).await?;
     let tx = c.repeatable_read(false).await.pg()?;
-    tx.execute(&sql.recount, &[])
+    tx.execute(&sql.recount, &[&seen])
         .await
         .map_err(|e| tx.explain(e))?;
     tx.commit().await.pg()?;

@@ -189,3 +189,22 @@ impl TestDb for SqliteDb {
         .await;
     }
 }
+
+/// The output of `child` (its stdout and stderr piped), killed with SIGKILL and a panic if
+/// it runs longer than `limit`.
+pub fn output_within(child: std::process::Child, limit: Duration) -> std::process::Output {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.expect("wait for the child"),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            panic!("the child process ran longer than {limit:?}: killed");
+        }
+    }
+}

@@ -12,7 +12,8 @@
 --                     a count (recount.sql), not only changes to one; `unkeyed` counts
 --                     those rows without an id (never queued, so never embedded); `broken` marks a
 --                     trigger that could not do its work (the rows it saw may be unqueued
---                     and uncounted): then `status` audits until an audit recounts.
+--                     and uncounted): then `status` audits until an audit that saw that
+--                     transaction's changes (`xid`) recounts.
 ALTER TABLE {queue} ADD COLUMN has_vector boolean NOT NULL DEFAULT false;
 UPDATE {queue} AS q SET has_vector = true
 FROM {table} AS s
@@ -21,7 +22,8 @@ CREATE TABLE {row_counts} (
     total bigint NOT NULL DEFAULT 0,
     unkeyed bigint NOT NULL DEFAULT 0,
     base boolean NOT NULL DEFAULT false,
-    broken boolean NOT NULL DEFAULT false
+    broken boolean NOT NULL DEFAULT false,
+    xid xid8
 );
 -- completions: one row per written batch (complete.sql), for the completions per minute
 -- `status` shows: at most 10 minutes of batches, not of rows (workers prune it as they

@@ -2,13 +2,14 @@
 -- after fold_lock.sql in the same transaction.
 -- Safe beside other folds and the triggers' inserts (READ COMMITTED): a row deleted by a
 -- concurrent fold is skipped, so every row's value is moved exactly once. Does nothing
--- when there is at most one row.
+-- when there is at most one row. Broken marks stay as they are: a recount clears each one
+-- only if its audit saw that transaction (recount.sql).
 -- No parameters.
 WITH gone AS (
     DELETE FROM {row_counts}
-    WHERE (SELECT count(*) > 1 FROM {row_counts})
-    RETURNING total, unkeyed, base, broken
+    WHERE NOT broken AND (SELECT count(*) > 1 FROM {row_counts} WHERE NOT broken)
+    RETURNING total, unkeyed, base
 )
-INSERT INTO {row_counts} (total, unkeyed, base, broken)
-SELECT sum(total), sum(unkeyed), bool_or(base), bool_or(broken) FROM gone
+INSERT INTO {row_counts} (total, unkeyed, base)
+SELECT sum(total), sum(unkeyed), bool_or(base) FROM gone
 HAVING count(*) > 0

@@ -12,9 +12,10 @@
 --     per statement; per row on a partitioned table): if the table no longer matches the
 --     config (a column renamed, dropped or retyped), the filter fails on a row, or the
 --     queue write loses a deadlock against vecsync's own writes, nothing is queued or
---     counted and the INSERT goes on. The handler marks `row_counts` broken instead, so
---     `status` audits (and reports rows that need work but are not queued) until an audit
---     recounts; `enqueue_needed` queues such rows.
+--     counted and the INSERT goes on. The handler marks `row_counts` broken instead (with
+--     the transaction's id), so `status` audits (and reports rows that need work but are
+--     not queued) until an audit that saw this transaction's changes recounts;
+--     `enqueue_needed` queues such rows.
 CREATE OR REPLACE FUNCTION {schema}.on_insert() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $vecsync_fn$
 BEGIN
@@ -46,7 +47,7 @@ BEGIN
     END IF;
   EXCEPTION WHEN OTHERS THEN
     BEGIN
-      INSERT INTO {row_counts} (broken) VALUES (true);
+      INSERT INTO {row_counts} (broken, xid) VALUES (true, pg_catalog.pg_current_xact_id());
     EXCEPTION WHEN OTHERS THEN
       NULL;
     END;

@@ -13,7 +13,7 @@ BEGIN
     INSERT INTO {row_counts} (total, unkeyed, base) VALUES (0, 0, true);
   EXCEPTION WHEN OTHERS THEN
     BEGIN
-      INSERT INTO {row_counts} (broken) VALUES (true);
+      INSERT INTO {row_counts} (broken, xid) VALUES (true, pg_catalog.pg_current_xact_id());
     EXCEPTION WHEN OTHERS THEN
       NULL;
     END;

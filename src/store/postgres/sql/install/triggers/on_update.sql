@@ -95,7 +95,7 @@ BEGIN
     END IF;
   EXCEPTION WHEN OTHERS THEN
     BEGIN
-      INSERT INTO {row_counts} (broken) VALUES (true);
+      INSERT INTO {row_counts} (broken, xid) VALUES (true, pg_catalog.pg_current_xact_id());
     EXCEPTION WHEN OTHERS THEN
       NULL;
     END;
