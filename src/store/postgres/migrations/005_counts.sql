@@ -32,6 +32,9 @@ CREATE TABLE {completions} (
     at timestamptz NOT NULL DEFAULT now(),
     rows int NOT NULL
 );
+-- The index that served completions per minute from `state`: no longer read, and every
+-- vector written updated it.
+DROP INDEX IF EXISTS {schema}.state_embedded_at_idx;
 -- A role granted the queue gets what `status` (SELECT) and `work` (SELECT, INSERT, DELETE:
 -- folds, recounts, logs and prunes completions) need of row_counts and completions, and a
 -- worker what it needs to record its audits in meta (docs/postgres.md, "Privileges"), so
