@@ -909,12 +909,13 @@ async fn an_upgrade_keeps_what_the_roles_could_do() {
         let admin = &db.client;
         let owner = config(&toml(&db.db.url, DIMS, "public.jobs"));
         store::open(&owner).await.unwrap().init().await.unwrap();
-        // Back to version 4, as the previous vecsync left it.
+        // Back to version 4, as the previous vecsync left it, with the grants its docs
+        // asked for (a status role without SELECT on meta).
         admin
             .batch_execute(
                 "DROP TABLE vecsync.row_counts, vecsync.completions;
                  ALTER TABLE vecsync.queue DROP COLUMN has_vector;
-                 DELETE FROM vecsync.migrations WHERE version = 5",
+                 DELETE FROM vecsync.migrations WHERE version >= 5",
             )
             .await
             .unwrap();
@@ -926,8 +927,8 @@ async fn an_upgrade_keeps_what_the_roles_could_do() {
                  GRANT SELECT ON public.jobs TO {reader};
                  GRANT USAGE ON SCHEMA vecsync TO {worker}, {reader};
                  GRANT SELECT, INSERT, UPDATE, DELETE ON vecsync.queue, vecsync.state TO {worker};
-                 GRANT SELECT ON vecsync.queue, vecsync.state, vecsync.usage, vecsync.vectorizer,
-                                 vecsync.meta TO {reader};
+                 GRANT SELECT ON vecsync.queue, vecsync.state, vecsync.usage, vecsync.vectorizer
+                   TO {reader};
                  GRANT SELECT ON vecsync.meta, vecsync.migrations, vecsync.vectorizer TO {worker};
                  GRANT SELECT, INSERT ON vecsync.usage TO {worker};"
             ))

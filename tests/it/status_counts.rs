@@ -3,13 +3,18 @@
 //! rows from the queue. Against a real PostgreSQL: it reads no row of the table, it stays
 //! equal to the full audit and to `count(*)` under concurrent application writes, workers
 //! and folds, and a trigger that could not do its work makes `status` audit until a recount.
+//! Rows that change without a trigger firing (a rewrite, partitions attached, detached or
+//! truncated on their own, a filter that depends on the time or another table, rows without
+//! an id) are never counted from `row_counts`.
 
 use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::postgres::{connect, pg_db, store_with, PgTestDb};
+use common::postgres::{
+    connect, insert_postings, jobs_table_sql, pg_db, store_with, EmptyDb, PgTestDb,
+};
 use common::{bounded, TestDb};
 use vecsync::config::Config;
 use vecsync::embed::fake::FakeEmbedder;
@@ -241,7 +246,7 @@ async fn a_schema_from_before_row_counts_is_migrated_and_counts_after_its_first_
         db.exec(
             "DROP TABLE vecsync.row_counts, vecsync.completions;
              ALTER TABLE vecsync.queue DROP COLUMN has_vector;
-             DELETE FROM vecsync.migrations WHERE version = 5",
+             DELETE FROM vecsync.migrations WHERE version >= 5",
         )
         .await;
         let s = store(&config).await;
@@ -258,6 +263,183 @@ async fn a_schema_from_before_row_counts_is_migrated_and_counts_after_its_first_
         assert_eq!(counts(&st), (30, 28, 1, 1, 0, 0));
         let st = assert_counted_and_exact(&db, &s, "true").await;
         assert_eq!(counts(&st), (30, 28, 1, 1, 0, 0));
+    })
+    .await;
+}
+
+/// A rewrite changes rows without a trigger firing: here every row's `is_active` flips, so
+/// the rows that passed the filter leave it and the others enter it, unqueued. The table's
+/// storage changed, so `status` audits (and is exact) until an audit that leaves the queue
+/// complete recounts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewrite_makes_status_audit_until_a_recount() {
+    bounded(async {
+        let db = pg_db(30, DIMS).await;
+        db.exec("UPDATE jobs SET is_active = id % 3 = 0").await;
+        let mut config = db.config();
+        config.source.filter = Some("is_active".into());
+        let s = store(&config).await;
+        s.enqueue_needed().await.unwrap();
+        drain(&s, &config).await;
+        assert_counted_and_exact(&db, &s, "is_active").await;
+
+        db.exec("ALTER TABLE jobs ALTER COLUMN is_active TYPE boolean USING NOT is_active")
+            .await;
+        let active = db.scalar("SELECT count(*) FROM jobs WHERE is_active").await as u64;
+        assert_eq!(active, 20);
+        for _ in 0..2 {
+            let st = s.status().await.unwrap();
+            assert!(
+                st.audited,
+                "a count from before the rewrite was trusted: {st:?}"
+            );
+            // None of the rows that entered has a vector, and none is queued.
+            assert_eq!(
+                (st.total, st.missing, st.drift.unqueued),
+                (active, active, active)
+            );
+        }
+        s.enqueue_needed().await.unwrap();
+        drain(&s, &config).await;
+        let st = assert_counted_and_exact(&db, &s, "is_active").await;
+        assert_eq!((st.total, st.embedded), (active, active));
+    })
+    .await;
+}
+
+/// On a partitioned table, a partition detached, attached or truncated on its own changes
+/// the rows without a trigger of vecsync's firing: `status` audits once (it recounts when
+/// the queue is complete) and counts again; a TRUNCATE of the whole table is counted by
+/// its trigger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_attached_detached_or_truncated_are_recounted() {
+    bounded(async {
+        let db = EmptyDb::create().await;
+        let client = connect(&db.url).await;
+        client
+            .batch_execute(&format!(
+                "{} PARTITION BY RANGE (id);
+                 CREATE TABLE jobs_low PARTITION OF jobs FOR VALUES FROM (MINVALUE) TO (16);
+                 CREATE TABLE jobs_high PARTITION OF jobs FOR VALUES FROM (16) TO (MAXVALUE);",
+                jobs_table_sql(DIMS)
+            ))
+            .await
+            .unwrap();
+        let postings = vecsync::demo::generate(30, vecsync::demo::DEFAULT_SEED);
+        insert_postings(&client, &postings).await;
+        let db = PgTestDb {
+            db,
+            client,
+            dims: DIMS,
+        };
+        let config = db.config();
+        let s = store(&config).await;
+        s.enqueue_needed().await.unwrap();
+        drain(&s, &config).await;
+        let st = assert_counted_and_exact(&db, &s, "true").await;
+        assert_eq!(st.embedded, 30);
+        let high = db.scalar("SELECT count(*) FROM jobs_high").await as u64;
+        let low = 30 - high;
+
+        // Each change: the first status audits (exact), the next one counts (exact).
+        for (change, total) in [
+            ("ALTER TABLE jobs DETACH PARTITION jobs_high", low),
+            (
+                "ALTER TABLE jobs ATTACH PARTITION jobs_high FOR VALUES FROM (16) TO (MAXVALUE)",
+                30,
+            ),
+            ("TRUNCATE jobs_low", high),
+        ] {
+            db.exec(change).await;
+            let st = s.status().await.unwrap();
+            assert!(
+                st.audited,
+                "after {change}: a stale count was trusted: {st:?}"
+            );
+            assert_eq!((st.total, st.embedded), (total, total), "after {change}");
+            let st = assert_counted_and_exact(&db, &s, "true").await;
+            assert_eq!(st.total, total, "after {change}");
+        }
+        db.exec("TRUNCATE jobs").await;
+        let st = assert_counted_and_exact(&db, &s, "true").await;
+        assert_eq!(st.total, 0);
+    })
+    .await;
+}
+
+/// A filter that depends on something other than the row (the time, another table) lets
+/// rows enter and leave it without a write: `status` never counts them from `row_counts`,
+/// it makes its one pass, and stays equal to `count(*)` over the filter. (One vecsync
+/// schema per filter, both on the same table.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_on_the_time_or_another_table_is_counted_in_one_pass() {
+    bounded(async {
+        let db = pg_db(30, DIMS).await;
+        db.exec(
+            "CREATE TABLE hidden (id bigint);
+             ALTER TABLE jobs ADD COLUMN expires_at timestamptz NOT NULL
+               DEFAULT now() + interval '1 hour';
+             UPDATE jobs SET expires_at = now() + interval '2 seconds' WHERE id <= 3",
+        )
+        .await;
+        let filters = [
+            ("vs_time", "expires_at > now()", 27),
+            (
+                "vs_hidden",
+                "NOT EXISTS (SELECT 1 FROM public.hidden AS h WHERE h.id = jobs.id)",
+                28,
+            ),
+        ];
+        let mut stores = Vec::new();
+        for (schema, filter, _) in filters {
+            let mut config = db.config();
+            config.schema = schema.into();
+            config.source.filter = Some(filter.into());
+            let s = store(&config).await;
+            s.enqueue_needed().await.unwrap();
+            drain(&s, &config).await;
+            assert_counted_and_exact(&db, &s, filter).await;
+            stores.push(s);
+        }
+        // Three rows expire, two are hidden: no write to `jobs` either way.
+        while db
+            .scalar("SELECT count(*) FROM jobs WHERE expires_at > now()")
+            .await
+            != 27
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        db.exec("INSERT INTO hidden VALUES (10), (11)").await;
+        for ((_, filter, total), s) in filters.iter().zip(&stores) {
+            let st = assert_counted_and_exact(&db, s, filter).await;
+            assert_eq!((st.total, st.embedded), (*total, *total), "{filter}");
+        }
+    })
+    .await;
+}
+
+/// Rows without an id (a nullable unique id column) are never queued: with a vector, the
+/// vector is for no known text. `status` counts them in its one pass as the audit does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_without_an_id_are_counted_as_the_audit_counts_them() {
+    bounded(async {
+        let db = pg_db(20, DIMS).await;
+        db.exec("ALTER TABLE jobs ADD COLUMN ref text UNIQUE; UPDATE jobs SET ref = 'r' || id WHERE id > 2")
+            .await;
+        let mut config = db.config();
+        config.source.id_column = "ref".into();
+        let s = store(&config).await;
+        s.enqueue_needed().await.unwrap();
+        drain(&s, &config).await;
+        db.exec("UPDATE jobs SET embedding = (SELECT embedding FROM jobs WHERE id = 3) WHERE id = 1")
+            .await;
+        let st = s.status().await.unwrap();
+        let audit = s.audit().await.unwrap();
+        assert_eq!(counts(&st), counts(&audit));
+        assert_eq!(st.drift.vector_without_state, audit.drift.vector_without_state);
+        // Row 1 has a vector for no known text, row 2 has none: neither is queued.
+        assert_eq!(counts(&st), (20, 18, 1, 1, 0, 2));
+        assert_eq!(st.drift.vector_without_state, 1);
     })
     .await;
 }

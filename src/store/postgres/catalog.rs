@@ -1,7 +1,8 @@
 //! What the catalog says about the source table, and whether it fits the config: pgvector
 //! is installed, the table exists and is a table, the columns the config names exist, the
 //! id column is unique, the embedding column is a pgvector column (of the model's
-//! dimension), the filter works, also the way the triggers evaluate it. Every mismatch is
+//! dimension), the filter works, also the way the triggers evaluate it (and whether it
+//! depends on the row alone, which decides how `status` counts). Every mismatch is
 //! a one-line [`crate::config::ConfigError`] naming the setting. `init`, `prepare` and the
 //! first use of a store ([`PostgresStore::validate`]) all check the same things, so a typo
 //! is refused before anything is installed, and a table that changed after `init` (a column
@@ -49,6 +50,9 @@ pub(super) struct Shape {
     /// The schema pgvector is installed in, quoted: its type, operators and operator
     /// classes are always named with it, whatever the role's search_path.
     pub(super) pgvector: String,
+    /// Whether the filter (if any) depends on the row alone (`sql/catalog/filter_immutable.sql`):
+    /// then the triggers' row counts can be trusted.
+    pub(super) filter_immutable: bool,
 }
 
 impl PostgresStore {
@@ -103,10 +107,11 @@ impl PostgresStore {
         if table.installed {
             self.check_queue_id_type(c, id).await?;
         }
-        self.check_filter(c, table).await?;
+        let filter_immutable = self.check_filter(c, table).await?;
         Ok(Shape {
             id_type: id.display_type.clone(),
             pgvector: table.pgvector.clone(),
+            filter_immutable,
         })
     }
 
@@ -272,9 +277,9 @@ impl PostgresStore {
 
     /// The filter is a valid condition on the table, for vecsync's statements (the
     /// connection's search_path) and for the triggers (a fixed search_path).
-    async fn check_filter(&self, c: &mut Conn, table: &Table) -> Result<()> {
+    async fn check_filter(&self, c: &mut Conn, table: &Table) -> Result<bool> {
         let Some(filter) = &self.source.filter else {
-            return Ok(());
+            return Ok(true);
         };
         let vars = self.names.vars();
         let probe = vars.fill(include_str!("sql/catalog/filter_probe.sql"));
@@ -288,6 +293,7 @@ impl PostgresStore {
             ));
         }
         let probe = vars
+            .clone()
             .with("qualified_table", table.qualified.clone())
             .fill(include_str!("sql/catalog/filter_probe_triggers.sql"));
         let tx = c.client.transaction().await.pg()?;
@@ -302,7 +308,23 @@ impl PostgresStore {
             ));
         }
         tx.rollback().await.pg()?;
-        Ok(())
+        // With the session's search_path, under which the catalog named the column types.
+        // Any error (a role that may not create temporary tables included) means "not
+        // known to be immutable": `status` then counts in one pass instead of trusting
+        // the triggers' counts.
+        let columns = table
+            .columns
+            .iter()
+            .map(|c| format!("{} {}", quote_ident(&c.name), c.display_type))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let probe = vars
+            .with("columns", columns)
+            .fill(include_str!("sql/catalog/filter_immutable.sql"));
+        let tx = c.client.transaction().await.pg()?;
+        let immutable = tx.batch_execute(&probe).await.is_ok();
+        tx.rollback().await.pg()?;
+        Ok(immutable)
     }
 }
 

@@ -6,18 +6,20 @@ use anyhow::Result;
 
 use super::errors::PgResultExt;
 use super::pool::Tx;
+use super::statements::storage_of;
 use super::PostgresStore;
 use crate::config::quote_ident;
 use crate::config_error;
 use crate::template::sql_string_literal;
 
 /// Versioned migrations, applied in order, once each, by `init`.
-const MIGRATIONS: [(i32, &str); 5] = [
+const MIGRATIONS: [(i32, &str); 6] = [
     (1, include_str!("migrations/001_queue_state_meta.sql")),
     (2, include_str!("migrations/002_usage.sql")),
     (3, include_str!("migrations/003_vectorizer.sql")),
     (4, include_str!("migrations/004_audit.sql")),
     (5, include_str!("migrations/005_counts.sql")),
+    (6, include_str!("migrations/006_storage.sql")),
 ];
 /// Version of the objects `init` installs.
 pub(super) const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -65,6 +67,7 @@ impl PostgresStore {
             .with("old_passes", passes("OLD"))
             .with("new_passes", passes("NEW"))
             .with("table_name", sql_string_literal(&self.names.table))
+            .with("storage", storage_of("TG_RELID::regclass"))
             .with("insert_trigger", self.trigger_name("insert"))
             .with("update_trigger", self.trigger_name("update"))
             .with("delete_trigger", self.trigger_name("delete"))
@@ -268,6 +271,6 @@ mod tests {
         for (i, (version, _)) in MIGRATIONS.iter().enumerate() {
             assert_eq!(*version, i as i32 + 1);
         }
-        assert_eq!(SCHEMA_VERSION, 5);
+        assert_eq!(SCHEMA_VERSION, 6);
     }
 }

@@ -404,6 +404,7 @@ mod tests {
             let shape = Shape {
                 id_type: "bigint".into(),
                 pgvector: "\"extensions\"".into(),
+                filter_immutable: true,
             };
             // Filling panics on a placeholder without a value.
             let ready = store.build(shape);

@@ -66,7 +66,7 @@ pub(super) async fn enqueue_needed(store: &PostgresStore) -> Result<u64> {
     let model = &store.options.model_id;
     let mut c = store.pool.get().await?;
     // Every change committed before this snapshot is seen by every chunk below.
-    let seen: String = c.query_one(&ready.status.snapshot, &[]).await?.get(0);
+    let seen = super::status::Seen::from_row(&c.query_one(&ready.status.snapshot, &[]).await?);
     let mut after: Option<String> = None;
     let mut added = 0u64;
     loop {
@@ -88,7 +88,7 @@ pub(super) async fn enqueue_needed(store: &PostgresStore) -> Result<u64> {
         }
     }
     drop(c);
-    super::status::record_audit(store, triggers_current.then_some(seen.as_str())).await;
+    super::status::record_audit(store, triggers_current.then_some(&seen)).await;
     if added > 0 {
         store.notify().await?;
     }

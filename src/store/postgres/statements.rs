@@ -45,6 +45,8 @@ pub(super) struct Names {
     pub(super) src: String,
     /// `'title', s."title", …`: the arguments of `jsonb_build_object` for search hits.
     display_fields: String,
+    /// The table's storage fingerprint (`sql/status/storage.sql`).
+    storage: String,
     /// The table's own name, quoted: the triggers show the filter each row under it, so
     /// `is_active` and `jobs.is_active` both work.
     alias: String,
@@ -86,6 +88,7 @@ impl Names {
             .collect::<Vec<_>>()
             .join(", ");
         Names {
+            storage: storage_of(&format!("{}::regclass", sql_string_literal(&table))),
             alias: quote_ident(source.table.rsplit('.').next().unwrap_or_default()),
             schema: schema.to_string(),
             queue: format!("{qs}.queue"),
@@ -130,8 +133,14 @@ impl Names {
             ("source", self.src.clone()),
             ("display_fields", self.display_fields.clone()),
             ("alias", self.alias.clone()),
+            ("storage", self.storage.clone()),
         ])
     }
+}
+
+/// `sql/status/storage.sql` for `relation`, an expression of type regclass.
+pub(super) fn storage_of(relation: &str) -> String {
+    Vars(vec![("relation", relation.to_string())]).fill(include_str!("sql/status/storage.sql"))
 }
 
 /// Placeholder values for [`Vars::fill`].

@@ -16,8 +16,14 @@
 //! Both cheap ways rely on the queue holding every row that needs work: a row with a vector
 //! that is not queued is embedded. `status` audits instead when it cannot trust that: no
 //! audit for the current model since `init` (`meta.queue_complete_for`, see migration 4),
-//! the triggers are missing, disabled or stale, or one of them could not do its work
-//! (`row_counts.broken`, migration 5). An audit that leaves the queue complete recounts.
+//! the triggers are missing, disabled or stale, one of them could not do its work
+//! (`row_counts.broken`, migration 5), or rows changed without a trigger firing (the
+//! table's storage changed since the count: a rewrite, a partition attached, detached or
+//! truncated; migration 6). An audit that leaves the queue complete recounts.
+//!
+//! The count is used only when the filter depends on the row alone (not on `now()` or
+//! another table: rows would then enter and leave it without a write) and every row has
+//! an id; otherwise `status` makes the one pass.
 
 use anyhow::Result;
 
@@ -98,7 +104,7 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
             tx.query_one(&sql.snapshot, &[]),
         )
         .map_err(|e| tx.explain(e))?;
-    let snapshot: String = snapshot.get(0);
+    let seen = Seen::from_row(&snapshot);
     let (last_audit, complete_for): (Option<String>, Option<String>) = mark_rows
         .first()
         .map_or((None, None), |r| (r.get(0), r.get(1)));
@@ -115,17 +121,22 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
     };
     st.drift.triggers = trigger_drift(store, &ready.triggers_hash, trigger_rows.first());
     st.audited = audit || !st.drift.triggers.is_empty() || complete_for.as_ref() != Some(model_id);
-    // (sum, whether it is a count) of `row_counts`, and how many rows it summed.
-    let mut counted = None;
+    // The count of `row_counts`, when it can be trusted, and how many rows it summed.
+    let (mut counted, mut summed) = (None, 0);
     if !st.audited {
         let r = tx
             .query_one(&sql.row_counts, &[])
             .await
             .map_err(|e| tx.explain(e))?;
-        let (total, unkeyed, base, broken, rows): (i64, i64, bool, bool, i64) =
-            (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
-        st.audited = broken;
-        counted = Some((base.then_some((total, unkeyed)), rows));
+        let (base, broken, unkeyed): (bool, bool, i64) = (r.get(2), r.get(3), r.get(1));
+        // Since the count, the table was rewritten or a partition attached, detached or
+        // truncated on its own: rows changed without a trigger firing.
+        let rewritten = base && r.get::<_, Option<String>>(5) != seen.storage;
+        st.audited = broken || rewritten;
+        summed = r.get(4);
+        if base && unkeyed == 0 && ready.shape.filter_immutable {
+            counted = Some(r.get::<_, i64>(0));
+        }
     }
     // Rows with an id that need work but are not queued: what the counted status cannot
     // see (rows without one are counted apart).
@@ -136,19 +147,15 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
             .await
             .map_err(|e| tx.explain(e))?;
         unqueued_with_id = count_audited(&mut st, &rows);
-    } else if let Some((Some((total, unkeyed)), _)) = counted {
+    } else if let Some(total) = counted {
         let q = tx
             .query_one(&sql.queued_vectors, &[])
             .await
             .map_err(|e| tx.explain(e))?;
         let (stale, missing) = (q.get::<_, i64>(0) as u64, q.get::<_, i64>(1) as u64);
-        // Rows without an id are never queued: counted missing and unqueued, as the audit
-        // counts them when they have no vector (the usual case).
-        let unkeyed = unkeyed.max(0) as u64;
         st.total = total.max(0) as u64;
-        st.missing = missing + unkeyed;
-        st.embedded = st.total.saturating_sub(st.missing + stale);
-        st.drift.unqueued = unkeyed;
+        st.missing = missing;
+        st.embedded = st.total.saturating_sub(missing + stale);
     } else {
         let (rows, queued) =
             futures::try_join!(tx.query_one(&sql.rows, &[]), tx.query_one(&sql.queued, &[]))
@@ -157,9 +164,14 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
         st.total = n(&rows, 0);
         st.missing = n(&rows, 1);
         // Every row needing work is queued, so a row with a vector is embedded unless it
-        // is queued; a row without one that is not queued is drift.
-        st.embedded = st.total - st.missing - n(&queued, 0).min(st.total - st.missing);
-        st.drift.unqueued = st.missing.saturating_sub(n(&queued, 1));
+        // is queued; a row without one that is not queued is drift. A row without an id
+        // is never queued: with a vector, it has one for no known text (as the audit
+        // counts it).
+        let unkeyed_vectors = n(&rows, 2);
+        let vectors = st.total - st.missing - unkeyed_vectors;
+        st.embedded = vectors - n(&queued, 0).min(vectors);
+        st.drift.unqueued = st.missing.saturating_sub(n(&queued, 1)) + unkeyed_vectors;
+        st.drift.vector_without_state = unkeyed_vectors;
     }
     tx.commit().await.pg()?;
 
@@ -188,12 +200,27 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
         // The cheap counts can be trusted from now on when no row needs work outside the
         // queue, and the triggers keep it so.
         let complete = unqueued_with_id == 0 && st.drift.triggers.is_empty();
-        let seen = complete.then_some(snapshot.as_str());
+        let seen = complete.then_some(&seen);
         st.last_audit = record_audit(store, seen).await.or(st.last_audit);
-    } else if counted.is_some_and(|(_, rows)| rows > FOLD_AFTER) {
+    } else if summed > FOLD_AFTER {
         fold(store).await;
     }
     Ok(st)
+}
+
+/// What an audit saw (`snapshot.sql`): which transactions, and the table's storage.
+pub(super) struct Seen {
+    snapshot: String,
+    storage: Option<String>,
+}
+
+impl Seen {
+    pub(super) fn from_row(row: &tokio_postgres::Row) -> Seen {
+        Seen {
+            snapshot: row.get(0),
+            storage: row.get(1),
+        }
+    }
 }
 
 /// Adds `categories.sql`'s rows to the counts; returns how many rows with an id need work
@@ -230,20 +257,19 @@ fn count_audited(st: &mut Status, rows: &[tokio_postgres::Row]) -> u64 {
     unqueued_with_id
 }
 
-/// Records that a full audit ran now. `complete`: the audit, which saw the transactions of
-/// this snapshot (`snapshot.sql`), left every row needing work queued for the current
-/// model; then the rows are recounted (`recount.sql`). Returns the time recorded, None when
-/// it could not be recorded (a role without UPDATE on meta, a schema before migration 4):
-/// the audit's counts stand.
-pub(super) async fn record_audit(store: &PostgresStore, complete: Option<&str>) -> Option<String> {
+/// Records that a full audit ran now. `complete`: the audit, which saw what `Seen` says,
+/// left every row needing work queued for the current model; then the rows are recounted
+/// (`recount.sql`). Returns the time recorded, None when it could not be recorded (a role
+/// without UPDATE on meta, a schema before migration 4): the audit's counts stand.
+pub(super) async fn record_audit(store: &PostgresStore, complete: Option<&Seen>) -> Option<String> {
     let result = async {
         let sql = &store.ready().await?.status;
         let model = complete.map(|_| &store.options.model_id);
         let mut c = store.pool.get().await?;
         c.execute(&sql.record_audit, &[&model]).await?;
         let rows = c.query(&sql.audit_mark, &[]).await?;
-        if let Some(snapshot) = complete {
-            if let Err(e) = recount(&mut c, sql, snapshot).await {
+        if let Some(seen) = complete {
+            if let Err(e) = recount(&mut c, sql, seen).await {
                 // The next complete audit recounts; until then `status` makes one pass.
                 tracing::debug!("status: could not recount the rows: {e:#}");
             }
@@ -258,12 +284,12 @@ pub(super) async fn record_audit(store: &PostgresStore, complete: Option<&str>) 
 }
 
 /// Sets `queue.has_vector` where it is wrong, then replaces `row_counts` by a count (one
-/// snapshot: see `recount.sql`), keeping the broken marks `seen` (the audit's snapshot)
-/// does not cover.
-async fn recount(c: &mut Conn, sql: &Statements, seen: &str) -> Result<()> {
+/// snapshot: see `recount.sql`) for the storage the audit saw, keeping the broken marks of
+/// transactions it did not see.
+async fn recount(c: &mut Conn, sql: &Statements, seen: &Seen) -> Result<()> {
     c.execute(&sql.sync_has_vector, &[]).await?;
     let tx = c.repeatable_read(false).await.pg()?;
-    tx.execute(&sql.recount, &[&seen])
+    tx.execute(&sql.recount, &[&seen.snapshot, &seen.storage])
         .await
         .map_err(|e| tx.explain(e))?;
     tx.commit().await.pg()?;

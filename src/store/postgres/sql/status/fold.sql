@@ -8,8 +8,8 @@
 WITH gone AS (
     DELETE FROM {row_counts}
     WHERE NOT broken AND (SELECT count(*) > 1 FROM {row_counts} WHERE NOT broken)
-    RETURNING total, unkeyed, base
+    RETURNING total, unkeyed, base, storage
 )
-INSERT INTO {row_counts} (total, unkeyed, base)
-SELECT sum(total), sum(unkeyed), bool_or(base) FROM gone
+INSERT INTO {row_counts} (total, unkeyed, base, storage)
+SELECT sum(total), sum(unkeyed), bool_or(base), max(storage) FROM gone
 HAVING count(*) > 0
