@@ -526,15 +526,31 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     }
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn the_key_never_leaks() {
+/// Captures every log line of this thread, at every level. First installs (once per
+/// process) an inert global subscriber: tracing caches each log line's interest process
+/// wide, computed on the thread that reaches it first, and a sibling test's thread with no
+/// subscriber at all would cache "never" and silence the line here too (tokio-rs/tracing
+/// issue 3611). Seen as "no log captured" in a full run on a loaded machine.
+fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        tracing::subscriber::set_global_default(tracing_subscriber::registry())
+            .expect("no other global subscriber in the tests");
+    });
     let logs = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(logs.clone())
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
+    (logs, guard)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_key_never_leaks() {
+    let (logs, _guard) = capture_logs();
 
     let mock = MockOpenAi::start(Knobs::default()).await;
     mock.set(|k| {
@@ -574,13 +590,7 @@ async fn the_key_never_leaks() {
 #[tokio::test(flavor = "current_thread")]
 async fn header_values_never_leak() {
     const HEADER_SECRET: &str = "hdr-t0ken-QWERTY-98765";
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = capture_logs();
 
     let mock = MockOpenAi::start(Knobs {
         always: Some(Fault::EchoHeaders(500)),

@@ -1630,3 +1630,50 @@ async fn a_retyped_id_column_is_reported_not_retried() {
     })
     .await;
 }
+
+/// PostgreSQL 18's virtual generated columns cannot be read from a trigger's transition
+/// table: a template or filter that reads one is refused before anything is installed,
+/// naming the setting and the column, instead of triggers that fail on every write and
+/// leave every change unqueued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_virtual_generated_column_in_the_template_or_filter_is_refused() {
+    bounded(async {
+        let db = pg_db(5, DIMS).await;
+        db.exec("ALTER TABLE jobs ADD COLUMN loud text GENERATED ALWAYS AS (upper(title)) VIRTUAL")
+            .await;
+        for (template, filter, setting) in [
+            ("{loud}\n{description}", None, "source.template"),
+            ("{title}", Some("loud <> ''"), "source.filter"),
+        ] {
+            let mut config = db.config();
+            config.source.template = template.into();
+            config.source.filter = filter.map(Into::into);
+            let err = store_with(&config).await.prepare(DIMS).await.unwrap_err();
+            let msg = err
+                .downcast_ref::<ConfigError>()
+                .unwrap_or_else(|| panic!("not a setup error: {err:#}"))
+                .to_string();
+            assert!(
+                msg.starts_with(&format!(
+                    "{setting}: column \"loud\" of table \"jobs\" is a virtual generated column"
+                )),
+                "{msg}"
+            );
+            assert_eq!(
+                db.scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'vecsync'")
+                    .await,
+                0
+            );
+        }
+        // A STORED one works.
+        db.exec(
+            "ALTER TABLE jobs DROP COLUMN loud;
+             ALTER TABLE jobs ADD COLUMN loud text GENERATED ALWAYS AS (upper(title)) STORED",
+        )
+        .await;
+        let mut config = db.config();
+        config.source.template = "{loud}\n{description}".into();
+        store_with(&config).await.prepare(DIMS).await.unwrap();
+    })
+    .await;
+}

@@ -568,6 +568,17 @@ async fn bad_configuration_and_secrets() {
         .any(|r| r.key.as_deref() == Some(API_KEY)));
 }
 
+/// A free port for a server that restarts on it: below the kernel's ephemeral range
+/// (32768–60999 by default), from which every outgoing connection takes its local port,
+/// so none can take it between a stop and a start (the test server's 55432 is in that
+/// range, and the port derived from the pid this replaces could be 55432 itself).
+fn listen_port() -> u16 {
+    let first = 20_000 + (std::process::id() % 5_000) as u16;
+    (first..first + 1_000)
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("no free port in 1,000 tries")
+}
+
 /// A private PostgreSQL (own data directory and port) that a test may restart; stopped
 /// when dropped.
 struct PrivateServer {
@@ -619,7 +630,7 @@ async fn database_restart_during_backfill() {
     let rows = 4_000;
     let server = PrivateServer {
         state: tempfile::tempdir().unwrap(),
-        port: 55_400 + (std::process::id() % 90) as u16,
+        port: listen_port(),
     };
     let url = server.start();
     let client = common::postgres::connect(&url).await;

@@ -66,8 +66,14 @@ fn counts(s: &Status) -> (u64, u64, u64, u64, u64, u64) {
 /// The counted status, then the audit: the same counts, and `total` is `count(*)` over
 /// the filter.
 async fn assert_counted_and_exact(db: &PgTestDb, s: &PostgresStore, filter: &str) -> Status {
+    assert_exact(db, s, filter, false).await
+}
+
+/// The status (which `audited` or not), then the audit: the same counts, and `total` is
+/// `count(*)` over the filter.
+async fn assert_exact(db: &PgTestDb, s: &PostgresStore, filter: &str, audited: bool) -> Status {
     let counted = s.status().await.unwrap();
-    assert!(!counted.audited, "status audited instead of counting");
+    assert_eq!(counted.audited, audited, "{counted:?}");
     let audit = s.audit().await.unwrap();
     assert_eq!(counts(&counted), counts(&audit), "counted status vs audit");
     let real = db
@@ -249,6 +255,13 @@ async fn a_schema_from_before_row_counts_is_migrated_and_counts_after_its_first_
              DELETE FROM vecsync.migrations WHERE version >= 5",
         )
         .await;
+        // Before `init`, status says to run it (not that the table changed).
+        let err = store_with(&config).await.status().await.unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("schema: vecsync's schema \"vecsync\" is at version 4 and this vecsync needs version 6: run `vecsync init`"),
+            "{msg}"
+        );
         let s = store(&config).await;
         // Migrated: each queued row knows whether it has a vector.
         assert_eq!(
@@ -268,9 +281,11 @@ async fn a_schema_from_before_row_counts_is_migrated_and_counts_after_its_first_
 }
 
 /// A rewrite changes rows without a trigger firing: here every row's `is_active` flips, so
-/// the rows that passed the filter leave it and the others enter it, unqueued. The table's
+/// the rows that passed the filter leave it and the others enter it, unqueued. So do
+/// renames: two template columns that swap names change every row's text. The table's
 /// storage changed, so `status` audits (and is exact) until an audit that leaves the queue
-/// complete recounts.
+/// complete recounts: a worker's first claim checks for such changes (then every minute),
+/// audits, queues the rows that entered, and recounts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rewrite_makes_status_audit_until_a_recount() {
     bounded(async {
@@ -299,12 +314,58 @@ async fn a_rewrite_makes_status_audit_until_a_recount() {
                 (active, active, active)
             );
         }
-        s.enqueue_needed().await.unwrap();
-        drain(&s, &config).await;
+        let worker = store(&config).await;
+        // Nothing is queued for its first claim, after which it checks.
+        assert!(worker.claim(50, LEASE).await.unwrap().is_empty());
+        assert_eq!(
+            db.scalar("SELECT count(*) FROM vecsync.queue").await as u64,
+            active,
+            "the worker queued the rows that entered"
+        );
+        drain(&worker, &config).await;
         let st = assert_counted_and_exact(&db, &s, "is_active").await;
         assert_eq!((st.total, st.embedded), (active, active));
+
+        // Two template columns swap names: no rewrite, no trigger, every text changed.
+        db.exec(
+            "ALTER TABLE jobs RENAME COLUMN title TO swapped;
+             ALTER TABLE jobs RENAME COLUMN company TO title;
+             ALTER TABLE jobs RENAME COLUMN swapped TO company",
+        )
+        .await;
+        let st = s.status().await.unwrap();
+        assert!(
+            st.audited,
+            "a count from before the renames was trusted: {st:?}"
+        );
+        assert_eq!(
+            (st.total, st.stale, st.drift.unqueued),
+            (active, active, active)
+        );
     })
     .await;
+}
+
+/// The demo table of 30 rows, partitioned by id: `jobs_low` (ids below 16), `jobs_high`.
+async fn partitioned_jobs() -> PgTestDb {
+    let db = EmptyDb::create().await;
+    let client = connect(&db.url).await;
+    client
+        .batch_execute(&format!(
+            "{} PARTITION BY RANGE (id);
+             CREATE TABLE jobs_low PARTITION OF jobs FOR VALUES FROM (MINVALUE) TO (16);
+             CREATE TABLE jobs_high PARTITION OF jobs FOR VALUES FROM (16) TO (MAXVALUE);",
+            jobs_table_sql(DIMS)
+        ))
+        .await
+        .unwrap();
+    let postings = vecsync::demo::generate(30, vecsync::demo::DEFAULT_SEED);
+    insert_postings(&client, &postings).await;
+    PgTestDb {
+        db,
+        client,
+        dims: DIMS,
+    }
 }
 
 /// On a partitioned table, a partition detached, attached or truncated on its own changes
@@ -314,24 +375,7 @@ async fn a_rewrite_makes_status_audit_until_a_recount() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partitions_attached_detached_or_truncated_are_recounted() {
     bounded(async {
-        let db = EmptyDb::create().await;
-        let client = connect(&db.url).await;
-        client
-            .batch_execute(&format!(
-                "{} PARTITION BY RANGE (id);
-                 CREATE TABLE jobs_low PARTITION OF jobs FOR VALUES FROM (MINVALUE) TO (16);
-                 CREATE TABLE jobs_high PARTITION OF jobs FOR VALUES FROM (16) TO (MAXVALUE);",
-                jobs_table_sql(DIMS)
-            ))
-            .await
-            .unwrap();
-        let postings = vecsync::demo::generate(30, vecsync::demo::DEFAULT_SEED);
-        insert_postings(&client, &postings).await;
-        let db = PgTestDb {
-            db,
-            client,
-            dims: DIMS,
-        };
+        let db = partitioned_jobs().await;
         let config = db.config();
         let s = store(&config).await;
         s.enqueue_needed().await.unwrap();
@@ -360,6 +404,21 @@ async fn partitions_attached_detached_or_truncated_are_recounted() {
             let st = assert_counted_and_exact(&db, &s, "true").await;
             assert_eq!(st.total, total, "after {change}");
         }
+        // Detached, changed and attached again between two calls of `status`.
+        db.exec(
+            "ALTER TABLE jobs DETACH PARTITION jobs_high;
+             UPDATE jobs_high SET title = title || ' (changed)';
+             ALTER TABLE jobs ATTACH PARTITION jobs_high FOR VALUES FROM (16) TO (MAXVALUE)",
+        )
+        .await;
+        let st = s.status().await.unwrap();
+        assert!(st.audited, "a stale count was trusted: {st:?}");
+        assert_eq!((st.total, st.stale, st.drift.unqueued), (high, high, high));
+        s.enqueue_needed().await.unwrap();
+        drain(&s, &config).await;
+        let st = assert_counted_and_exact(&db, &s, "true").await;
+        assert_eq!(st.embedded, high);
+
         db.exec("TRUNCATE jobs").await;
         let st = assert_counted_and_exact(&db, &s, "true").await;
         assert_eq!(st.total, 0);
@@ -368,11 +427,13 @@ async fn partitions_attached_detached_or_truncated_are_recounted() {
 }
 
 /// A filter that depends on something other than the row (the time, another table) lets
-/// rows enter and leave it without a write: `status` never counts them from `row_counts`,
-/// it makes its one pass, and stays equal to `count(*)` over the filter. (One vecsync
-/// schema per filter, both on the same table.)
+/// rows enter and leave it without a write, and a row changed while out of it comes back
+/// with a vector for its old text: neither the count nor a pass that reads only whether
+/// vectors are NULL sees that. So every `status` audits (and is exact), and workers audit
+/// at their first claim, then every minute, queueing such rows. (One vecsync schema per
+/// filter, both on the same table.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_filter_on_the_time_or_another_table_is_counted_in_one_pass() {
+async fn a_filter_on_the_time_or_another_table_makes_status_and_workers_audit() {
     bounded(async {
         let db = pg_db(30, DIMS).await;
         db.exec(
@@ -382,23 +443,26 @@ async fn a_filter_on_the_time_or_another_table_is_counted_in_one_pass() {
              UPDATE jobs SET expires_at = now() + interval '2 seconds' WHERE id <= 3",
         )
         .await;
-        let filters = [
+        let configs = [
             ("vs_time", "expires_at > now()", 27),
             (
                 "vs_hidden",
                 "NOT EXISTS (SELECT 1 FROM public.hidden AS h WHERE h.id = jobs.id)",
                 28,
             ),
-        ];
-        let mut stores = Vec::new();
-        for (schema, filter, _) in filters {
+        ]
+        .map(|(schema, filter, total)| {
             let mut config = db.config();
             config.schema = schema.into();
             config.source.filter = Some(filter.into());
-            let s = store(&config).await;
+            (config, filter, total)
+        });
+        let mut stores = Vec::new();
+        for (config, filter, _) in &configs {
+            let s = store(config).await;
             s.enqueue_needed().await.unwrap();
-            drain(&s, &config).await;
-            assert_counted_and_exact(&db, &s, filter).await;
+            drain(&s, config).await;
+            assert_exact(&db, &s, filter, true).await;
             stores.push(s);
         }
         // Three rows expire, two are hidden: no write to `jobs` either way.
@@ -410,10 +474,26 @@ async fn a_filter_on_the_time_or_another_table_is_counted_in_one_pass() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         db.exec("INSERT INTO hidden VALUES (10), (11)").await;
-        for ((_, filter, total), s) in filters.iter().zip(&stores) {
-            let st = assert_counted_and_exact(&db, s, filter).await;
+        for ((_, filter, total), s) in configs.iter().zip(&stores) {
+            let st = assert_exact(&db, s, filter, true).await;
             assert_eq!((st.total, st.embedded), (*total, *total), "{filter}");
         }
+
+        // Row 12 changes while hidden (its trigger leaves it unqueued), then comes back.
+        db.exec(
+            "INSERT INTO hidden VALUES (12);
+             UPDATE jobs SET title = 'Changed while hidden' WHERE id = 12;
+             DELETE FROM hidden WHERE id = 12",
+        )
+        .await;
+        let (config, filter, _) = &configs[1];
+        let st = assert_exact(&db, &stores[1], filter, true).await;
+        assert_eq!((st.total, st.stale, st.drift.unqueued), (28, 1, 1));
+        let worker = store(config).await;
+        assert!(worker.claim(50, LEASE).await.unwrap().is_empty());
+        drain(&worker, config).await;
+        let st = assert_exact(&db, &stores[1], filter, true).await;
+        assert_eq!((st.total, st.embedded), (28, 28));
     })
     .await;
 }
@@ -440,6 +520,96 @@ async fn rows_without_an_id_are_counted_as_the_audit_counts_them() {
         // Row 1 has a vector for no known text, row 2 has none: neither is queued.
         assert_eq!(counts(&st), (20, 18, 1, 1, 0, 2));
         assert_eq!(st.drift.vector_without_state, 1);
+    })
+    .await;
+}
+
+/// A BEFORE UPDATE trigger of the application's changes the text in the very UPDATE that
+/// writes a vector (which vecsync's own UPDATE trigger skips): the row stays queued for its
+/// new text, so no vector is counted done for text the row no longer has, and a trigger
+/// that changes the text on every write ends `failed` with a reason instead of embedding
+/// forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trigger_that_changes_the_text_while_the_vector_is_written_keeps_the_row_queued() {
+    bounded(async {
+        let db = pg_db(10, DIMS).await;
+        db.exec(
+            "CREATE FUNCTION public.shout() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN NEW.title := upper(NEW.title); RETURN NEW; END $$;
+             CREATE TRIGGER shout BEFORE UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION public.shout();",
+        )
+        .await;
+        let config = db.config();
+        let s = store(&config).await;
+        s.enqueue_needed().await.unwrap();
+        drain(&s, &config).await;
+        // Each row was embedded twice: once for its title, once for the upper-cased one.
+        let st = assert_counted_and_exact(&db, &s, "true").await;
+        assert_eq!((st.total, st.embedded, st.stale, st.failed), (10, 10, 0, 0));
+
+        db.exec(
+            // (Named with its schema: the tests' role is called vecsync, so `"$user"`,
+            // first on its search_path, is vecsync's schema now.)
+            "CREATE OR REPLACE FUNCTION public.shout() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN NEW.title := NEW.title || '!'; RETURN NEW; END $$",
+        )
+        .await;
+        db.exec("UPDATE jobs SET description = description || '.' WHERE id = 1")
+            .await;
+        drain(&s, &config).await;
+        let st = assert_counted_and_exact(&db, &s, "true").await;
+        assert_eq!((st.embedded, st.stale, st.failed), (9, 1, 1));
+        assert!(
+            st.failures[0].reason.contains("BEFORE UPDATE trigger"),
+            "{:?}",
+            st.failures
+        );
+    })
+    .await;
+}
+
+/// Triggers that do not fire for the application's writes are drift: enabled for
+/// replication only on the table, or disabled on one partition. `status` says so and
+/// audits; `init` makes them fire again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triggers_that_do_not_fire_are_drift_until_init() {
+    bounded(async {
+        let db = partitioned_jobs().await;
+        let config = db.config();
+        let s = store(&config).await;
+        s.enqueue_needed().await.unwrap();
+        drain(&s, &config).await;
+        assert_counted_and_exact(&db, &s, "true").await;
+        for (change, said) in [
+            (
+                "ALTER TABLE jobs ENABLE REPLICA TRIGGER vecsync_insert",
+                "fire only for replication",
+            ),
+            (
+                "ALTER TABLE jobs_high DISABLE TRIGGER vecsync_update",
+                "jobs_high.vecsync_update",
+            ),
+        ] {
+            db.exec(change).await;
+            db.exec("UPDATE jobs SET title = 'Changed' WHERE id = 20")
+                .await;
+            let st = s.status().await.unwrap();
+            assert!(st.audited, "after {change}: {st:?}");
+            assert!(
+                st.drift.triggers.iter().any(|d| d.contains(said)),
+                "after {change}: {:?}",
+                st.drift.triggers
+            );
+            let st = store(&config).await.status().await.unwrap();
+            assert!(
+                st.drift.triggers.is_empty(),
+                "init did not fix {change}: {:?}",
+                st.drift.triggers
+            );
+            s.enqueue_needed().await.unwrap();
+            drain(&s, &config).await;
+            assert_counted_and_exact(&db, &s, "true").await;
+        }
     })
     .await;
 }

@@ -25,6 +25,8 @@ pub(super) struct Column {
     /// `pg_type.typname`: `int8`, `vector`.
     pub(super) typname: String,
     pub(super) typmod: i32,
+    /// A virtual generated column (PostgreSQL 18): computed when read, never stored.
+    pub(super) virtual_generated: bool,
 }
 
 /// The source table as the catalog describes it.
@@ -90,6 +92,7 @@ impl PostgresStore {
                 return Err(self.missing_column(setting, column, table));
             }
         }
+        self.check_virtual_columns(table)?;
         let id = table.column(&self.source.id_column).expect("checked above");
         let emb = table
             .column(&self.source.embedding_column)
@@ -113,6 +116,37 @@ impl PostgresStore {
             pgvector: table.pgvector.clone(),
             filter_immutable,
         })
+    }
+
+    /// No column the template or the filter reads is a virtual generated column: PostgreSQL
+    /// cannot read one from a trigger's transition table ("unexpected virtual generated
+    /// column reference"), so every trigger would fail and leave every change unqueued.
+    /// The filter's columns are found by name in its text (it is SQL vecsync does not
+    /// parse), which errs toward refusing.
+    fn check_virtual_columns(&self, table: &Table) -> Result<()> {
+        let filter = self.source.filter.as_deref().unwrap_or_default();
+        let in_filter = |name: &str| {
+            filter
+                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                .any(|w| w.eq_ignore_ascii_case(name))
+        };
+        let template = self.template.columns();
+        for c in table.columns.iter().filter(|c| c.virtual_generated) {
+            let setting = if template.contains(&c.name.as_str()) {
+                "source.template"
+            } else if in_filter(&c.name) {
+                "source.filter"
+            } else {
+                continue;
+            };
+            return Err(config_error!(
+                setting = setting,
+                "column {:?} of table {:?} is a virtual generated column, which vecsync's triggers cannot read (PostgreSQL cannot read one from a trigger's transition table): make it STORED, or use the columns it is computed from",
+                c.name,
+                self.source.table
+            ));
+        }
+        Ok(())
     }
 
     /// The id column still has the type vecsync's queue was made for: a column retyped
@@ -205,6 +239,7 @@ impl PostgresStore {
                 display_type: r.get(1),
                 typname: r.get(2),
                 typmod: r.get(3),
+                virtual_generated: r.get(4),
             })
             .collect();
         let installed: bool = c

@@ -535,7 +535,7 @@ async fn installation(
     } else if inst.disabled > 0 {
         Finding::fail(
             "triggers",
-            format!("{} of vecsync's triggers on table {table:?} are disabled: changes are missed", inst.disabled),
+            format!("{} of vecsync's triggers on table {table:?} or its partitions are disabled or fire only for replication: changes are missed", inst.disabled),
             "`vecsync init` re-enables them (as the table's owner or a role with TRIGGER on it); then `vecsync reconcile --fix` queues what was missed",
         )
     } else if installed != 4 {

@@ -163,15 +163,15 @@ pub(super) async fn install(store: &PostgresStore) -> Result<()> {
         }
         up_to_date = old_oid == oid && old_hash == hash;
     }
-    let installed: i64 = tx
+    let triggers = tx
         .query_one(
-            include_str!("sql/install/trigger_count.sql"),
+            include_str!("sql/installed/triggers.sql"),
             &[&oid, &n.schema],
         )
         .await
-        .pg()?
-        .get(0);
-    if !up_to_date || installed != 4 {
+        .pg()?;
+    let (firing, not_firing): (i64, i64) = (triggers.get(0), triggers.get(1));
+    if !up_to_date || firing != 4 || not_firing > 0 {
         tracing::info!("installing vecsync triggers on {}", store.source.table);
         tx.batch_execute(&ddl).await.pg()?;
     }

@@ -31,7 +31,8 @@ pub(super) struct Installed {
     pub(super) version: Option<i32>,
     /// `None` when not installed, not readable by the role, or empty.
     pub(super) meta: Option<Meta>,
-    /// vecsync's triggers on the source table: enabled, disabled.
+    /// vecsync's triggers on the source table that fire for the application's writes;
+    /// those that do not, on the table or its partitions (`sql/installed/triggers.sql`).
     pub(super) triggers: i64,
     pub(super) disabled: i64,
     /// Every trigger function is SECURITY DEFINER.

@@ -108,6 +108,9 @@ pub struct PostgresStore {
     ready: OnceCell<Ready>,
     /// When this process last folded `row_counts` (see [`PostgresStore::fold_due`]).
     last_fold: std::sync::Mutex<Option<Instant>>,
+    /// When this process last checked whether the queue missed changes (see
+    /// [`PostgresStore::heal_due`]).
+    last_heal: std::sync::Mutex<Option<Instant>>,
 }
 
 /// What the queue, status and search need once the table has been checked against the
@@ -190,6 +193,7 @@ impl PostgresStore {
             template,
             ready: OnceCell::new(),
             last_fold: std::sync::Mutex::new(None),
+            last_heal: std::sync::Mutex::new(None),
         })
     }
 
@@ -209,12 +213,13 @@ impl PostgresStore {
     /// The triggers add a row to it per application statement, and `status`, which also
     /// folds, may not run for days.
     fn fold_due(&self) -> bool {
-        let mut last = self.last_fold.lock().unwrap();
-        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(10)) {
-            return false;
-        }
-        *last = Some(Instant::now());
-        true
+        due(&self.last_fold, Duration::from_secs(10))
+    }
+
+    /// Whether a worker of this process should check now that no change escaped the
+    /// queue (`status::heal`): at once, then at most every minute.
+    fn heal_due(&self) -> bool {
+        due(&self.last_heal, Duration::from_secs(60))
     }
 
     fn build(&self, shape: Shape) -> Ready {
@@ -232,6 +237,16 @@ impl PostgresStore {
             shape,
         }
     }
+}
+
+/// Whether `every` has passed since `last` (never set: yes), and if so sets it to now.
+fn due(last: &std::sync::Mutex<Option<Instant>>, every: Duration) -> bool {
+    let mut last = last.lock().unwrap();
+    if last.is_some_and(|t| t.elapsed() < every) {
+        return false;
+    }
+    *last = Some(Instant::now());
+    true
 }
 
 impl PostgresStore {
@@ -268,8 +283,31 @@ impl PostgresStore {
             // Never a coverage of the rows row-level security let through.
             self.refuse_hidden_rows(&mut c, table.oid, false).await?;
         }
-        let r = status::status(self, audit).await;
+        let r = match status::status(self, audit).await {
+            Err(e) => Err(self.outdated(e).await),
+            ok => ok,
+        };
         self.denied(Command::Status, r).await
+    }
+
+    /// `e`, or, when vecsync's schema is older than this vecsync (its statements then fail
+    /// on what is missing, e.g. "column storage does not exist"), a setup error that says
+    /// to run `init`. Checked only after a failure: it costs catalog reads.
+    async fn outdated(&self, e: anyhow::Error) -> anyhow::Error {
+        let version = async {
+            let mut c = self.pool.get().await?;
+            let oid = self.inspect(&mut c).await?.oid;
+            anyhow::Ok(installed::Installed::read(self, &mut c, oid).await?.version)
+        };
+        match version.await {
+            Ok(Some(v)) if v < install::SCHEMA_VERSION => config_error!(
+                setting = "schema",
+                "vecsync's schema {:?} is at version {v} and this vecsync needs version {}: run `vecsync init` once as the role that installed it (usually the table's owner); nothing is lost meanwhile",
+                self.names.schema,
+                install::SCHEMA_VERSION
+            ),
+            _ => e,
+        }
     }
 
     /// Whether `init` would change nothing (then it is skipped, so that a role without

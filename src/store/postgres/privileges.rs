@@ -21,6 +21,7 @@ use anyhow::Result;
 
 use super::catalog::Column;
 use super::errors::PgError;
+use super::install::SCHEMA_VERSION;
 use super::installed::Installed;
 use super::pool::Conn;
 use super::PostgresStore;
@@ -466,7 +467,14 @@ impl PostgresStore {
             .missing_privileges(c, command, oid, cols, &inst)
             .await?
         {
-            return Err(config_error!("{}: {}", m.message(), m.fix()));
+            let upgrade = match inst.version {
+                Some(v) if command == Command::Init && v < SCHEMA_VERSION => format!(
+                    "vecsync's schema {:?} is at version {v} and this vecsync needs version {SCHEMA_VERSION}: run `vecsync init` once as the role that installed it (usually the table's owner), or grant this role what the upgrade needs. ",
+                    self.names.schema
+                ),
+                _ => String::new(),
+            };
+            return Err(config_error!("{upgrade}{}: {}", m.message(), m.fix()));
         }
         match command {
             Command::Work => self.refuse_hidden_rows(c, oid, true).await,
@@ -613,6 +621,7 @@ mod tests {
             display_type: "text".into(),
             typname: "text".into(),
             typmod: -1,
+            virtual_generated: false,
         }
     }
 

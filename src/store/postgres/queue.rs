@@ -153,6 +153,9 @@ pub(super) async fn claim(
     if store.fold_due() {
         super::status::fold(store).await;
     }
+    if store.heal_due() {
+        super::status::heal(store).await;
+    }
     Ok(rows
         .iter()
         .map(|r| ClaimedRow {

@@ -21,9 +21,10 @@
 //! table's storage changed since the count: a rewrite, a partition attached, detached or
 //! truncated; migration 6). An audit that leaves the queue complete recounts.
 //!
-//! The count is used only when the filter depends on the row alone (not on `now()` or
-//! another table: rows would then enter and leave it without a write) and every row has
-//! an id; otherwise `status` makes the one pass.
+//! With a filter that depends on more than the row (`now()`, another table), rows enter
+//! and leave it without a write, and one changed while out of it comes back with a vector
+//! for its old text: only the audit sees that, so `status` always audits. With rows
+//! without an id, `status` makes the one pass instead of counting.
 
 use anyhow::Result;
 
@@ -120,7 +121,10 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
         ..Status::default()
     };
     st.drift.triggers = trigger_drift(store, &ready.triggers_hash, trigger_rows.first());
-    st.audited = audit || !st.drift.triggers.is_empty() || complete_for.as_ref() != Some(model_id);
+    st.audited = audit
+        || !st.drift.triggers.is_empty()
+        || complete_for.as_ref() != Some(model_id)
+        || !ready.shape.filter_immutable;
     // The count of `row_counts`, when it can be trusted, and how many rows it summed.
     let (mut counted, mut summed) = (None, 0);
     if !st.audited {
@@ -128,13 +132,10 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
             .query_one(&sql.row_counts, &[])
             .await
             .map_err(|e| tx.explain(e))?;
-        let (base, broken, unkeyed): (bool, bool, i64) = (r.get(2), r.get(3), r.get(1));
-        // Since the count, the table was rewritten or a partition attached, detached or
-        // truncated on its own: rows changed without a trigger firing.
-        let rewritten = base && r.get::<_, Option<String>>(5) != seen.storage;
-        st.audited = broken || rewritten;
+        let (base, unkeyed): (bool, i64) = (r.get(2), r.get(1));
+        st.audited = missed_changes(&r, &seen);
         summed = r.get(4);
-        if base && unkeyed == 0 && ready.shape.filter_immutable {
+        if base && unkeyed == 0 {
             counted = Some(r.get::<_, i64>(0));
         }
     }
@@ -206,6 +207,50 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
         fold(store).await;
     }
     Ok(st)
+}
+
+/// Whether rows may have changed without the queue and the count hearing of it, from
+/// `row_counts.sql`'s row: a trigger could not do its work, or since the count the table
+/// was rewritten or a partition attached, detached or truncated on its own (its storage is
+/// not the one `seen` now).
+fn missed_changes(row_counts: &tokio_postgres::Row, now: &Seen) -> bool {
+    let (base, broken, storage): (bool, bool, Option<String>) =
+        (row_counts.get(2), row_counts.get(3), row_counts.get(5));
+    broken || (base && storage != now.storage)
+}
+
+/// Run by workers (`claim`, see `PostgresStore::heal_due`): when changes may have escaped
+/// the queue, audits the table the way `work` starts, which queues the rows that need work
+/// and recounts. Changes escape when `missed_changes` says so, and all the time with a
+/// filter that depends on more than the row (rows enter it without a write). Without
+/// this, such rows would wait for the next `work` start or `reconcile`, and `status` would
+/// audit on every call until then. Best effort: a failure is logged, and the next check
+/// tries again.
+pub(super) async fn heal(store: &PostgresStore) {
+    let why = async {
+        let ready = store.ready().await?;
+        if !ready.shape.filter_immutable {
+            return anyhow::Ok(Some("source.filter depends on more than the row"));
+        }
+        let mut c = store.pool.get().await?;
+        let now = Seen::from_row(&c.query_one(&ready.status.snapshot, &[]).await?);
+        let row_counts = c.query_one(&ready.status.row_counts, &[]).await?;
+        Ok(missed_changes(&row_counts, &now).then_some(
+            "rows changed without vecsync's triggers seeing it (a rewrite, a partition attached or detached, or a trigger that failed)",
+        ))
+    }
+    .await;
+    match why {
+        Ok(None) => {}
+        Ok(Some(why)) => match super::queue::enqueue_needed(store).await {
+            Ok(n) => tracing::info!(
+                "{why}: audited {:?} and queued {n} rows",
+                store.source.table
+            ),
+            Err(e) => tracing::warn!("{why}, and the audit that would queue them failed: {e:#}"),
+        },
+        Err(e) => tracing::debug!("could not check vecsync's row counts: {e:#}"),
+    }
 }
 
 /// What an audit saw (`snapshot.sql`): which transactions, and the table's storage.
@@ -336,12 +381,17 @@ fn trigger_drift(
             "vecsync's triggers are not installed on {table:?}: changes are not queued; run `vecsync init`"
         )];
     };
-    let (hash, enabled): (String, i64) = (row.get(0), row.get(1));
+    let (hash, enabled, off): (String, i64, Option<String>) = (row.get(0), row.get(1), row.get(2));
     let mut out = Vec::new();
     if enabled < 4 {
         out.push(format!(
-            "{} of vecsync's 4 triggers on {table:?} are missing or disabled: changes are not all queued; run `vecsync init`",
+            "{} of vecsync's 4 triggers on {table:?} are missing, disabled or fire only for replication: changes are not all queued; run `vecsync init`",
             4 - enabled
+        ));
+    }
+    if let Some(off) = off {
+        out.push(format!(
+            "vecsync's triggers on partitions of {table:?} are disabled or fire only for replication ({off}): changes there are not queued; run `vecsync init`"
         ));
     }
     if hash != want_hash {

@@ -10,10 +10,16 @@
 --                      for any other row (requeued by a trigger since the claim, done,
 --                      failed, never claimed) is ignored and counted as not written;
 --   written:           the guarded write: a vector is written only where the row's current
---                      text still hashes to what was embedded (not for changed or deleted rows);
---   state_upserted:    state for exactly the written rows;
+--                      text still hashes to what was embedded (not for changed or deleted
+--                      rows); `current`: the row's text after the write still does (a BEFORE
+--                      UPDATE trigger of the table's may change it in this very UPDATE, which
+--                      vecsync's own UPDATE trigger skips);
+--   state_upserted:    state for exactly the written rows (the hash their vector is for);
 --   logged:            one row for the batch in `completions` (completions per minute);
---   written_dequeued:  their queue rows are done;
+--   written_dequeued:  the current ones' queue rows are done;
+--   rewritten:         the others stay queued for their new text, attempts kept: a trigger
+--                      that changes the text on every write ends 'failed' at $8 attempts,
+--                      with a reason, instead of embedding forever;
 --   not_written:       the rest, and whether their source row still exists;
 --   requeued_changed:  a row whose text changed stays queued for its new text (lease and
 --                      attempts reset);
@@ -46,7 +52,7 @@ WITH writing AS (
     UPDATE {table} AS s SET {embedding} = incoming.vec
     FROM incoming
     WHERE s.{id} = incoming.id AND md5({render}) = incoming.hash
-    RETURNING s.{id} AS id, incoming.hash
+    RETURNING s.{id} AS id, incoming.hash, md5({render}) = incoming.hash AS current
 ), state_upserted AS (
     INSERT INTO {state} (row_id, text_hash, model, embedded_at)
     SELECT id, hash, $4, now() FROM written
@@ -56,7 +62,15 @@ WITH writing AS (
     INSERT INTO {completions} (rows)
     SELECT count(*) FROM written HAVING count(*) > 0
 ), written_dequeued AS (
-    DELETE FROM {queue} WHERE row_id = ANY(ARRAY(SELECT id FROM written))
+    DELETE FROM {queue} WHERE row_id = ANY(ARRAY(SELECT id FROM written WHERE current))
+), rewritten AS (
+    UPDATE {queue} SET locked_until = NULL, enqueued_at = now(), has_vector = true,
+        status = CASE WHEN attempts >= $8 THEN 'failed' ELSE 'pending' END,
+        failed_at = CASE WHEN attempts >= $8 THEN now() END,
+        last_error = CASE WHEN attempts >= $8 THEN
+            'its text changes whenever its vector is written (a BEFORE UPDATE trigger on the table?): the vector is for the text before'
+        END
+    WHERE row_id = ANY(ARRAY(SELECT id FROM written WHERE NOT current))
 ), not_written AS (
     SELECT incoming.id,
            EXISTS (SELECT 1 FROM {table} AS s WHERE s.{id} = incoming.id) AS present
