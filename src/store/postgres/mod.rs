@@ -222,6 +222,12 @@ impl PostgresStore {
         due(&self.last_heal, Duration::from_secs(60))
     }
 
+    /// An audit that queues what needs work just ran (`enqueue_needed`): the next check
+    /// for changes that escaped the queue can wait its minute.
+    fn healed(&self) {
+        *self.last_heal.lock().unwrap() = Some(Instant::now());
+    }
+
     fn build(&self, shape: Shape) -> Ready {
         let vars = self
             .names

@@ -88,6 +88,7 @@ pub(super) async fn enqueue_needed(store: &PostgresStore) -> Result<u64> {
         }
     }
     drop(c);
+    store.healed();
     super::status::record_audit(store, triggers_current.then_some(&seen)).await;
     if added > 0 {
         store.notify().await?;
