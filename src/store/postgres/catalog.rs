@@ -345,8 +345,8 @@ impl PostgresStore {
         tx.rollback().await.pg()?;
         // With the session's search_path, under which the catalog named the column types.
         // Any error (a role that may not create temporary tables included) means "not
-        // known to be immutable": `status` then counts in one pass instead of trusting
-        // the triggers' counts.
+        // known to be immutable": `status` then audits instead of trusting the triggers'
+        // counts.
         let columns = table
             .columns
             .iter()

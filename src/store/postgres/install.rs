@@ -24,6 +24,13 @@ const MIGRATIONS: [(i32, &str); 6] = [
 /// Version of the objects `init` installs.
 pub(super) const SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
+/// What to do about a schema at `version`, older than this vecsync's.
+pub(super) fn upgrade_needed(schema: &str, version: i32) -> String {
+    format!(
+        "vecsync's schema {schema:?} is at version {version} and this vecsync needs version {SCHEMA_VERSION}: run `vecsync init` once as the role that installed it (usually the table's owner)"
+    )
+}
+
 /// Serializes `init` and `uninstall` of one schema (several workers starting at once).
 const LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(hashtext($1::text))";
 

@@ -308,9 +308,8 @@ impl PostgresStore {
         match version.await {
             Ok(Some(v)) if v < install::SCHEMA_VERSION => config_error!(
                 setting = "schema",
-                "vecsync's schema {:?} is at version {v} and this vecsync needs version {}: run `vecsync init` once as the role that installed it (usually the table's owner); nothing is lost meanwhile",
-                self.names.schema,
-                install::SCHEMA_VERSION
+                "{}; nothing is lost meanwhile",
+                install::upgrade_needed(&self.names.schema, v)
             ),
             _ => e,
         }

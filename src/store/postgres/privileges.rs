@@ -21,7 +21,7 @@ use anyhow::Result;
 
 use super::catalog::Column;
 use super::errors::PgError;
-use super::install::SCHEMA_VERSION;
+use super::install::{upgrade_needed, SCHEMA_VERSION};
 use super::installed::Installed;
 use super::pool::Conn;
 use super::PostgresStore;
@@ -469,8 +469,8 @@ impl PostgresStore {
         {
             let upgrade = match inst.version {
                 Some(v) if command == Command::Init && v < SCHEMA_VERSION => format!(
-                    "vecsync's schema {:?} is at version {v} and this vecsync needs version {SCHEMA_VERSION}: run `vecsync init` once as the role that installed it (usually the table's owner), or grant this role what the upgrade needs. ",
-                    self.names.schema
+                    "{}, or grant this role what the upgrade needs. ",
+                    upgrade_needed(&self.names.schema, v)
                 ),
                 _ => String::new(),
             };

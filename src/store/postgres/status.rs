@@ -18,8 +18,9 @@
 //! audit for the current model since `init` (`meta.queue_complete_for`, see migration 4),
 //! the triggers are missing, disabled or stale, one of them could not do its work
 //! (`row_counts.broken`, migration 5), or rows changed without a trigger firing (the
-//! table's storage changed since the count: a rewrite, a partition attached, detached or
-//! truncated; migration 6). An audit that leaves the queue complete recounts.
+//! table's storage changed since the count: a rewrite, columns dropped, added or renamed,
+//! a partition attached, detached or truncated; `storage.sql`, migration 6). An audit that
+//! leaves the queue complete recounts, and workers run one when they notice (`heal`).
 //!
 //! With a filter that depends on more than the row (`now()`, another table), rows enter
 //! and leave it without a write, and one changed while out of it comes back with a vector
@@ -210,9 +211,8 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
 }
 
 /// Whether rows may have changed without the queue and the count hearing of it, from
-/// `row_counts.sql`'s row: a trigger could not do its work, or since the count the table
-/// was rewritten or a partition attached, detached or truncated on its own (its storage is
-/// not the one `seen` now).
+/// `row_counts.sql`'s row: a trigger could not do its work, or the table's storage
+/// (`storage.sql`) is not the one the count was made for.
 fn missed_changes(row_counts: &tokio_postgres::Row, now: &Seen) -> bool {
     let (base, broken, storage): (bool, bool, Option<String>) =
         (row_counts.get(2), row_counts.get(3), row_counts.get(5));

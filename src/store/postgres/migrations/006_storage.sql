@@ -1,12 +1,12 @@
 -- Migration 6: what keeps the counted `status` from trusting a count its triggers could
 -- not keep.
---   row_counts.storage: the table's storage (sql/status/storage.sql) when the count was
---                       made (recount.sql, on_truncate.sql). Rows change without a trigger
---                       firing when the table is rewritten (ALTER COLUMN ... TYPE ... USING)
---                       or a partition is attached, detached, dropped or truncated on its
---                       own; each changes the storage, and `status` audits instead of
---                       counting until a recount. A count from before this migration has
---                       none: the first `status` audits.
+--   row_counts.storage: what the table's rows were stored as and read through when the
+--                       count was made (sql/status/storage.sql; recount.sql,
+--                       on_truncate.sql). What changes rows without a trigger firing (a
+--                       rewrite, columns dropped, added or renamed, a partition attached,
+--                       detached or truncated on its own) changes it, and `status` audits
+--                       instead of counting until a recount. A count from before this
+--                       migration has none: the first `status` audits.
 ALTER TABLE {row_counts} ADD COLUMN storage text;
 -- A role granted SELECT on the queue gets SELECT on meta, which `status` reads (when the
 -- last audit ran, and whether the queue can be trusted): docs/postgres.md, "Privileges",
