@@ -52,9 +52,6 @@ pub(super) struct Shape {
     /// The schema pgvector is installed in, quoted: its type, operators and operator
     /// classes are always named with it, whatever the role's search_path.
     pub(super) pgvector: String,
-    /// Whether the filter (if any) depends on the row alone (`sql/catalog/filter_immutable.sql`):
-    /// then the triggers' row counts can be trusted.
-    pub(super) filter_immutable: bool,
 }
 
 impl PostgresStore {
@@ -110,11 +107,10 @@ impl PostgresStore {
         if table.installed {
             self.check_queue_id_type(c, id).await?;
         }
-        let filter_immutable = self.check_filter(c, table).await?;
+        self.check_filter(c, table).await?;
         Ok(Shape {
             id_type: id.display_type.clone(),
             pgvector: table.pgvector.clone(),
-            filter_immutable,
         })
     }
 
@@ -312,9 +308,9 @@ impl PostgresStore {
 
     /// The filter is a valid condition on the table, for vecsync's statements (the
     /// connection's search_path) and for the triggers (a fixed search_path).
-    async fn check_filter(&self, c: &mut Conn, table: &Table) -> Result<bool> {
+    async fn check_filter(&self, c: &mut Conn, table: &Table) -> Result<()> {
         let Some(filter) = &self.source.filter else {
-            return Ok(true);
+            return Ok(());
         };
         let vars = self.names.vars();
         let probe = vars.fill(include_str!("sql/catalog/filter_probe.sql"));
@@ -328,7 +324,6 @@ impl PostgresStore {
             ));
         }
         let probe = vars
-            .clone()
             .with("qualified_table", table.qualified.clone())
             .fill(include_str!("sql/catalog/filter_probe_triggers.sql"));
         let tx = c.client.transaction().await.pg()?;
@@ -343,17 +338,28 @@ impl PostgresStore {
             ));
         }
         tx.rollback().await.pg()?;
-        // With the session's search_path, under which the catalog named the column types.
-        // Any error (a role that may not create temporary tables included) means "not
-        // known to be immutable": `status` then audits instead of trusting the triggers'
-        // counts.
+        Ok(())
+    }
+
+    /// Whether the filter (if any) depends on the row alone (`sql/catalog/filter_immutable.sql`):
+    /// only then can the triggers' row counts be trusted. Asked once per process (it
+    /// creates a temporary table, rolled back), after [`Self::validate`]. Run with the
+    /// session's search_path, under which the catalog named the column types. Any error (a
+    /// role that may not create temporary tables included) means "not known to be
+    /// immutable": `status` then audits instead of trusting the counts.
+    pub(super) async fn filter_immutable(&self, c: &mut Conn, table: &Table) -> Result<bool> {
+        if self.source.filter.is_none() {
+            return Ok(true);
+        }
         let columns = table
             .columns
             .iter()
             .map(|c| format!("{} {}", quote_ident(&c.name), c.display_type))
             .collect::<Vec<_>>()
             .join(", ");
-        let probe = vars
+        let probe = self
+            .names
+            .vars()
             .with("columns", columns)
             .fill(include_str!("sql/catalog/filter_immutable.sql"));
         let tx = c.client.transaction().await.pg()?;

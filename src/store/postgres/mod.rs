@@ -117,6 +117,8 @@ pub struct PostgresStore {
 /// config: its shape and every statement, filled in once.
 struct Ready {
     shape: Shape,
+    /// Whether the filter depends on the row alone ([`PostgresStore::filter_immutable`]).
+    filter_immutable: bool,
     /// MD5 of the trigger DDL this config installs (`status` compares it with meta's).
     triggers_hash: String,
     queue: queue::Statements,
@@ -203,8 +205,9 @@ impl PostgresStore {
         self.ready
             .get_or_try_init(|| async {
                 let mut c = self.pool.get().await?;
-                let (_, shape) = self.validate(&mut c).await?;
-                Ok(self.build(shape))
+                let (table, shape) = self.validate(&mut c).await?;
+                let filter_immutable = self.filter_immutable(&mut c, &table).await?;
+                Ok(self.build(shape, filter_immutable))
             })
             .await
     }
@@ -228,7 +231,7 @@ impl PostgresStore {
         *self.last_heal.lock().unwrap() = Some(Instant::now());
     }
 
-    fn build(&self, shape: Shape) -> Ready {
+    fn build(&self, shape: Shape, filter_immutable: bool) -> Ready {
         let vars = self
             .names
             .vars()
@@ -241,6 +244,7 @@ impl PostgresStore {
             status: status::Statements::new(&vars),
             search: search::Statements::new(&vars),
             shape,
+            filter_immutable,
         }
     }
 }
@@ -447,10 +451,9 @@ mod tests {
             let shape = Shape {
                 id_type: "bigint".into(),
                 pgvector: "\"extensions\"".into(),
-                filter_immutable: true,
             };
             // Filling panics on a placeholder without a value.
-            let ready = store.build(shape);
+            let ready = store.build(shape, true);
             assert_eq!(ready.shape.id_type, "bigint");
             let ddl = store.trigger_ddl();
             assert!(ddl.contains("CREATE OR REPLACE FUNCTION \"vecsync\".on_update()"));

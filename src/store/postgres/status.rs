@@ -125,7 +125,7 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
     st.audited = audit
         || !st.drift.triggers.is_empty()
         || complete_for.as_ref() != Some(model_id)
-        || !ready.shape.filter_immutable;
+        || !ready.filter_immutable;
     // The count of `row_counts`, when it can be trusted, and how many rows it summed.
     let (mut counted, mut summed) = (None, 0);
     if !st.audited {
@@ -229,7 +229,7 @@ fn missed_changes(row_counts: &tokio_postgres::Row, now: &Seen) -> bool {
 pub(super) async fn heal(store: &PostgresStore) {
     let why = async {
         let ready = store.ready().await?;
-        if !ready.shape.filter_immutable {
+        if !ready.filter_immutable {
             return anyhow::Ok(Some("source.filter depends on more than the row"));
         }
         let mut c = store.pool.get().await?;
