@@ -1484,9 +1484,14 @@ async fn a_deadlock_with_vecsync_never_fails_an_application_write() {
             .await
             .unwrap()
             .get(0);
-        // vecsync's side holds an uncommitted queue row for job 2.
+        // vecsync's side holds an uncommitted queue row for job 2. Its deadlock check waits
+        // 60 s, so the application's (after the default 1 s) is the one that finds the
+        // deadlock, however loaded the machine (which check fires first is otherwise a
+        // race of timers).
         vecsync_side
-            .batch_execute("BEGIN; INSERT INTO vecsync.queue (row_id) VALUES (2)")
+            .batch_execute(
+                "SET deadlock_timeout = '60s'; BEGIN; INSERT INTO vecsync.queue (row_id) VALUES (2)",
+            )
             .await
             .unwrap();
         // The application's transaction queues job 1, then waits on job 2's queue row.
@@ -1519,8 +1524,8 @@ async fn a_deadlock_with_vecsync_never_fails_an_application_write() {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        // vecsync's side now wants job 1's queue row: a deadlock. The application waited
-        // first, so its deadlock check runs first and aborts its own statement.
+        // vecsync's side now wants job 1's queue row: a deadlock, which the application's
+        // check finds, aborting its own statement.
         let vecsync_write = tokio::spawn(async move {
             let r = vecsync_side
                 .batch_execute(
