@@ -235,7 +235,7 @@ async fn supabase_shaped() -> Supabase {
              GRANT SELECT, INSERT, UPDATE, DELETE ON vecsync.queue, vecsync.state TO {app};
              GRANT SELECT, INSERT, DELETE ON vecsync.row_counts, vecsync.completions TO {app};
              GRANT SELECT ON vecsync.meta, vecsync.migrations, vecsync.vectorizer TO {app};
-             GRANT UPDATE (audited_at, queue_complete_for) ON vecsync.meta TO {app};
+             GRANT UPDATE (audited_at, queue_complete_for, healed_at) ON vecsync.meta TO {app};
              GRANT SELECT, INSERT ON vecsync.usage TO {app};
              ALTER TABLE public.jobs ENABLE ROW LEVEL SECURITY;"
         ))
@@ -881,7 +881,7 @@ async fn the_documented_column_grants_are_enough() {
                  GRANT SELECT, INSERT, UPDATE, DELETE ON vecsync.queue, vecsync.state TO {worker};
                  GRANT SELECT, INSERT, DELETE ON vecsync.row_counts, vecsync.completions TO {worker};
                  GRANT SELECT ON vecsync.meta, vecsync.migrations, vecsync.vectorizer TO {worker};
-                 GRANT UPDATE (audited_at, queue_complete_for) ON vecsync.meta TO {worker};
+                 GRANT UPDATE (audited_at, queue_complete_for, healed_at) ON vecsync.meta TO {worker};
                  GRANT SELECT, INSERT ON vecsync.usage TO {worker};"
             ))
             .await
@@ -915,6 +915,7 @@ async fn an_upgrade_keeps_what_the_roles_could_do() {
             .batch_execute(
                 "DROP TABLE vecsync.row_counts, vecsync.completions;
                  ALTER TABLE vecsync.queue DROP COLUMN has_vector;
+                 ALTER TABLE vecsync.meta DROP COLUMN filter_immutable, DROP COLUMN healed_at;
                  DELETE FROM vecsync.migrations WHERE version >= 5",
             )
             .await

@@ -87,7 +87,8 @@ async fn assert_exact(db: &PgTestDb, s: &PostgresStore, filter: &str, audited: b
 async fn status_reads_no_row_of_the_table() {
     bounded(async {
         let db = pg_db(40, DIMS).await;
-        let config = db.config();
+        let mut config = db.config();
+        config.source.filter = Some("is_active".into());
         let s = store(&config).await;
         s.enqueue_needed().await.unwrap();
         drain(&s, &config).await;
@@ -100,14 +101,16 @@ async fn status_reads_no_row_of_the_table() {
             .batch_execute("BEGIN; LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
             .await
             .unwrap();
-        let st = tokio::time::timeout(Duration::from_secs(20), s.status())
+        // A process's first status too (the filter's checks plan a statement on it).
+        let fresh = store_with(&config).await;
+        let st = tokio::time::timeout(Duration::from_secs(20), fresh.status())
             .await
             .expect("status waited for the locked table: it reads the table")
             .unwrap();
         assert!(!st.audited);
         assert_eq!(counts(&st), (40, 38, 1, 1, 0, 0));
         locker.batch_execute("ROLLBACK").await.unwrap();
-        assert_counted_and_exact(&db, &s, "true").await;
+        assert_counted_and_exact(&db, &s, "is_active").await;
     })
     .await;
 }
@@ -252,6 +255,7 @@ async fn a_schema_from_before_row_counts_is_migrated_and_counts_after_its_first_
         db.exec(
             "DROP TABLE vecsync.row_counts, vecsync.completions;
              ALTER TABLE vecsync.queue DROP COLUMN has_vector;
+                 ALTER TABLE vecsync.meta DROP COLUMN filter_immutable, DROP COLUMN healed_at;
              DELETE FROM vecsync.migrations WHERE version >= 5",
         )
         .await;
@@ -296,6 +300,14 @@ async fn a_rewrite_makes_status_audit_until_a_recount() {
         let s = store(&config).await;
         s.enqueue_needed().await.unwrap();
         drain(&s, &config).await;
+        assert_counted_and_exact(&db, &s, "is_active").await;
+        // What changes no row leaves the count trusted.
+        db.exec(
+            "GRANT SELECT ON jobs TO PUBLIC; REVOKE SELECT ON jobs FROM PUBLIC; ANALYZE jobs;
+             CREATE INDEX ON jobs (title); COMMENT ON TABLE jobs IS 'postings'",
+        )
+        .await;
+        db.exec("VACUUM jobs").await;
         assert_counted_and_exact(&db, &s, "is_active").await;
 
         db.exec("ALTER TABLE jobs ALTER COLUMN is_active TYPE boolean USING NOT is_active")
@@ -487,6 +499,18 @@ async fn a_filter_on_the_time_or_another_table_makes_status_and_workers_audit() 
         )
         .await;
         let (config, filter, _) = &configs[1];
+        // doctor says what such a filter costs.
+        let findings =
+            vecsync::store::postgres::doctor::diagnose(&db.db.url, config, Some(DIMS)).await;
+        let f = findings
+            .iter()
+            .find(|f| f.check == "source.filter")
+            .unwrap();
+        assert_eq!(f.level, vecsync::doctor::Level::Warn, "{f:?}");
+        assert!(
+            f.message.contains("every `status` is a full audit"),
+            "{f:?}"
+        );
         let st = assert_exact(&db, &stores[1], filter, true).await;
         assert_eq!((st.total, st.stale, st.drift.unqueued), (28, 1, 1));
         let worker = store(config).await;
@@ -528,7 +552,7 @@ async fn rows_without_an_id_are_counted_as_the_audit_counts_them() {
 /// writes a vector (which vecsync's own UPDATE trigger skips): the row stays queued for its
 /// new text, so no vector is counted done for text the row no longer has, and a trigger
 /// that changes the text on every write ends `failed` with a reason instead of embedding
-/// forever.
+/// forever; so does one whose trigger skips the write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trigger_that_changes_the_text_while_the_vector_is_written_keeps_the_row_queued() {
     bounded(async {
@@ -561,6 +585,28 @@ async fn a_trigger_that_changes_the_text_while_the_vector_is_written_keeps_the_r
         assert_eq!((st.embedded, st.stale, st.failed), (9, 1, 1));
         assert!(
             st.failures[0].reason.contains("BEFORE UPDATE trigger"),
+            "{:?}",
+            st.failures
+        );
+
+        // A trigger that skips vecsync's write (RETURN NULL) of row 2's vector: the row is
+        // claimed again until it fails with a reason, not forever.
+        db.exec(
+            "CREATE OR REPLACE FUNCTION public.shout() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN
+                    IF OLD.id = 2 AND OLD.embedding IS NULL AND NEW.embedding IS NOT NULL THEN
+                      RETURN NULL;
+                    END IF;
+                    RETURN NEW;
+                  END $$",
+        )
+        .await;
+        db.exec("UPDATE jobs SET embedding = NULL WHERE id = 2").await;
+        drain(&s, &config).await;
+        let st = assert_counted_and_exact(&db, &s, "true").await;
+        assert_eq!((st.embedded, st.missing, st.failed), (8, 1, 2));
+        assert!(
+            st.failures.iter().any(|f| f.id == "2" && f.reason.contains("skipped the write")),
             "{:?}",
             st.failures
         );

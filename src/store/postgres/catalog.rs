@@ -65,6 +65,16 @@ impl PostgresStore {
 
     /// [`Self::validate`] of a table already inspected.
     pub(super) async fn check_table(&self, c: &mut Conn, table: &Table) -> Result<Shape> {
+        let shape = self.check_catalog(c, table).await?;
+        self.check_filter(c, table).await?;
+        Ok(shape)
+    }
+
+    /// [`Self::check_table`] from the catalog alone: all but the filter, whose probes plan
+    /// a statement on the table and so wait for any lock on it (`status` must not: its
+    /// counts read no row of the table, and a filter that stopped working shows in the
+    /// audit, which evaluates it).
+    pub(super) async fn check_catalog(&self, c: &mut Conn, table: &Table) -> Result<Shape> {
         let mut wanted: Vec<(&str, &str)> = vec![
             ("source.id_column", self.source.id_column.as_str()),
             (
@@ -107,7 +117,6 @@ impl PostgresStore {
         if table.installed {
             self.check_queue_id_type(c, id).await?;
         }
-        self.check_filter(c, table).await?;
         Ok(Shape {
             id_type: id.display_type.clone(),
             pgvector: table.pgvector.clone(),
@@ -308,7 +317,7 @@ impl PostgresStore {
 
     /// The filter is a valid condition on the table, for vecsync's statements (the
     /// connection's search_path) and for the triggers (a fixed search_path).
-    async fn check_filter(&self, c: &mut Conn, table: &Table) -> Result<()> {
+    pub(super) async fn check_filter(&self, c: &mut Conn, table: &Table) -> Result<()> {
         let Some(filter) = &self.source.filter else {
             return Ok(());
         };
@@ -342,14 +351,19 @@ impl PostgresStore {
     }
 
     /// Whether the filter (if any) depends on the row alone (`sql/catalog/filter_immutable.sql`):
-    /// only then can the triggers' row counts be trusted. Asked once per process (it
-    /// creates a temporary table, rolled back), after [`Self::validate`]. Run with the
-    /// session's search_path, under which the catalog named the column types. Any error (a
-    /// role that may not create temporary tables included) means "not known to be
-    /// immutable": `status` then audits instead of trusting the counts.
-    pub(super) async fn filter_immutable(&self, c: &mut Conn, table: &Table) -> Result<bool> {
+    /// only then can the triggers' row counts be trusted. Asked by `init` (it creates a
+    /// temporary table, rolled back), which records the answer in meta, so that roles
+    /// that may not create temporary tables (read-only ones) need not ask. Run with the
+    /// session's search_path, under which the catalog named the column types. None: the
+    /// probe failed for another reason than the filter (no TEMP privilege, a read-only
+    /// transaction), so the answer is not known.
+    pub(super) async fn filter_immutable(
+        &self,
+        c: &mut Conn,
+        table: &Table,
+    ) -> Result<Option<bool>> {
         if self.source.filter.is_none() {
-            return Ok(true);
+            return Ok(Some(true));
         }
         let columns = table
             .columns
@@ -363,9 +377,19 @@ impl PostgresStore {
             .with("columns", columns)
             .fill(include_str!("sql/catalog/filter_immutable.sql"));
         let tx = c.client.transaction().await.pg()?;
-        let immutable = tx.batch_execute(&probe).await.is_ok();
+        let result = tx.batch_execute(&probe).await;
         tx.rollback().await.pg()?;
-        Ok(immutable)
+        let Err(e) = result else {
+            return Ok(Some(true));
+        };
+        // A mutable function (42P17), a subquery (0A000), an aggregate or window function.
+        let about_the_filter = ["42P17", "0A000", "42803", "42P20"]
+            .iter()
+            .any(|code| e.code().is_some_and(|c| c.code() == *code));
+        if !about_the_filter {
+            tracing::debug!("the filter's probe failed: {}", describe(&e));
+        }
+        Ok(about_the_filter.then_some(false))
     }
 }
 

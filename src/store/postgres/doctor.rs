@@ -374,11 +374,19 @@ async fn columns(
         });
     }
     if let Some(filter) = &source.filter {
-        let probe = store
-            .names
-            .vars()
-            .fill(include_str!("sql/catalog/filter_probe.sql"));
+        let vars = store.names.vars();
+        let probe = vars.fill(include_str!("sql/catalog/filter_probe.sql"));
+        // What `init` found (meta.filter_immutable; nothing before `init`).
+        let mark = guarded(c, &vars.fill(include_str!("sql/status/audit_mark.sql"))).await?;
+        let immutable = mark
+            .ok()
+            .and_then(|rows| rows.first().and_then(|r| r.get::<_, Option<bool>>(2)));
         out.push(match guarded(c, &probe).await? {
+            Ok(_) if immutable == Some(false) => Finding::warn(
+                "source.filter",
+                format!("{filter:?} works on table {table:?}, but depends on more than the row (the time, a setting or another table): rows enter and leave it without a write, so every `status` is a full audit and workers audit the table once a minute"),
+                "to keep status cheap, keep the condition in a column (a boolean the application or a cron job sets) and filter on that",
+            ),
             Ok(_) => Finding::ok(
                 "source.filter",
                 format!("{filter:?} works on table {table:?}"),

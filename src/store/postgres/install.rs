@@ -99,6 +99,12 @@ impl PostgresStore {
 pub(super) async fn install(store: &PostgresStore) -> Result<()> {
     let mut c = store.pool.get().await?;
     let (table, shape) = store.validate(&mut c).await?;
+    let filter_immutable = store.filter_immutable(&mut c, &table).await?;
+    if filter_immutable.is_none() {
+        tracing::warn!(
+            "could not check whether source.filter depends on the row alone (this role may not create temporary tables): `status` will audit every time; run `vecsync init` as a role that may"
+        );
+    }
     let oid = table.oid;
     let n = &store.names;
     let vars = n.vars().with("id_type", shape.id_type.clone());
@@ -193,6 +199,7 @@ pub(super) async fn install(store: &PostgresStore) -> Result<()> {
             &source.template,
             &source.filter,
             &hash,
+            &filter_immutable,
         ],
     )
     .await

@@ -168,6 +168,19 @@ impl PgMigrator {
         let ddl = store.trigger_ddl();
         tx.batch_execute(&ddl).await.pg()?;
         let source = &store.source;
+        // Same table, same filter: what `init` found about it for this schema holds.
+        let filter_immutable: Option<bool> = tx
+            .query_one(
+                &self
+                    .live
+                    .names
+                    .vars()
+                    .fill("SELECT filter_immutable FROM {meta}"),
+                &[],
+            )
+            .await
+            .pg()?
+            .get(0);
         tx.execute(
             &store
                 .names
@@ -181,6 +194,7 @@ impl PgMigrator {
                 &source.template,
                 &source.filter,
                 &crate::template::text_hash(&ddl),
+                &filter_immutable,
             ],
         )
         .await

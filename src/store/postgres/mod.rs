@@ -117,8 +117,6 @@ pub struct PostgresStore {
 /// config: its shape and every statement, filled in once.
 struct Ready {
     shape: Shape,
-    /// Whether the filter depends on the row alone ([`PostgresStore::filter_immutable`]).
-    filter_immutable: bool,
     /// MD5 of the trigger DDL this config installs (`status` compares it with meta's).
     triggers_hash: String,
     queue: queue::Statements,
@@ -204,10 +202,12 @@ impl PostgresStore {
     async fn ready(&self) -> Result<&Ready> {
         self.ready
             .get_or_try_init(|| async {
+                // The catalog only: `status` must not wait for a lock on the table.
+                // Commands that run the filter check it first (`init`, `prepare`).
                 let mut c = self.pool.get().await?;
-                let (table, shape) = self.validate(&mut c).await?;
-                let filter_immutable = self.filter_immutable(&mut c, &table).await?;
-                Ok(self.build(shape, filter_immutable))
+                let table = self.inspect(&mut c).await?;
+                let shape = self.check_catalog(&mut c, &table).await?;
+                Ok(self.build(shape))
             })
             .await
     }
@@ -231,7 +231,7 @@ impl PostgresStore {
         *self.last_heal.lock().unwrap() = Some(Instant::now());
     }
 
-    fn build(&self, shape: Shape, filter_immutable: bool) -> Ready {
+    fn build(&self, shape: Shape) -> Ready {
         let vars = self
             .names
             .vars()
@@ -244,7 +244,6 @@ impl PostgresStore {
             status: status::Statements::new(&vars),
             search: search::Statements::new(&vars),
             shape,
-            filter_immutable,
         }
     }
 }
@@ -289,34 +288,40 @@ impl PostgresStore {
     async fn status_or_audit(&self, audit: bool) -> Result<Status> {
         {
             let mut c = self.pool.get().await?;
-            let (table, _) = self.validate(&mut c).await?;
+            let table = self.inspect(&mut c).await?;
+            self.check_catalog(&mut c, &table).await?;
             // Never a coverage of the rows row-level security let through.
             self.refuse_hidden_rows(&mut c, table.oid, false).await?;
         }
         let r = match status::status(self, audit).await {
-            Err(e) => Err(self.outdated(e).await),
+            Err(e) => Err(self.why_status_failed(e).await),
             ok => ok,
         };
         self.denied(Command::Status, r).await
     }
 
-    /// `e`, or, when vecsync's schema is older than this vecsync (its statements then fail
-    /// on what is missing, e.g. "column storage does not exist"), a setup error that says
-    /// to run `init`. Checked only after a failure: it costs catalog reads.
-    async fn outdated(&self, e: anyhow::Error) -> anyhow::Error {
-        let version = async {
+    /// `e`, or a setup error that says what to do: when vecsync's schema is older than
+    /// this vecsync (its statements then fail on what is missing, e.g. "column storage
+    /// does not exist"), run `init`; when the filter no longer works (a column renamed),
+    /// fix `source.filter`. Checked only after a failure: the filter's check waits for
+    /// any lock on the table, which `status` itself does not.
+    async fn why_status_failed(&self, e: anyhow::Error) -> anyhow::Error {
+        let found = async {
             let mut c = self.pool.get().await?;
-            let oid = self.inspect(&mut c).await?.oid;
-            anyhow::Ok(installed::Installed::read(self, &mut c, oid).await?.version)
+            let table = self.inspect(&mut c).await?;
+            let version = installed::Installed::read(self, &mut c, table.oid)
+                .await?
+                .version;
+            if let Some(v) = version.filter(|v| *v < install::SCHEMA_VERSION) {
+                return anyhow::Ok(Some(config_error!(
+                    setting = "schema",
+                    "{}; nothing is lost meanwhile",
+                    install::upgrade_needed(&self.names.schema, v)
+                )));
+            }
+            Ok(self.check_filter(&mut c, &table).await.err())
         };
-        match version.await {
-            Ok(Some(v)) if v < install::SCHEMA_VERSION => config_error!(
-                setting = "schema",
-                "{}; nothing is lost meanwhile",
-                install::upgrade_needed(&self.names.schema, v)
-            ),
-            _ => e,
-        }
+        found.await.ok().flatten().unwrap_or(e)
     }
 
     /// Whether `init` would change nothing (then it is skipped, so that a role without
@@ -453,7 +458,7 @@ mod tests {
                 pgvector: "\"extensions\"".into(),
             };
             // Filling panics on a placeholder without a value.
-            let ready = store.build(shape, true);
+            let ready = store.build(shape);
             assert_eq!(ready.shape.id_type, "bigint");
             let ddl = store.trigger_ddl();
             assert!(ddl.contains("CREATE OR REPLACE FUNCTION \"vecsync\".on_update()"));

@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | init | USAGE on its schema, TRIGGER | CREATE on the database; USAGE and CREATE on the schema if it exists, ownership of vecsync's functions to replace them, INSERT and UPDATE on meta, INSERT on migrations |
 //! | uninstall | ownership | ownership of the schema |
-//! | backfill, work | USAGE on its schema, SELECT on the id, embedding, template and filter columns, UPDATE (embedding) | USAGE; SELECT, INSERT, UPDATE, DELETE on queue and state; SELECT, INSERT, DELETE on row_counts and completions; SELECT on meta and UPDATE of its audited_at and queue_complete_for; SELECT on migrations and vectorizer; INSERT on usage |
+//! | backfill, work | USAGE on its schema, SELECT on the id, embedding, template and filter columns, UPDATE (embedding) | USAGE; SELECT, INSERT, UPDATE, DELETE on queue and state; SELECT, INSERT, DELETE on row_counts and completions; SELECT on meta and UPDATE of its audited_at, queue_complete_for and healed_at; SELECT on migrations and vectorizer; INSERT on usage |
 //! | status | SELECT on the id, embedding, template and filter columns | USAGE; SELECT on queue, state, row_counts, completions, meta, usage and vectorizer |
 //! | search | SELECT on the id, embedding, display and filter columns | USAGE; SELECT on vectorizer |
 
@@ -381,8 +381,9 @@ impl PostgresStore {
                 }
                 needs.push(ours("meta", "SELECT"));
                 // The audit `work` starts with is recorded there; without it, `status`
-                // never trusts the queue and audits every time.
-                for c in ["audited_at", "queue_complete_for"] {
+                // never trusts the queue and audits every time. Workers take turns to
+                // heal (`healed_at`).
+                for c in ["audited_at", "queue_complete_for", "healed_at"] {
                     needs.push(Need {
                         kind: Kind::Column,
                         column: Some(c.to_string()),

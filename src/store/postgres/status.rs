@@ -48,6 +48,7 @@ pub(super) struct Statements {
     usage: String,
     triggers: String,
     audit_mark: String,
+    heal_turn: String,
     pub(super) record_audit: String,
     sync_has_vector: String,
     recount: String,
@@ -80,6 +81,7 @@ impl Statements {
             usage: vars.fill(include_str!("sql/status/usage.sql")),
             triggers: vars.fill(include_str!("sql/status/triggers.sql")),
             audit_mark: vars.fill(include_str!("sql/status/audit_mark.sql")),
+            heal_turn: vars.fill(include_str!("sql/status/heal_turn.sql")),
             record_audit: vars.fill(include_str!("sql/status/record_audit.sql")),
         }
     }
@@ -107,9 +109,14 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
         )
         .map_err(|e| tx.explain(e))?;
     let seen = Seen::from_row(&snapshot);
-    let (last_audit, complete_for): (Option<String>, Option<String>) = mark_rows
-        .first()
-        .map_or((None, None), |r| (r.get(0), r.get(1)));
+    let (last_audit, complete_for, filter_immutable): (Option<String>, Option<String>, bool) =
+        mark_rows.first().map_or((None, None, false), |r| {
+            (
+                r.get(0),
+                r.get(1),
+                r.get::<_, Option<bool>>(2) == Some(true),
+            )
+        });
     let mut st = Status {
         model: model_id.clone(),
         completions_per_minute: vec![0; 10],
@@ -125,7 +132,7 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
     st.audited = audit
         || !st.drift.triggers.is_empty()
         || complete_for.as_ref() != Some(model_id)
-        || !ready.filter_immutable;
+        || !filter_immutable;
     // The count of `row_counts`, when it can be trusted, and how many rows it summed.
     let (mut counted, mut summed) = (None, 0);
     if !st.audited {
@@ -222,34 +229,44 @@ fn missed_changes(row_counts: &tokio_postgres::Row, now: &Seen) -> bool {
 /// Run by workers (`claim`, see `PostgresStore::heal_due`): when changes may have escaped
 /// the queue, audits the table the way `work` starts, which queues the rows that need work
 /// and recounts. Changes escape when `missed_changes` says so, and all the time with a
-/// filter that depends on more than the row (rows enter it without a write). Without
-/// this, such rows would wait for the next `work` start or `reconcile`, and `status` would
-/// audit on every call until then. Best effort: a failure is logged, and the next check
-/// tries again.
+/// filter that depends on more than the row (rows enter it without a write). One worker
+/// a minute does it, whatever the number of processes (`heal_turn.sql`). Without this,
+/// such rows would wait for the next `work` start or `reconcile`, and `status` would audit
+/// on every call until then. Best effort: a failure is logged, and the next check tries
+/// again.
 pub(super) async fn heal(store: &PostgresStore) {
     let why = async {
-        let ready = store.ready().await?;
-        if !ready.filter_immutable {
+        let sql = &store.ready().await?.status;
+        let mut c = store.pool.get().await?;
+        let mark = c.query(&sql.audit_mark, &[]).await?;
+        if mark.first().and_then(|r| r.get::<_, Option<bool>>(2)) != Some(true) {
             return anyhow::Ok(Some("source.filter depends on more than the row"));
         }
-        let mut c = store.pool.get().await?;
-        let now = Seen::from_row(&c.query_one(&ready.status.snapshot, &[]).await?);
-        let row_counts = c.query_one(&ready.status.row_counts, &[]).await?;
+        let now = Seen::from_row(&c.query_one(&sql.snapshot, &[]).await?);
+        let row_counts = c.query_one(&sql.row_counts, &[]).await?;
         Ok(missed_changes(&row_counts, &now).then_some(
-            "rows changed without vecsync's triggers seeing it (a rewrite, a partition attached or detached, or a trigger that failed)",
+            "rows changed without vecsync's triggers seeing it (a rewrite, columns changed, a partition attached or detached, or a trigger that failed)",
         ))
-    }
-    .await;
-    match why {
+    };
+    let turn = async {
+        let Some(why) = why.await? else {
+            return anyhow::Ok(None);
+        };
+        let sql = &store.ready().await?.status;
+        let mut c = store.pool.get().await?;
+        Ok((!c.query(&sql.heal_turn, &[]).await?.is_empty()).then_some(why))
+    };
+    match turn.await {
         Ok(None) => {}
         Ok(Some(why)) => match super::queue::enqueue_needed(store).await {
+            Ok(0) => tracing::debug!("{why}: audited {:?}, nothing to queue", store.source.table),
             Ok(n) => tracing::info!(
                 "{why}: audited {:?} and queued {n} rows",
                 store.source.table
             ),
             Err(e) => tracing::warn!("{why}, and the audit that would queue them failed: {e:#}"),
         },
-        Err(e) => tracing::debug!("could not check vecsync's row counts: {e:#}"),
+        Err(e) => tracing::debug!("could not check for changes that escaped the queue: {e:#}"),
     }
 }
 

@@ -1,7 +1,7 @@
 -- The privileges, among those asked for, that the current role lacks. Objects are looked up
 -- by name in the catalog (not with to_regclass, which fails without USAGE on their schema).
--- An object that does not exist yet (vecsync's schema or tables before `init`) lacks
--- nothing: `init` creates it, owned by the role that runs it.
+-- An object that does not exist yet (vecsync's schema, tables or columns before `init` or
+-- its migrations) lacks nothing: `init` creates it, owned by the role that runs it.
 -- $1 text[]: kinds: 'table', 'column', 'schema', 'database', 'table_owner', 'schema_owner',
 --            'function_owner'
 -- $2 text[]: the schema (of the relation or function, or the schema itself); NULL for
@@ -32,7 +32,11 @@ SELECT r.i::int,
 FROM r
 WHERE NOT CASE r.kind
     WHEN 'table' THEN r.rel IS NULL OR has_table_privilege(r.rel, r.priv)
-    WHEN 'column' THEN r.rel IS NULL OR has_column_privilege(r.rel, r.col, r.priv)
+    WHEN 'column' THEN CASE
+        WHEN NOT EXISTS (SELECT 1 FROM pg_attribute a
+                         WHERE a.attrelid = r.rel AND a.attname = r.col AND NOT a.attisdropped)
+        THEN true
+        ELSE has_column_privilege(r.rel, r.col, r.priv) END
     WHEN 'schema' THEN r.nsp IS NULL OR has_schema_privilege(r.nsp, r.priv)
     WHEN 'database' THEN has_database_privilege(current_database(), r.priv)
     WHEN 'table_owner' THEN r.rel IS NULL

@@ -15,14 +15,18 @@
 --                      UPDATE trigger of the table's may change it in this very UPDATE, which
 --                      vecsync's own UPDATE trigger skips);
 --   state_upserted:    state for exactly the written rows (the hash their vector is for);
---   logged:            one row for the batch in `completions` (completions per minute);
+--   logged:            one row for the batch in `completions` (completions per minute: the
+--                      current ones);
 --   written_dequeued:  the current ones' queue rows are done;
 --   rewritten:         the others stay queued for their new text, attempts kept: a trigger
 --                      that changes the text on every write ends 'failed' at $8 attempts,
 --                      with a reason, instead of embedding forever;
 --   not_written:       the rest, and whether their source row still exists;
---   requeued_changed:  a row whose text changed stays queued for its new text (lease and
---                      attempts reset);
+--   requeued_changed:  a row whose vector was not written (its text changed since the claim
+--                      with no trigger requeueing it, or a BEFORE UPDATE trigger skipped the
+--                      write) stays queued, attempts kept, so that one the write never takes
+--                      ends 'failed' at $8 attempts with a reason instead of being claimed
+--                      forever (a change the trigger queues resets the attempts itself);
 --   dequeued_deleted,
 --   forgotten_deleted: a deleted row leaves no queue or state row behind;
 --   failures:          the failed rows;
@@ -38,7 +42,8 @@
 -- $6 text[]:   why each failed
 -- $7 bool[]:   whether each failure is permanent
 -- $8 int:      max attempts
--- Returns one row: (written, vectors sent, now failed, retrying: bigint; fenced: bool).
+-- Returns one row: (written and current, vectors sent, now failed, retrying: bigint;
+-- fenced: bool).
 WITH writing AS (
     SELECT set_config('vecsync.writing', {schema_name}, true)
 ), fence AS (
@@ -60,7 +65,7 @@ WITH writing AS (
         model = EXCLUDED.model, embedded_at = EXCLUDED.embedded_at
 ), logged AS (
     INSERT INTO {completions} (rows)
-    SELECT count(*) FROM written HAVING count(*) > 0
+    SELECT count(*) FROM written WHERE current HAVING count(*) > 0
 ), written_dequeued AS (
     DELETE FROM {queue} WHERE row_id = ANY(ARRAY(SELECT id FROM written WHERE current))
 ), rewritten AS (
@@ -71,15 +76,22 @@ WITH writing AS (
             'its text changes whenever its vector is written (a BEFORE UPDATE trigger on the table?): the vector is for the text before'
         END
     WHERE row_id = ANY(ARRAY(SELECT id FROM written WHERE NOT current))
+    RETURNING status
 ), not_written AS (
     SELECT incoming.id,
            EXISTS (SELECT 1 FROM {table} AS s WHERE s.{id} = incoming.id) AS present
     FROM incoming
     WHERE NOT EXISTS (SELECT 1 FROM written WHERE written.id = incoming.id)
 ), requeued_changed AS (
-    UPDATE {queue} SET locked_until = NULL, attempts = 0, enqueued_at = now()
+    UPDATE {queue} SET locked_until = NULL, enqueued_at = now(),
+        status = CASE WHEN attempts >= $8 THEN 'failed' ELSE 'pending' END,
+        failed_at = CASE WHEN attempts >= $8 THEN now() END,
+        last_error = CASE WHEN attempts >= $8 THEN
+            'its vector was never written: its text changed while it was embedded, or a BEFORE UPDATE trigger on the table skipped the write'
+        END
     WHERE row_id = ANY(ARRAY(SELECT id FROM not_written WHERE present))
       AND status = 'pending'
+    RETURNING status
 ), dequeued_deleted AS (
     DELETE FROM {queue}
     WHERE row_id = ANY(ARRAY(SELECT id FROM not_written WHERE NOT present))
@@ -103,8 +115,10 @@ WITH writing AS (
     WHERE q.row_id = f.id AND q.locked_until IS NOT NULL
     RETURNING q.status
 )
-SELECT (SELECT count(*) FROM written),
+SELECT (SELECT count(*) FROM written WHERE current),
        cardinality($1::text[])::bigint,
-       (SELECT count(*) FROM failures_recorded WHERE status = 'failed'),
+       (SELECT count(*) FROM failures_recorded WHERE status = 'failed')
+           + (SELECT count(*) FROM rewritten WHERE status = 'failed')
+           + (SELECT count(*) FROM requeued_changed WHERE status = 'failed'),
        (SELECT count(*) FROM failures_recorded WHERE status = 'pending'),
        NOT (SELECT ok FROM fence)
