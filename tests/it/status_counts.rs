@@ -659,3 +659,35 @@ async fn triggers_that_do_not_fire_are_drift_until_init() {
     })
     .await;
 }
+
+/// When `init` could not ask whether the filter depends on the row alone (the role that
+/// ran it may not create temporary tables), `status` audits and `doctor` says why; the
+/// next `init` by a role that may ask records the answer, and `status` counts again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_init_could_not_check_is_checked_by_the_next_init() {
+    bounded(async {
+        let db = pg_db(20, DIMS).await;
+        let mut config = db.config();
+        config.source.filter = Some("is_active".into());
+        let s = store(&config).await;
+        s.enqueue_needed().await.unwrap();
+        drain(&s, &config).await;
+        assert_counted_and_exact(&db, &s, "is_active").await;
+
+        db.exec("UPDATE vecsync.meta SET filter_immutable = NULL")
+            .await;
+        assert_exact(&db, &s, "is_active", true).await;
+        let findings =
+            vecsync::store::postgres::doctor::diagnose(&db.db.url, &config, Some(DIMS)).await;
+        let f = findings
+            .iter()
+            .find(|f| f.check == "source.filter")
+            .unwrap();
+        assert_eq!(f.level, vecsync::doctor::Level::Warn, "{f:?}");
+        assert!(f.message.contains("could not check"), "{f:?}");
+
+        store(&config).await;
+        assert_counted_and_exact(&db, &s, "is_active").await;
+    })
+    .await;
+}

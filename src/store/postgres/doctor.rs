@@ -378,10 +378,17 @@ async fn columns(
         let probe = vars.fill(include_str!("sql/catalog/filter_probe.sql"));
         // What `init` found (meta.filter_immutable; nothing before `init`).
         let mark = guarded(c, &vars.fill(include_str!("sql/status/audit_mark.sql"))).await?;
-        let immutable = mark
+        // Some(None): installed, but `init` could not ask.
+        let recorded = mark
             .ok()
-            .and_then(|rows| rows.first().and_then(|r| r.get::<_, Option<bool>>(2)));
+            .and_then(|rows| rows.first().map(|r| r.get::<_, Option<bool>>(2)));
+        let immutable = recorded.flatten();
         out.push(match guarded(c, &probe).await? {
+            Ok(_) if recorded == Some(None) => Finding::warn(
+                "source.filter",
+                format!("{filter:?} works on table {table:?}, but `init` could not check whether it depends on the row alone (the role that ran it may not create temporary tables), so every `status` is a full audit"),
+                "run `vecsync init` once as a role that may create temporary tables (GRANT TEMP ON DATABASE ...)",
+            ),
             Ok(_) if immutable == Some(false) => Finding::warn(
                 "source.filter",
                 format!("{filter:?} works on table {table:?}, but depends on more than the row (the time, a setting or another table): rows enter and leave it without a write, so every `status` is a full audit and workers audit the table once a minute"),

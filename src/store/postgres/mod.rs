@@ -324,6 +324,35 @@ impl PostgresStore {
         found.await.ok().flatten().unwrap_or(e)
     }
 
+    /// Records in meta whether the filter depends on the row alone, where the role that
+    /// installed vecsync could not ask (no TEMP privilege): otherwise `status` would audit
+    /// for good. Best effort (a role that may not ask or may not write meta leaves it).
+    async fn record_filter_immutable(&self) {
+        let result = async {
+            let mut c = self.pool.get().await?;
+            let vars = self.names.vars();
+            let mark = c
+                .query(&vars.fill(include_str!("sql/status/audit_mark.sql")), &[])
+                .await?;
+            if mark
+                .first()
+                .and_then(|r| r.get::<_, Option<bool>>(2))
+                .is_some()
+            {
+                return Ok(());
+            }
+            let table = self.inspect(&mut c).await?;
+            if let Some(immutable) = self.filter_immutable(&mut c, &table).await? {
+                let sql = vars.fill(include_str!("sql/install/filter_immutable_unknown.sql"));
+                c.execute(&sql, &[&immutable]).await?;
+            }
+            anyhow::Ok(())
+        };
+        if let Err(e) = result.await {
+            tracing::debug!("could not record whether the filter depends on the row alone: {e:#}");
+        }
+    }
+
     /// Whether `init` would change nothing (then it is skipped, so that a role without
     /// CREATE privileges can run `backfill` and `work` on an installation made by another).
     async fn install_is_current(&self, oid: u32) -> Result<bool> {
@@ -338,6 +367,7 @@ impl Store for PostgresStore {
     async fn init(&self) -> Result<()> {
         let oid = self.check_source(None, Command::Init).await?;
         if self.install_is_current(oid).await? {
+            self.record_filter_immutable().await;
             return Ok(());
         }
         let r = install::install(self).await;
