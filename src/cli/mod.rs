@@ -734,7 +734,7 @@ fn print_status(s: &Status) -> Result<()> {
 
 fn print_summary(s: &pipeline::Summary) -> Result<()> {
     outln!(
-        "embedded {} rows in {:.1}s ({:.1} rows/s); {} failed, {} to retry, {} skipped (text changed or row deleted)",
+        "embedded {} rows in {:.1}s ({:.1} rows/s); {} failed, {} to retry, {} skipped (text changed, row deleted, or the write did not take: claimed again)",
         s.written, s.seconds, s.rows_per_second, s.failed, s.retrying, s.skipped
     );
     if s.deduplicated > 0 {
