@@ -51,6 +51,13 @@ async fn drain(s: &PostgresStore, config: &Config) {
     }
 }
 
+/// What `work` does when it starts: an audit that queues every row needing work (and
+/// recounts), then the queue drained.
+async fn catch_up(s: &PostgresStore, config: &Config) {
+    s.enqueue_needed().await.expect("enqueue_needed");
+    drain(s, config).await;
+}
+
 /// (total, embedded, stale, missing, failed, unqueued).
 fn counts(s: &Status) -> (u64, u64, u64, u64, u64, u64) {
     (
@@ -90,8 +97,7 @@ async fn status_reads_no_row_of_the_table() {
         let mut config = db.config();
         config.source.filter = Some("is_active".into());
         let s = store(&config).await;
-        s.enqueue_needed().await.unwrap();
-        drain(&s, &config).await;
+        catch_up(&s, &config).await;
         db.exec("UPDATE jobs SET title = 'Changed' WHERE id = 3; UPDATE jobs SET embedding = NULL WHERE id = 4")
             .await;
         // Another session holds the table locked against every read: a status that read
@@ -122,8 +128,7 @@ async fn counts_stay_exact_under_concurrent_writes_workers_and_folds() {
         let mut config = db.config();
         config.source.filter = Some("is_active".into());
         let s = Arc::new(store(&config).await);
-        s.enqueue_needed().await.unwrap();
-        drain(&s, &config).await;
+        catch_up(&s, &config).await;
         assert_counted_and_exact(&db, &s, "is_active").await;
 
         // Four application sessions write concurrently (single-row and multi-row
@@ -201,8 +206,7 @@ async fn a_trigger_that_cannot_count_makes_status_audit_until_a_recount() {
         // see it coming, and the trigger swallows it to let the application's INSERT go on.
         config.source.filter = Some("10.0 / (length(title) - 3) <> 0".into());
         let s = store(&config).await;
-        s.enqueue_needed().await.unwrap();
-        drain(&s, &config).await;
+        catch_up(&s, &config).await;
         assert!(!s.status().await.unwrap().audited);
 
         db.exec(
@@ -225,8 +229,7 @@ async fn a_trigger_that_cannot_count_makes_status_audit_until_a_recount() {
         assert!(st.audited, "still broken until an audit recounts: {st:?}");
         // `work` starts with enqueue_needed, an audit that leaves the queue complete:
         // it recounts, and status counts again.
-        s.enqueue_needed().await.unwrap();
-        drain(&s, &config).await;
+        catch_up(&s, &config).await;
         let st = s.status().await.unwrap();
         assert!(!st.audited, "{st:?}");
         assert_eq!((st.total, st.embedded), (21, 21));
@@ -245,8 +248,7 @@ async fn a_schema_from_before_row_counts_is_migrated_and_counts_after_its_first_
         let db = pg_db(30, DIMS).await;
         let config = db.config();
         let s = store(&config).await;
-        s.enqueue_needed().await.unwrap();
-        drain(&s, &config).await;
+        catch_up(&s, &config).await;
         db.exec("UPDATE jobs SET title = 'Changed' WHERE id = 2")
             .await;
         db.exec("UPDATE jobs SET embedding = NULL WHERE id = 3")
@@ -298,8 +300,7 @@ async fn a_rewrite_makes_status_audit_until_a_recount() {
         let mut config = db.config();
         config.source.filter = Some("is_active".into());
         let s = store(&config).await;
-        s.enqueue_needed().await.unwrap();
-        drain(&s, &config).await;
+        catch_up(&s, &config).await;
         assert_counted_and_exact(&db, &s, "is_active").await;
         // What changes no row leaves the count trusted.
         db.exec(
@@ -390,8 +391,7 @@ async fn partitions_attached_detached_or_truncated_are_recounted() {
         let db = partitioned_jobs().await;
         let config = db.config();
         let s = store(&config).await;
-        s.enqueue_needed().await.unwrap();
-        drain(&s, &config).await;
+        catch_up(&s, &config).await;
         let st = assert_counted_and_exact(&db, &s, "true").await;
         assert_eq!(st.embedded, 30);
         let high = db.scalar("SELECT count(*) FROM jobs_high").await as u64;
@@ -426,8 +426,7 @@ async fn partitions_attached_detached_or_truncated_are_recounted() {
         let st = s.status().await.unwrap();
         assert!(st.audited, "a stale count was trusted: {st:?}");
         assert_eq!((st.total, st.stale, st.drift.unqueued), (high, high, high));
-        s.enqueue_needed().await.unwrap();
-        drain(&s, &config).await;
+        catch_up(&s, &config).await;
         let st = assert_counted_and_exact(&db, &s, "true").await;
         assert_eq!(st.embedded, high);
 
@@ -472,8 +471,7 @@ async fn a_filter_on_the_time_or_another_table_makes_status_and_workers_audit() 
         let mut stores = Vec::new();
         for (config, filter, _) in &configs {
             let s = store(config).await;
-            s.enqueue_needed().await.unwrap();
-            drain(&s, config).await;
+            catch_up(&s, config).await;
             assert_exact(&db, &s, filter, true).await;
             stores.push(s);
         }
@@ -533,8 +531,7 @@ async fn rows_without_an_id_are_counted_as_the_audit_counts_them() {
         let mut config = db.config();
         config.source.id_column = "ref".into();
         let s = store(&config).await;
-        s.enqueue_needed().await.unwrap();
-        drain(&s, &config).await;
+        catch_up(&s, &config).await;
         db.exec("UPDATE jobs SET embedding = (SELECT embedding FROM jobs WHERE id = 3) WHERE id = 1")
             .await;
         let st = s.status().await.unwrap();
@@ -565,8 +562,7 @@ async fn a_trigger_that_changes_the_text_while_the_vector_is_written_keeps_the_r
         .await;
         let config = db.config();
         let s = store(&config).await;
-        s.enqueue_needed().await.unwrap();
-        drain(&s, &config).await;
+        catch_up(&s, &config).await;
         // Each row was embedded twice: once for its title, once for the upper-cased one.
         let st = assert_counted_and_exact(&db, &s, "true").await;
         assert_eq!((st.total, st.embedded, st.stale, st.failed), (10, 10, 0, 0));
@@ -623,8 +619,7 @@ async fn triggers_that_do_not_fire_are_drift_until_init() {
         let db = partitioned_jobs().await;
         let config = db.config();
         let s = store(&config).await;
-        s.enqueue_needed().await.unwrap();
-        drain(&s, &config).await;
+        catch_up(&s, &config).await;
         assert_counted_and_exact(&db, &s, "true").await;
         for (change, said) in [
             (
@@ -652,8 +647,7 @@ async fn triggers_that_do_not_fire_are_drift_until_init() {
                 "init did not fix {change}: {:?}",
                 st.drift.triggers
             );
-            s.enqueue_needed().await.unwrap();
-            drain(&s, &config).await;
+            catch_up(&s, &config).await;
             assert_counted_and_exact(&db, &s, "true").await;
         }
     })
@@ -670,8 +664,7 @@ async fn a_filter_init_could_not_check_is_checked_by_the_next_init() {
         let mut config = db.config();
         config.source.filter = Some("is_active".into());
         let s = store(&config).await;
-        s.enqueue_needed().await.unwrap();
-        drain(&s, &config).await;
+        catch_up(&s, &config).await;
         assert_counted_and_exact(&db, &s, "is_active").await;
 
         db.exec("UPDATE vecsync.meta SET filter_immutable = NULL")

@@ -381,7 +381,7 @@ async fn columns(
         // Some(None): installed, but `init` could not ask.
         let recorded = mark
             .ok()
-            .and_then(|rows| rows.first().map(|r| r.get::<_, Option<bool>>(2)));
+            .and_then(|rows| super::status::recorded_filter_immutable(&rows));
         let immutable = recorded.flatten();
         out.push(match guarded(c, &probe).await? {
             Ok(_) if recorded == Some(None) => Finding::warn(

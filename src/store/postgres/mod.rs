@@ -334,11 +334,7 @@ impl PostgresStore {
             let mark = c
                 .query(&vars.fill(include_str!("sql/status/audit_mark.sql")), &[])
                 .await?;
-            if mark
-                .first()
-                .and_then(|r| r.get::<_, Option<bool>>(2))
-                .is_some()
-            {
+            if status::recorded_filter_immutable(&mark).flatten().is_some() {
                 return Ok(());
             }
             let table = self.inspect(&mut c).await?;

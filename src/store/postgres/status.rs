@@ -109,14 +109,10 @@ pub(super) async fn status(store: &PostgresStore, audit: bool) -> Result<Status>
         )
         .map_err(|e| tx.explain(e))?;
     let seen = Seen::from_row(&snapshot);
-    let (last_audit, complete_for, filter_immutable): (Option<String>, Option<String>, bool) =
-        mark_rows.first().map_or((None, None, false), |r| {
-            (
-                r.get(0),
-                r.get(1),
-                r.get::<_, Option<bool>>(2) == Some(true),
-            )
-        });
+    let (last_audit, complete_for): (Option<String>, Option<String>) = mark_rows
+        .first()
+        .map_or((None, None), |r| (r.get(0), r.get(1)));
+    let filter_immutable = recorded_filter_immutable(&mark_rows) == Some(Some(true));
     let mut st = Status {
         model: model_id.clone(),
         completions_per_minute: vec![0; 10],
@@ -235,26 +231,21 @@ fn missed_changes(row_counts: &tokio_postgres::Row, now: &Seen) -> bool {
 /// on every call until then. Best effort: a failure is logged, and the next check tries
 /// again.
 pub(super) async fn heal(store: &PostgresStore) {
-    let why = async {
+    let turn = async {
         let sql = &store.ready().await?.status;
         let mut c = store.pool.get().await?;
         let mark = c.query(&sql.audit_mark, &[]).await?;
-        if mark.first().and_then(|r| r.get::<_, Option<bool>>(2)) != Some(true) {
-            return anyhow::Ok(Some("source.filter depends on more than the row"));
-        }
-        let now = Seen::from_row(&c.query_one(&sql.snapshot, &[]).await?);
-        let row_counts = c.query_one(&sql.row_counts, &[]).await?;
-        Ok(missed_changes(&row_counts, &now).then_some(
-            "rows changed without vecsync's triggers seeing it (a rewrite, columns changed, a partition attached or detached, or a trigger that failed)",
-        ))
-    };
-    let turn = async {
-        let Some(why) = why.await? else {
-            return anyhow::Ok(None);
+        let why = if recorded_filter_immutable(&mark) != Some(Some(true)) {
+            "source.filter depends on more than the row"
+        } else {
+            let now = Seen::from_row(&c.query_one(&sql.snapshot, &[]).await?);
+            if !missed_changes(&c.query_one(&sql.row_counts, &[]).await?, &now) {
+                return anyhow::Ok(None);
+            }
+            "rows changed without vecsync's triggers seeing it (a rewrite, columns changed, a partition attached or detached, or a trigger that failed)"
         };
-        let sql = &store.ready().await?.status;
-        let mut c = store.pool.get().await?;
-        Ok((!c.query(&sql.heal_turn, &[]).await?.is_empty()).then_some(why))
+        let ours = !c.query(&sql.heal_turn, &[]).await?.is_empty();
+        Ok(ours.then_some(why))
     };
     match turn.await {
         Ok(None) => {}
@@ -268,6 +259,12 @@ pub(super) async fn heal(store: &PostgresStore) {
         },
         Err(e) => tracing::debug!("could not check for changes that escaped the queue: {e:#}"),
     }
+}
+
+/// What `init` recorded about the filter, from `audit_mark.sql`'s rows: whether it depends
+/// on the row alone; `Some(None)` when `init` could not ask, None before `init`.
+pub(super) fn recorded_filter_immutable(mark: &[tokio_postgres::Row]) -> Option<Option<bool>> {
+    mark.first().map(|r| r.get(2))
 }
 
 /// What an audit saw (`snapshot.sql`): which transactions, and the table's storage.
