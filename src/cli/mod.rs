@@ -443,7 +443,9 @@ async fn run(cli: Cli) -> Result<()> {
                 outln!("needs work, unqueued: {}", d.unqueued);
                 match requeued {
                     Some(n) => outln!("requeued {n} rows"),
-                    None if d.done_without_vector + d.vector_without_state + d.unqueued > 0 => {
+                    // A vector without current state is usually queued (stale) already:
+                    // requeueing it would only reset a running worker's lease.
+                    None if d.done_without_vector + d.unqueued > 0 => {
                         outln!("run `vecsync reconcile --fix` to requeue them")
                     }
                     None => {}

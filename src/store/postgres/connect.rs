@@ -44,7 +44,10 @@ impl ConnectSpec {
     /// values are honoured (tokio-postgres itself knows only disable/prefer/require); with
     /// no `sslmode`, connections to localhost / 127.0.0.1 / ::1 / unix sockets are plain
     /// TCP and others `prefer` (libpq's default). `pgbouncer=true` is taken out of the URL
-    /// (tokio-postgres refuses unknown parameters) and marks a transaction pooler.
+    /// (tokio-postgres refuses unknown parameters) and marks a transaction pooler; so are
+    /// the settings of Prisma's own client pool, which Supabase's Prisma URLs carry and
+    /// which mean nothing to vecsync's (`connection_limit`, `pool_timeout`,
+    /// `socket_timeout`, `statement_cache_size`).
     pub(super) fn parse(setting: &str, url: &str) -> Result<ConnectSpec> {
         let redacted = redact_url(url);
         let bad = |why: String| config_error!("{setting}: {why} ({redacted})");
@@ -67,6 +70,8 @@ impl ConnectSpec {
                     if decode(value) == "true" {
                         pooler_hint = Some("pgbouncer=true in the URL");
                     }
+                }
+                "connection_limit" | "pool_timeout" | "socket_timeout" | "statement_cache_size" => {
                 }
                 _ => kept.push(piece),
             }
@@ -213,6 +218,9 @@ mod tests {
         let prisma = spec("postgres://u:p@h:5432/db?pgbouncer=true&application_name=x");
         assert_eq!(prisma.pooler_hint, Some("pgbouncer=true in the URL"));
         assert_eq!(prisma.pg.get_application_name(), Some("x"));
+        let pooled =
+            spec("postgres://u:p@h:6543/db?pgbouncer=true&connection_limit=1&pool_timeout=0");
+        assert_eq!(pooled.pooler_hint, Some("pgbouncer=true in the URL"));
         let supabase = spec("postgres://u:p@aws-0-eu.pooler.supabase.com:6543/postgres");
         assert!(supabase.pooler_hint.unwrap().contains("6543"));
         assert_eq!(spec("postgres://u:p@h:5432/db").pooler_hint, None);
